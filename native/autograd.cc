@@ -24,6 +24,8 @@ void RegisterAutograd(Napi::Env env, Napi::Object exports) {
   });
   DEF("retainGrad") { TensorArg(info, 0).retain_grad(); return info.Env().Undefined(); });
   DEF("detach") { return WrapTensor(info.Env(), TensorArg(info, 0).detach()); });
+  // setData(t, src): t now refers to src's data (shape, dtype and device may change), like PyTorch's `t.data = src`.
+  DEF("setData") { const_cast<at::Tensor&>(TensorArg(info, 0)).set_data(TensorArg(info, 1)); return info.Env().Undefined(); });
   DEF("detach_") { const_cast<at::Tensor&>(TensorArg(info, 0)).detach_(); return info.Env().Undefined(); });
   // backward(t, gradient | null, retainGraph, createGraph)
   DEF("backward") {

@@ -1,5 +1,7 @@
 // Tensor creation: from JavaScript typed arrays, factories, and copying data
 // back out to JavaScript.
+#include <torch/csrc/autograd/generated/variable_factories.h>
+
 #include <cstring>
 
 #include "macros.h"
@@ -55,18 +57,18 @@ void RegisterCreation(Napi::Env env, Napi::Object exports) {
     return Napi::Number::New(info.Env(), s.toDouble());
   });
 
-  DEF("empty") { return WrapTensor(info.Env(), at::empty(IntListArg(info, 0), FactoryOptions(info, 1))); });
-  DEF("zeros") { return WrapTensor(info.Env(), at::zeros(IntListArg(info, 0), FactoryOptions(info, 1))); });
-  DEF("ones") { return WrapTensor(info.Env(), at::ones(IntListArg(info, 0), FactoryOptions(info, 1))); });
-  DEF("full") { return WrapTensor(info.Env(), at::full(IntListArg(info, 0), ScalarArg(info, 1), FactoryOptions(info, 2))); });
-  DEF("scalarTensor") { return WrapTensor(info.Env(), at::scalar_tensor(ScalarArg(info, 0), FactoryOptions(info, 1))); });
+  DEF("empty") { return WrapTensor(info.Env(), torch::empty(IntListArg(info, 0), FactoryOptions(info, 1))); });
+  DEF("zeros") { return WrapTensor(info.Env(), torch::zeros(IntListArg(info, 0), FactoryOptions(info, 1))); });
+  DEF("ones") { return WrapTensor(info.Env(), torch::ones(IntListArg(info, 0), FactoryOptions(info, 1))); });
+  DEF("full") { return WrapTensor(info.Env(), torch::full(IntListArg(info, 0), ScalarArg(info, 1), FactoryOptions(info, 2))); });
+  DEF("scalarTensor") { return WrapTensor(info.Env(), torch::scalar_tensor(ScalarArg(info, 0), FactoryOptions(info, 1))); });
   DEF("arange") {
-    return WrapTensor(info.Env(), at::arange(ScalarArg(info, 0), ScalarArg(info, 1), ScalarArg(info, 2), FactoryOptions(info, 3)));
+    return WrapTensor(info.Env(), torch::arange(ScalarArg(info, 0), ScalarArg(info, 1), ScalarArg(info, 2), FactoryOptions(info, 3)));
   });
   DEF("linspace") {
-    return WrapTensor(info.Env(), at::linspace(ScalarArg(info, 0), ScalarArg(info, 1), IntArg(info, 2), FactoryOptions(info, 3)));
+    return WrapTensor(info.Env(), torch::linspace(ScalarArg(info, 0), ScalarArg(info, 1), IntArg(info, 2), FactoryOptions(info, 3)));
   });
-  DEF("eye") { return WrapTensor(info.Env(), at::eye(IntArg(info, 0), IntArg(info, 1), FactoryOptions(info, 2))); });
+  DEF("eye") { return WrapTensor(info.Env(), torch::eye(IntArg(info, 0), IntArg(info, 1), FactoryOptions(info, 2))); });
 }
 
 }  // namespace perennial

@@ -1,6 +1,7 @@
 // Random numbers from libtorch's default CPU generator, the same Mersenne
 // Twister that PyTorch uses, so a seeded run draws PyTorch's numbers.
 #include <ATen/CPUGeneratorImpl.h>
+#include <torch/csrc/autograd/generated/variable_factories.h>
 #include <torch/utils.h>
 
 #include "macros.h"
@@ -24,11 +25,11 @@ void RegisterRandom(Napi::Env env, Napi::Object exports) {
     gen.set_state(TensorArg(info, 0));
     return info.Env().Undefined();
   });
-  DEF("rand") { return WrapTensor(info.Env(), at::rand(IntListArg(info, 0), FactoryOptions(info, 1))); });
-  DEF("randn") { return WrapTensor(info.Env(), at::randn(IntListArg(info, 0), FactoryOptions(info, 1))); });
+  DEF("rand") { return WrapTensor(info.Env(), torch::rand(IntListArg(info, 0), FactoryOptions(info, 1))); });
+  DEF("randn") { return WrapTensor(info.Env(), torch::randn(IntListArg(info, 0), FactoryOptions(info, 1))); });
   // randint(low, high, shape, dtype, device, requiresGrad)
-  DEF("randint") { return WrapTensor(info.Env(), at::randint(IntArg(info, 0), IntArg(info, 1), IntListArg(info, 2), FactoryOptions(info, 3))); });
-  DEF("randperm") { return WrapTensor(info.Env(), at::randperm(IntArg(info, 0), FactoryOptions(info, 1))); });
+  DEF("randint") { return WrapTensor(info.Env(), torch::randint(IntArg(info, 0), IntArg(info, 1), IntListArg(info, 2), FactoryOptions(info, 3))); });
+  DEF("randperm") { return WrapTensor(info.Env(), torch::randperm(IntArg(info, 0), FactoryOptions(info, 1))); });
   DEF("bernoulli") { return WrapTensor(info.Env(), at::bernoulli(TensorArg(info, 0))); });
   // multinomial(probs, numSamples, replacement)
   DEF("multinomial") { return WrapTensor(info.Env(), at::multinomial(TensorArg(info, 0), IntArg(info, 1), BoolArg(info, 2))); });

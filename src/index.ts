@@ -1,0 +1,5 @@
+// Perennial: continual learning for TypeScript on libtorch.
+export * from './tensor/index.js';
+export * as nn from './nn/index.js';
+export * as optim from './optim/index.js';
+export * from './serialization/safetensors.js';

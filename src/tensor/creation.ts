@@ -1,0 +1,142 @@
+// Creating tensors: from data, factories, random draws, and `*Like` variants.
+import { type DType, dtypeOfTypedArray, typedArrayOfValues } from './dtype.js';
+import { native } from './native.js';
+import { type Device, type NestedArray, type Shape, Tensor } from './tensor.js';
+
+export interface TensorOptions {
+  dtype?: DType;
+  device?: Device;
+  requiresGrad?: boolean;
+}
+
+type Data = number | boolean | NestedArray | ArrayBufferView;
+
+function flattenNested(data: NestedArray): { values: (number | boolean)[]; shape: number[] } {
+  const shape: number[] = [];
+  for (let level: NestedArray = data; Array.isArray(level); level = level[0]!) {
+    shape.push(level.length);
+    if (level.length === 0) break;
+  }
+  const values: (number | boolean)[] = [];
+  const walk = (node: NestedArray, depth: number): void => {
+    if (depth === shape.length) {
+      if (Array.isArray(node)) throw new TypeError('tensor: nested arrays are ragged (sub-arrays differ in depth)');
+      values.push(node);
+      return;
+    }
+    if (!Array.isArray(node) || node.length !== shape[depth]) {
+      throw new TypeError(`tensor: nested arrays are ragged (expected length ${shape[depth]} at depth ${depth})`);
+    }
+    for (const child of node) walk(child, depth + 1);
+  };
+  walk(data, 0);
+  return { values, shape };
+}
+
+/** PyTorch's inference: booleans give bool, integers int64, anything else float32. */
+function inferDType(values: readonly (number | boolean)[]): DType {
+  if (values.length > 0 && values.every((v) => typeof v === 'boolean')) return 'bool';
+  if (values.some((v) => typeof v === 'boolean')) throw new TypeError('tensor: cannot mix booleans and numbers');
+  return values.every((v) => Number.isInteger(v)) && values.length > 0 ? 'int64' : 'float32';
+}
+
+/**
+ * A tensor holding a copy of `data`: a number, boolean, nested arrays or a
+ * typed array (whose type gives the dtype). Integer-valued numbers give int64
+ * as in PyTorch; pass `dtype` for anything else.
+ */
+export function tensor(data: Data, options: TensorOptions & { shape?: Shape } = {}): Tensor {
+  if (ArrayBuffer.isView(data)) {
+    const own = dtypeOfTypedArray(data);
+    const shape = options.shape ?? [(data as unknown as ArrayLike<unknown>).length];
+    const t = Tensor.wrap(native.fromTypedArray(data, own, shape));
+    return finish(t, own, options);
+  }
+  const { values, shape } = flattenNested(data);
+  const dtype = options.dtype ?? inferDType(values);
+  const t = Tensor.wrap(native.fromTypedArray(typedArrayOfValues(values, dtype), dtype, options.shape ?? shape, options.device));
+  if (options.requiresGrad) t.requiresGrad_(true);
+  return t;
+}
+
+function finish(t: Tensor, own: DType, options: TensorOptions): Tensor {
+  let out = t;
+  if ((options.dtype !== undefined && options.dtype !== own) || (options.device !== undefined && options.device !== 'cpu')) {
+    out = t.to({ dtype: options.dtype ?? own, device: options.device ?? 'cpu' });
+    t.dispose();
+  }
+  if (options.requiresGrad) out.requiresGrad_(true);
+  return out;
+}
+
+export function zeros(shape: Shape, options: TensorOptions = {}): Tensor {
+  return Tensor.wrap(native.zeros(shape, options.dtype, options.device, options.requiresGrad));
+}
+export function ones(shape: Shape, options: TensorOptions = {}): Tensor {
+  return Tensor.wrap(native.ones(shape, options.dtype, options.device, options.requiresGrad));
+}
+/** Uninitialised memory: every element must be written before it is read. */
+export function empty(shape: Shape, options: TensorOptions = {}): Tensor {
+  return Tensor.wrap(native.empty(shape, options.dtype, options.device, options.requiresGrad));
+}
+export function full(shape: Shape, value: number | boolean, options: TensorOptions = {}): Tensor {
+  return Tensor.wrap(native.full(shape, value, options.dtype, options.device, options.requiresGrad));
+}
+/** A 0-dim tensor. */
+export function scalar(value: number | boolean, options: TensorOptions = {}): Tensor {
+  return Tensor.wrap(native.scalarTensor(value, options.dtype, options.device, options.requiresGrad));
+}
+
+/** arange(end) or arange(start, end, step): integers give int64, as in PyTorch. */
+export function arange(end: number, options?: TensorOptions): Tensor;
+export function arange(start: number, end: number, step?: number, options?: TensorOptions): Tensor;
+export function arange(a: number, b?: number | TensorOptions, c?: number | TensorOptions, d?: TensorOptions): Tensor {
+  const [start, end, step, options] =
+    typeof b === 'number' ? [a, b, typeof c === 'number' ? c : 1, (typeof c === 'object' ? c : d) ?? {}] : [0, a, 1, b ?? {}];
+  if (step === 0) throw new RangeError('arange: step must be nonzero');
+  return Tensor.wrap(native.arange(start, end, step, options.dtype, options.device, options.requiresGrad));
+}
+export function linspace(start: number, end: number, steps: number, options: TensorOptions = {}): Tensor {
+  return Tensor.wrap(native.linspace(start, end, steps, options.dtype, options.device, options.requiresGrad));
+}
+export function eye(n: number, m: number = n, options: TensorOptions = {}): Tensor {
+  return Tensor.wrap(native.eye(n, m, options.dtype, options.device, options.requiresGrad));
+}
+
+/** Uniform on [0, 1), from the global generator (see manualSeed). */
+export function rand(shape: Shape, options: TensorOptions = {}): Tensor {
+  return Tensor.wrap(native.rand(shape, options.dtype, options.device, options.requiresGrad));
+}
+/** Standard normal, from the global generator. */
+export function randn(shape: Shape, options: TensorOptions = {}): Tensor {
+  return Tensor.wrap(native.randn(shape, options.dtype, options.device, options.requiresGrad));
+}
+/** Integers uniform on [low, high), int64 unless a dtype is given. */
+export function randint(low: number, high: number, shape: Shape, options: TensorOptions = {}): Tensor {
+  return Tensor.wrap(native.randint(low, high, shape, options.dtype ?? 'int64', options.device, options.requiresGrad));
+}
+/** A random permutation of 0..n-1 (int64). */
+export function randperm(n: number, options: TensorOptions = {}): Tensor {
+  return Tensor.wrap(native.randperm(n, options.dtype ?? 'int64', options.device, options.requiresGrad));
+}
+/** Draws 0/1 with the probabilities in `p`. */
+export function bernoulli(p: Tensor): Tensor {
+  return Tensor.wrap(native.bernoulli(p.handle));
+}
+/** Draws `numSamples` category indices per row of `probs`. */
+export function multinomial(probs: Tensor, numSamples: number, replacement = false): Tensor {
+  return Tensor.wrap(native.multinomial(probs.handle, numSamples, replacement));
+}
+
+function likeOptions(t: Tensor, options: TensorOptions): TensorOptions {
+  return { dtype: options.dtype ?? t.dtype, device: options.device ?? t.device, requiresGrad: options.requiresGrad ?? false };
+}
+export function zerosLike(t: Tensor, options: TensorOptions = {}): Tensor { return zeros(t.shape, likeOptions(t, options)); }
+export function onesLike(t: Tensor, options: TensorOptions = {}): Tensor { return ones(t.shape, likeOptions(t, options)); }
+export function emptyLike(t: Tensor, options: TensorOptions = {}): Tensor { return empty(t.shape, likeOptions(t, options)); }
+export function fullLike(t: Tensor, value: number | boolean, options: TensorOptions = {}): Tensor { return full(t.shape, value, likeOptions(t, options)); }
+export function randLike(t: Tensor, options: TensorOptions = {}): Tensor { return rand(t.shape, likeOptions(t, options)); }
+export function randnLike(t: Tensor, options: TensorOptions = {}): Tensor { return randn(t.shape, likeOptions(t, options)); }
+export function randintLike(t: Tensor, low: number, high: number, options: TensorOptions = {}): Tensor {
+  return randint(low, high, t.shape, likeOptions(t, options));
+}
