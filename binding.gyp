@@ -23,7 +23,7 @@
         "<!@(node scripts/libtorch.mjs include)"
       ],
       "defines": [
-        "NAPI_VERSION=8",
+        "NAPI_EXPERIMENTAL",
         "NAPI_CPP_EXCEPTIONS",
         "<!@(node scripts/libtorch.mjs defines)"
       ],

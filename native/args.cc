@@ -41,6 +41,19 @@ std::vector<at::Tensor> TensorListArg(const Napi::CallbackInfo& info, size_t i) 
   return out;
 }
 
+c10::List<c10::optional<at::Tensor>> OptionalTensorListArg(const Napi::CallbackInfo& info, size_t i) {
+  if (i >= info.Length() || !info[i].IsArray()) throw TypeErr(info, i, "an array of Tensors or nulls");
+  auto array = info[i].As<Napi::Array>();
+  c10::List<c10::optional<at::Tensor>> out;
+  out.reserve(array.Length());
+  for (uint32_t k = 0; k < array.Length(); ++k) {
+    Napi::Value v = array.Get(k);
+    if (v.IsNull() || v.IsUndefined()) out.push_back(c10::nullopt);
+    else out.push_back(UnwrapTensor(v, (ArgName(i) + "[" + std::to_string(k) + "]").c_str()));
+  }
+  return out;
+}
+
 at::Tensor OperandArg(const Napi::CallbackInfo& info, size_t i) {
   if (i < info.Length() && (info[i].IsNumber() || info[i].IsBoolean())) {
     at::Tensor t = c10::scalar_to_tensor(ScalarArg(info, i));

@@ -19,6 +19,8 @@ namespace perennial {
 const at::Tensor& TensorArg(const Napi::CallbackInfo& info, size_t i);
 c10::optional<at::Tensor> OptionalTensorArg(const Napi::CallbackInfo& info, size_t i);
 std::vector<at::Tensor> TensorListArg(const Napi::CallbackInfo& info, size_t i);
+// An array whose entries are Tensors or null (an index list for at::index).
+c10::List<c10::optional<at::Tensor>> OptionalTensorListArg(const Napi::CallbackInfo& info, size_t i);
 
 // A tensor, or a JavaScript number/boolean turned into a 0-dim "wrapped number"
 // tensor, which takes part in type promotion the way a Python scalar does

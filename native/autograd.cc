@@ -15,10 +15,18 @@ void RegisterAutograd(Napi::Env env, Napi::Object exports) {
   });
   DEF("isLeaf") { return Napi::Boolean::New(info.Env(), TensorArg(info, 0).is_leaf()); });
   DEF("grad") { return WrapTensor(info.Env(), TensorArg(info, 0).grad()); });
-  // setGrad(t, grad | null)
+  // setGrad(t, grad | null). mutable_grad() takes anything, so PyTorch's checks
+  // on `t.grad = g` are repeated here: a mismatched gradient would otherwise
+  // be accepted and break, or silently broadcast, in the next backward.
   DEF("setGrad") {
     const at::Tensor& t = TensorArg(info, 0);
     auto grad = OptionalTensorArg(info, 1);
+    if (grad) {
+      TORCH_CHECK(!t.is_same(*grad), "can't assign Variable as its own grad");
+      TORCH_CHECK(grad->dtype() == t.dtype(), "assigned grad has data of a different type (", grad->dtype(), " for a ", t.dtype(), " tensor)");
+      TORCH_CHECK(grad->device().type() == t.device().type(), "assigned grad has data located on a different device");
+      TORCH_CHECK(grad->sizes().equals(t.sizes()), "assigned grad has data of a different size (", grad->sizes(), " for a tensor of size ", t.sizes(), ")");
+    }
     const_cast<at::Tensor&>(t).mutable_grad() = grad ? *grad : at::Tensor();
     return info.Env().Undefined();
   });

@@ -9,6 +9,10 @@ void RegisterShape(Napi::Env env, Napi::Object exports) {
   DEF("flatten") { return WrapTensor(info.Env(), TensorArg(info, 0).flatten(IntArg(info, 1), IntArg(info, 2))); });
   DEF("permute") { return WrapTensor(info.Env(), TensorArg(info, 0).permute(IntListArg(info, 1))); });
   DEF("transpose") { return WrapTensor(info.Env(), TensorArg(info, 0).transpose(IntArg(info, 1), IntArg(info, 2))); });
+  // t(x): matrix transpose; a 0- or 1-dim tensor comes back as a view of itself.
+  DEF("t") { return WrapTensor(info.Env(), TensorArg(info, 0).t()); });
+  // alias(x): a new handle viewing x, still connected to x's graph.
+  DEF("alias") { return WrapTensor(info.Env(), at::alias(TensorArg(info, 0))); });
   DEF("squeeze") {
     const at::Tensor& t = TensorArg(info, 0);
     auto dim = OptionalIntArg(info, 1);
@@ -45,17 +49,17 @@ void RegisterShape(Napi::Env env, Napi::Object exports) {
   });
   DEF("select") { return WrapTensor(info.Env(), TensorArg(info, 0).select(IntArg(info, 1), IntArg(info, 2))); });
   DEF("indexSelect") { return WrapTensor(info.Env(), TensorArg(info, 0).index_select(IntArg(info, 1), TensorArg(info, 2))); });
-  // index(t, indices): t[indices] with one integer or boolean index tensor.
-  DEF("index") {
-    c10::List<c10::optional<at::Tensor>> indices;
-    indices.push_back(TensorArg(info, 1));
-    return WrapTensor(info.Env(), at::index(TensorArg(info, 0), indices));
-  });
+  // index(t, indices): advanced indexing, one entry per leading dim, null for a
+  // dim taken whole; the index tensors broadcast together, as in PyTorch.
+  DEF("index") { return WrapTensor(info.Env(), at::index(TensorArg(info, 0), OptionalTensorListArg(info, 1))); });
   // indexPut_(t, indices, values, accumulate): t[indices] = values, in place.
+  // A number becomes a tensor of t's dtype, as in Python's t[i] = 2: index_put_
+  // itself wants equal dtypes, and a wrapped number would be int64 or float64.
   DEF("indexPut_") {
-    c10::List<c10::optional<at::Tensor>> indices;
-    indices.push_back(TensorArg(info, 1));
-    TensorArg(info, 0).index_put_(indices, OperandArg(info, 2), BoolArg(info, 3));
+    const at::Tensor& t = TensorArg(info, 0);
+    bool number = info[2].IsNumber() || info[2].IsBoolean();
+    at::Tensor values = number ? at::scalar_tensor(ScalarArg(info, 2), t.options()) : TensorArg(info, 2);
+    t.index_put_(OptionalTensorListArg(info, 1), values, BoolArg(info, 3));
     return info.Env().Undefined();
   });
   DEF("gather") { return WrapTensor(info.Env(), at::gather(TensorArg(info, 0), IntArg(info, 1), TensorArg(info, 2))); });

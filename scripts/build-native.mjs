@@ -26,6 +26,9 @@ if (candidates.length === 0) {
   console.error('perennial: node-gyp not found; install it with `npm install -g node-gyp`');
   process.exit(1);
 }
-const jobs = process.env.JOBS ?? '2';
-const result = spawnSync(process.execPath, [candidates[0], 'rebuild', `--jobs=${jobs}`], { stdio: 'inherit' });
+const args = [candidates[0], 'rebuild', `--jobs=${process.env.JOBS ?? '2'}`];
+// Use the machine's Node headers (Debian's nodejs ships them) instead of
+// downloading them, which fails without a network.
+if (!process.env.npm_config_nodedir && existsSync('/usr/include/node/node_api.h')) args.push('--nodedir=/usr');
+const result = spawnSync(process.execPath, args, { stdio: 'inherit' });
 process.exit(result.status ?? 1);

@@ -2,4 +2,4 @@
 export * from './tensor/index.js';
 export * as nn from './nn/index.js';
 export * as optim from './optim/index.js';
-export * from './serialization/safetensors.js';
+export * from './serialization/index.js';

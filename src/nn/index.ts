@@ -1,3 +1,14 @@
 // Neural-network building blocks, as torch.nn.
 export { Module, type StateDict, type LoadStateDictOptions } from './module.js';
 export { Parameter, Buffer } from './parameter.js';
+export * as functional from './functional.js';
+export * as init from './init.js';
+export { Linear, Identity, type LinearOptions } from './layers/linear.js';
+export { Conv2d, type Conv2dOptions } from './layers/conv.js';
+export { BatchNorm1d, BatchNorm2d, type BatchNormOptions } from './layers/batchnorm.js';
+export { Dropout } from './layers/dropout.js';
+export { ReLU, LeakyReLU, Sigmoid, Tanh, GELU, Softmax, LogSoftmax } from './layers/activation.js';
+export { MaxPool2d, AvgPool2d, AdaptiveAvgPool2d } from './layers/pooling.js';
+export { Flatten } from './layers/flatten.js';
+export { Sequential, ModuleList, type UnaryModule } from './layers/container.js';
+export { CrossEntropyLoss, NLLLoss, MSELoss, type WeightedLossOptions } from './layers/loss.js';

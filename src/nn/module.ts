@@ -39,10 +39,20 @@ export abstract class Module {
   children(): Module[] {
     return this.namedChildren().map(([, m]) => m);
   }
-  /** This module and all below it, depth first, with dotted names ('' for this one). */
+  /**
+   * This module and all below it, depth first, with dotted names ('' for this
+   * one). A module reachable by several paths is listed once, under the first.
+   */
   namedModules(prefix = ''): [string, Module][] {
-    const out: [string, Module][] = [[prefix, this]];
-    for (const [name, child] of this.namedChildren()) out.push(...child.namedModules(prefix === '' ? name : `${prefix}.${name}`));
+    const out: [string, Module][] = [];
+    const seen = new Set<Module>();
+    const visit = (name: string, module: Module): void => {
+      if (seen.has(module)) return;
+      seen.add(module);
+      out.push([name, module]);
+      for (const [key, child] of module.namedChildren()) visit(name === '' ? key : `${name}.${key}`, child);
+    };
+    visit(prefix, this);
     return out;
   }
   modules(): Module[] {
@@ -84,6 +94,19 @@ export abstract class Module {
     return this.train(false);
   }
 
+  /** Calls `fn` on every submodule and then on this one (children first, as PyTorch), e.g. for custom initialisation. */
+  apply(fn: (module: Module) => void): this {
+    for (const child of this.children()) child.apply(fn);
+    fn(this);
+    return this;
+  }
+
+  /** Turns gradient tracking of every parameter on or off (freezing a part of a model). */
+  requiresGrad_(requiresGrad = true): this {
+    for (const p of this.parameters()) p.requiresGrad_(requiresGrad);
+    return this;
+  }
+
   /** Clears the gradients of all parameters (to null by default, as PyTorch 2 does). */
   zeroGrad(setToNone = true): void {
     for (const p of this.parameters()) {
@@ -98,18 +121,39 @@ export abstract class Module {
     }
   }
 
+  /**
+   * Parameters and buffers by dotted name, in PyTorch's state_dict order
+   * (module by module, each one's parameters before its buffers); a tensor
+   * shared by several modules appears once, under its first name.
+   */
+  private namedState(): [string, Parameter | Buffer][] {
+    const out: [string, Parameter | Buffer][] = [];
+    const seen = new Set<Tensor>();
+    for (const [moduleName, module] of this.namedModules()) {
+      const own = module.ownEntries();
+      for (const kind of [Parameter, Buffer]) {
+        for (const [key, value] of own) {
+          if (value instanceof kind && !seen.has(value)) {
+            seen.add(value);
+            out.push([moduleName === '' ? key : `${moduleName}.${key}`, value]);
+          }
+        }
+      }
+    }
+    return out;
+  }
+
   /** Parameters and buffers by dotted name, as detached aliases (no copy). */
   stateDict(): StateDict {
     const out: StateDict = {};
-    for (const [name, p] of this.namedParameters()) out[name] = p.detach();
-    for (const [name, b] of this.namedBuffers()) out[name] = b.detach();
+    for (const [name, t] of this.namedState()) out[name] = t.detach();
     return out;
   }
 
   /** Copies values into this module's parameters and buffers, checking names and shapes. */
   loadStateDict(state: StateDict, options: LoadStateDictOptions = {}): void {
     const strict = options.strict ?? true;
-    const targets = new Map<string, Tensor>([...this.namedParameters(), ...this.namedBuffers()]);
+    const targets = new Map<string, Tensor>(this.namedState());
     const missing = [...targets.keys()].filter((k) => !(k in state));
     const unexpected = Object.keys(state).filter((k) => !targets.has(k));
     if (strict && (missing.length > 0 || unexpected.length > 0)) {

@@ -18,3 +18,17 @@ export class Buffer extends Tensor {
     super(native.detach(data.handle));
   }
 }
+
+/** @internal A Parameter made from a temporary tensor, which is disposed (the storage lives on in the Parameter). */
+export function parameterFrom(data: Tensor, requiresGrad = true): Parameter {
+  const p = new Parameter(data, requiresGrad);
+  data.dispose();
+  return p;
+}
+
+/** @internal A Buffer made from a temporary tensor, which is disposed. */
+export function bufferFrom(data: Tensor): Buffer {
+  const b = new Buffer(data);
+  data.dispose();
+  return b;
+}

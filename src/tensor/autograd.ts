@@ -18,7 +18,11 @@ function withGradMode<T>(enabled: boolean, fn: () => T): T {
   const previous = native.setGradEnabled(enabled);
   try {
     const result = fn();
-    if (result instanceof Promise) throw new TypeError('noGrad/enableGrad got an async function; the grad mode is global and cannot follow an await');
+    if (result instanceof Promise) {
+      // As in tidy(): the caller gets the TypeError, so the promise's own rejection must not go unhandled.
+      result.catch(() => undefined);
+      throw new TypeError('noGrad/enableGrad got an async function; the grad mode is global and cannot follow an await');
+    }
     return result;
   } finally {
     native.setGradEnabled(previous);
@@ -46,9 +50,9 @@ export function grad(outputs: Tensor | readonly Tensor[], inputs: Tensor | reado
   const ins = inputs instanceof Tensor ? [inputs] : inputs;
   const createGraph = options.createGraph ?? false;
   const grads = native.autogradGrad(
-    outs.map((t) => t.handle),
-    ins.map((t) => t.handle),
-    options.gradOutputs?.map((t) => t.handle),
+    outs.map((t) => t?.handle),
+    ins.map((t) => t?.handle),
+    options.gradOutputs?.map((t) => t?.handle),
     options.retainGraph ?? createGraph,
     createGraph,
     options.allowUnused ?? false,

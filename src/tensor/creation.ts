@@ -33,11 +33,16 @@ function flattenNested(data: NestedArray): { values: (number | boolean)[]; shape
   return { values, shape };
 }
 
-/** PyTorch's inference: booleans give bool, integers int64, anything else float32. */
+/**
+ * PyTorch's inference: booleans give bool, integers int64, anything else
+ * float32. JavaScript has no integer type, so "integer" means a safe integer:
+ * an integer-valued number beyond 2^53 (1e20, say) is the result of floating
+ * arithmetic, and as int64 it would be inexact or, past 2^63, wrap around.
+ */
 function inferDType(values: readonly (number | boolean)[]): DType {
   if (values.length > 0 && values.every((v) => typeof v === 'boolean')) return 'bool';
   if (values.some((v) => typeof v === 'boolean')) throw new TypeError('tensor: cannot mix booleans and numbers');
-  return values.every((v) => Number.isInteger(v)) && values.length > 0 ? 'int64' : 'float32';
+  return values.every((v) => Number.isSafeInteger(v)) && values.length > 0 ? 'int64' : 'float32';
 }
 
 /**
@@ -121,11 +126,11 @@ export function randperm(n: number, options: TensorOptions = {}): Tensor {
 }
 /** Draws 0/1 with the probabilities in `p`. */
 export function bernoulli(p: Tensor): Tensor {
-  return Tensor.wrap(native.bernoulli(p.handle));
+  return Tensor.wrap(native.bernoulli(p?.handle));
 }
 /** Draws `numSamples` category indices per row of `probs`. */
 export function multinomial(probs: Tensor, numSamples: number, replacement = false): Tensor {
-  return Tensor.wrap(native.multinomial(probs.handle, numSamples, replacement));
+  return Tensor.wrap(native.multinomial(probs?.handle, numSamples, replacement));
 }
 
 function likeOptions(t: Tensor, options: TensorOptions): TensorOptions {

@@ -73,9 +73,15 @@ export function typedArrayOfValues(values: ArrayLike<number | boolean | bigint>,
   }
 }
 
+// BigInt64Array stores values modulo 2^64 without a word; PyTorch refuses
+// values outside int64 ("Overflow when unpacking long"), and so do we.
+const INT64_LIMIT = 2 ** 63;
+
 function toInteger(v: number | boolean | bigint): number | bigint {
-  if (typeof v === 'bigint') return v;
   if (typeof v === 'boolean') return v ? 1 : 0;
-  if (!Number.isInteger(v)) throw new TypeError(`cannot store ${v} in an int64 tensor`);
+  if (typeof v === 'bigint' ? v < -(2n ** 63n) || v >= 2n ** 63n : v < -INT64_LIMIT || v >= INT64_LIMIT) {
+    throw new RangeError(`cannot store ${v} in an int64 tensor: out of range`);
+  }
+  if (typeof v === 'number' && !Number.isInteger(v)) throw new TypeError(`cannot store ${v} in an int64 tensor`);
   return v;
 }

@@ -10,16 +10,16 @@ function atLeastOne(name: string, tensors: readonly Tensor[]): void {
 /** Concatenates along an existing dim. */
 export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
   atLeastOne('cat', tensors);
-  return Tensor.wrap(native.cat(tensors.map((t) => t.handle), dim));
+  return Tensor.wrap(native.cat(tensors.map((t) => t?.handle), dim));
 }
 /** Stacks along a new dim. */
 export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
   atLeastOne('stack', tensors);
-  return Tensor.wrap(native.stack(tensors.map((t) => t.handle), dim));
+  return Tensor.wrap(native.stack(tensors.map((t) => t?.handle), dim));
 }
 /** Elementwise `condition ? a : b`; a and b may be numbers. */
 export function where(condition: Tensor, a: TensorLike, b: TensorLike): Tensor {
-  return Tensor.wrap(native.where(condition.handle, operand(a), operand(b)));
+  return Tensor.wrap(native.where(condition?.handle, operand(a), operand(b)));
 }
 export function add(a: TensorLike, b: TensorLike, alpha = 1): Tensor { return Tensor.wrap(native.add(operand(a), operand(b), alpha)); }
 export function sub(a: TensorLike, b: TensorLike, alpha = 1): Tensor { return Tensor.wrap(native.sub(operand(a), operand(b), alpha)); }
@@ -34,5 +34,5 @@ export function matmul(a: Tensor, b: Tensor): Tensor { return a.matmul(b); }
 export function outer(a: Tensor, b: Tensor): Tensor { return a.outer(b); }
 /** beta * input + alpha * (a @ b) */
 export function addmm(input: Tensor, a: Tensor, b: Tensor, options: { beta?: number; alpha?: number } = {}): Tensor {
-  return Tensor.wrap(native.addmm(input.handle, a.handle, b.handle, options.beta ?? 1, options.alpha ?? 1));
+  return Tensor.wrap(native.addmm(input?.handle, a?.handle, b?.handle, options.beta ?? 1, options.alpha ?? 1));
 }

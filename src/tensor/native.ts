@@ -17,6 +17,7 @@ type Binary = (a: Operand, b: Operand) => Handle;
 export interface NativeBinding {
   dispose(t: Handle): void;
   isTensorHandle(v: unknown): boolean;
+  liveTensorCount(): number;
   shape(t: Handle): number[];
   dtype(t: Handle): string;
   device(t: Handle): string;
@@ -114,8 +115,10 @@ export interface NativeBinding {
   slice(t: Handle, dim: number, start: Opt<number>, end: Opt<number>, step: number): Handle;
   select(t: Handle, dim: number, index: number): Handle;
   indexSelect(t: Handle, dim: number, index: Handle): Handle;
-  index(t: Handle, index: Handle): Handle;
-  indexPut_(t: Handle, index: Handle, values: Operand, accumulate: boolean): void;
+  t(t: Handle): Handle;
+  alias(t: Handle): Handle;
+  index(t: Handle, indices: readonly (Handle | null)[]): Handle;
+  indexPut_(t: Handle, indices: readonly (Handle | null)[], values: Operand, accumulate: boolean): void;
   gather(t: Handle, dim: number, index: Handle): Handle;
   scatter(t: Handle, dim: number, index: Handle, src: Operand): Handle;
   scatterAdd(t: Handle, dim: number, index: Handle, src: Handle): Handle;

@@ -14,5 +14,5 @@ export function getRngState(): Tensor {
 }
 /** Restores a state from getRngState(). */
 export function setRngState(state: Tensor): void {
-  native.setRngState(state.handle);
+  native.setRngState(state?.handle);
 }

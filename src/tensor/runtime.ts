@@ -1,11 +1,16 @@
 // Process-wide settings: intra-op threads and devices.
 import { native } from './native.js';
 
-/**
- * The default number of intra-op threads. Measured on the 2-core development
- * machine with bench/engine (MLP 784-256-256-10, batch 64): see the README.
- */
-export const DEFAULT_THREADS = 1;
+// libtorch picks its own default (one thread per physical core it can use;
+// one on the 2-core development machine, where a second thread made the
+// benchmark MLP several times slower: see the README). PERENNIAL_NUM_THREADS
+// overrides it for the whole process.
+const fromEnvironment = process.env['PERENNIAL_NUM_THREADS'];
+if (fromEnvironment !== undefined && fromEnvironment !== '') {
+  const n = Number(fromEnvironment);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`PERENNIAL_NUM_THREADS must be a positive integer, got '${fromEnvironment}'`);
+  native.setNumThreads(n);
+}
 
 /** Sets the number of threads libtorch uses inside one operation. */
 export function setNumThreads(n: number): void {
@@ -25,4 +30,9 @@ export const cuda = {
 /** libtorch's build configuration (BLAS, CPU capability, CUDA), as torch.__config__.show(). */
 export function buildConfig(): string {
   return native.buildConfig();
+}
+
+/** Tensors currently alive on the JavaScript side (not yet disposed or collected): a leak check. */
+export function liveTensorCount(): number {
+  return native.liveTensorCount();
 }

@@ -59,6 +59,9 @@ export function tidy<T>(fn: () => T): T {
   scopes.pop();
   if (result instanceof Promise) {
     for (const t of scope) t.dispose();
+    // The caller gets the TypeError below instead of the promise; without this
+    // its later rejection would be unhandled, which ends a Node process.
+    result.catch(() => undefined);
     throw new TypeError('tidy() got an async function; tensors would be freed before it finished. Use tidy() inside the async code instead.');
   }
   const survivors = new Set<Disposable>();

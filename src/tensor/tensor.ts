@@ -2,6 +2,10 @@
 // PyTorch user expects (camelCased). Every method that produces a tensor
 // returns a new Tensor recorded in the current scope (see scope.ts); methods
 // ending in `_` modify the tensor in place and return it.
+//
+// Tensor arguments are read as `arg?.handle`: a null, undefined or non-tensor
+// argument then reaches the addon, whose TypeError names the operation and
+// the argument, instead of failing here on the property access.
 import { type AnyTypedArray, type DType, assertDType, typedArrayFrom } from './dtype.js';
 import { type Handle, type Operand, native } from './native.js';
 import { setTensorPredicate, track } from './scope.js';
@@ -196,7 +200,7 @@ export class Tensor implements Disposable {
   detach_(): this { native.detach_(this.handle); return this; }
   /** Makes this tensor refer to `src`'s data (PyTorch's `t.data = src`); shape, dtype and device may change. */
   setData_(src: Tensor): this {
-    native.setData(this.handle, src.handle);
+    native.setData(this.handle, src?.handle);
     this.#shape = undefined;
     this.#dtype = undefined;
     return this;
@@ -244,7 +248,7 @@ export class Tensor implements Disposable {
     return Tensor.wrap(native.clamp(this.handle, min, max));
   }
   /** Elementwise: this where `condition` holds, else `other`. */
-  where(condition: Tensor, other: TensorLike): Tensor { return Tensor.wrap(native.where(condition.handle, this.handle, operand(other))); }
+  where(condition: Tensor, other: TensorLike): Tensor { return Tensor.wrap(native.where(condition?.handle, this.handle, operand(other))); }
 
   // ---- comparison and logic ---------------------------------------------
 
@@ -262,9 +266,9 @@ export class Tensor implements Disposable {
   isinf(): Tensor { return Tensor.wrap(native.isinf(this.handle)); }
   isfinite(): Tensor { return Tensor.wrap(native.isfinite(this.handle)); }
   /** True when shapes and all elements are equal. */
-  equal(other: Tensor): boolean { return native.equal(this.handle, other.handle); }
+  equal(other: Tensor): boolean { return native.equal(this.handle, other?.handle); }
   allclose(other: Tensor, options: { rtol?: number; atol?: number; equalNan?: boolean } = {}): boolean {
-    return native.allclose(this.handle, other.handle, options.rtol ?? 1e-5, options.atol ?? 1e-8, options.equalNan ?? false);
+    return native.allclose(this.handle, other?.handle, options.rtol ?? 1e-5, options.atol ?? 1e-8, options.equalNan ?? false);
   }
 
   // ---- reductions ----------------------------------------------------------
@@ -314,12 +318,12 @@ export class Tensor implements Disposable {
 
   // ---- matrix products -----------------------------------------------------
 
-  matmul(other: Tensor): Tensor { return Tensor.wrap(native.matmul(this.handle, other.handle)); }
-  mm(other: Tensor): Tensor { return Tensor.wrap(native.mm(this.handle, other.handle)); }
-  bmm(other: Tensor): Tensor { return Tensor.wrap(native.bmm(this.handle, other.handle)); }
-  mv(vector: Tensor): Tensor { return Tensor.wrap(native.mv(this.handle, vector.handle)); }
-  dot(other: Tensor): Tensor { return Tensor.wrap(native.dot(this.handle, other.handle)); }
-  outer(other: Tensor): Tensor { return Tensor.wrap(native.outer(this.handle, other.handle)); }
+  matmul(other: Tensor): Tensor { return Tensor.wrap(native.matmul(this.handle, other?.handle)); }
+  mm(other: Tensor): Tensor { return Tensor.wrap(native.mm(this.handle, other?.handle)); }
+  bmm(other: Tensor): Tensor { return Tensor.wrap(native.bmm(this.handle, other?.handle)); }
+  mv(vector: Tensor): Tensor { return Tensor.wrap(native.mv(this.handle, vector?.handle)); }
+  dot(other: Tensor): Tensor { return Tensor.wrap(native.dot(this.handle, other?.handle)); }
+  outer(other: Tensor): Tensor { return Tensor.wrap(native.outer(this.handle, other?.handle)); }
 
   // ---- shape -----------------------------------------------------------------
 
@@ -328,8 +332,8 @@ export class Tensor implements Disposable {
   flatten(startDim = 0, endDim = -1): Tensor { return Tensor.wrap(native.flatten(this.handle, startDim, endDim)); }
   permute(...dims: (number | Shape)[]): Tensor { return Tensor.wrap(native.permute(this.handle, shapeArgs(dims))); }
   transpose(dim0: number, dim1: number): Tensor { return Tensor.wrap(native.transpose(this.handle, dim0, dim1)); }
-  /** Transpose of a matrix (a 0- or 1-dim tensor is returned as is). */
-  t(): Tensor { return this.ndim < 2 ? Tensor.wrap(native.detach(this.handle)) : this.transpose(0, 1); }
+  /** Transpose of a matrix (a 0- or 1-dim tensor gives a view of itself). */
+  t(): Tensor { return Tensor.wrap(native.t(this.handle)); }
   squeeze(dim?: number): Tensor { return Tensor.wrap(native.squeeze(this.handle, dim)); }
   unsqueeze(dim: number): Tensor { return Tensor.wrap(native.unsqueeze(this.handle, dim)); }
   expand(...shape: (number | Shape)[]): Tensor { return Tensor.wrap(native.expand(this.handle, shapeArgs(shape))); }
@@ -349,40 +353,48 @@ export class Tensor implements Disposable {
   select(dim: number, index: number): Tensor { return Tensor.wrap(native.select(this.handle, dim, index)); }
   /**
    * Python-style indexing, one spec per leading dim: a number selects, a
-   * `{start, end, step}` range slices, null keeps the dim, and a tensor gathers:
-   * integer indices (any shape at dim 0, 1-dim elsewhere) or a boolean mask
-   * (over the leading dims at dim 0, 1-dim elsewhere).
+   * `{start, end, step}` range slices, null keeps the whole dim, and a tensor
+   * indexes: integer indices, or a boolean mask over as many dims as it has.
+   * As in PyTorch, several index tensors broadcast together and pick elements
+   * pairwise (not an outer product), and the specs after a mask are placed as
+   * though it covered one dim (so a multi-dim mask goes last). The result
+   * keeps the graph: gradients flow back to this tensor.
    */
   index(...specs: IndexSpec[]): Tensor {
-    let out: Tensor = Tensor.wrap(native.detach(this.handle));
+    // PyTorch's order: numbers and ranges first, as views, then every index
+    // tensor in one advanced-indexing call, each at the dim it was given for.
+    let out: Tensor = this;
+    const views: Tensor[] = [];
+    const indices: (Handle | null)[] = [];
     let dim = 0;
-    for (const spec of specs) {
-      if (spec === null) { dim++; continue; }
-      let next: Tensor;
-      if (typeof spec === 'number') next = out.select(dim, spec);
-      else if (spec instanceof Tensor) {
-        if (dim === 0) next = Tensor.wrap(native.index(out.handle, spec.handle));
-        else if (spec.dtype === 'bool') {
-          const positions = spec.nonzero();
-          const flat = positions.flatten();
-          next = out.indexSelect(dim, flat);
-          positions.dispose();
-          flat.dispose();
-        } else next = out.indexSelect(dim, spec);
-        dim += next.ndim - out.ndim + 1;
-      } else { next = out.slice(dim, spec.start, spec.end, spec.step ?? 1); dim++; }
-      out.dispose();
-      out = next;
+    try {
+      for (const spec of specs) {
+        if (spec === null) dim++;
+        else if (typeof spec === 'number') views.push((out = out.select(dim, spec)));
+        else if (spec instanceof Tensor) {
+          while (indices.length < dim) indices.push(null);
+          indices.push(spec.handle);
+          dim++;
+        } else {
+          views.push((out = out.slice(dim, spec.start, spec.end, spec.step ?? 1)));
+          dim++;
+        }
+      }
+      if (indices.length > 0) return Tensor.wrap(native.index(out.handle, indices));
+      if (out === this) return Tensor.wrap(native.alias(this.handle));
+      views.pop();
+      return out;
+    } finally {
+      for (const v of views) v.dispose();
     }
-    return out;
   }
-  indexSelect(dim: number, index: Tensor): Tensor { return Tensor.wrap(native.indexSelect(this.handle, dim, index.handle)); }
-  gather(dim: number, index: Tensor): Tensor { return Tensor.wrap(native.gather(this.handle, dim, index.handle)); }
+  indexSelect(dim: number, index: Tensor): Tensor { return Tensor.wrap(native.indexSelect(this.handle, dim, index?.handle)); }
+  gather(dim: number, index: Tensor): Tensor { return Tensor.wrap(native.gather(this.handle, dim, index?.handle)); }
   /** Out of place: writes `src` (tensor or number) at `index` along `dim`. */
-  scatter(dim: number, index: Tensor, src: TensorLike): Tensor { return Tensor.wrap(native.scatter(this.handle, dim, index.handle, operand(src))); }
-  scatterAdd(dim: number, index: Tensor, src: Tensor): Tensor { return Tensor.wrap(native.scatterAdd(this.handle, dim, index.handle, src.handle)); }
-  maskedFill(mask: Tensor, value: number | boolean): Tensor { return Tensor.wrap(native.maskedFill(this.handle, mask.handle, value)); }
-  maskedSelect(mask: Tensor): Tensor { return Tensor.wrap(native.maskedSelect(this.handle, mask.handle)); }
+  scatter(dim: number, index: Tensor, src: TensorLike): Tensor { return Tensor.wrap(native.scatter(this.handle, dim, index?.handle, operand(src))); }
+  scatterAdd(dim: number, index: Tensor, src: Tensor): Tensor { return Tensor.wrap(native.scatterAdd(this.handle, dim, index?.handle, src?.handle)); }
+  maskedFill(mask: Tensor, value: number | boolean): Tensor { return Tensor.wrap(native.maskedFill(this.handle, mask?.handle, value)); }
+  maskedSelect(mask: Tensor): Tensor { return Tensor.wrap(native.maskedSelect(this.handle, mask?.handle)); }
   nonzero(): Tensor { return Tensor.wrap(native.nonzero(this.handle)); }
 
   // ---- ordering ---------------------------------------------------------------
@@ -404,7 +416,7 @@ export class Tensor implements Disposable {
     return { values: Tensor.wrap(values), indices: Tensor.wrap(indices) };
   }
   quantile(q: number | Tensor, dim?: number | null, keepdim = false, interpolation: 'linear' | 'lower' | 'higher' | 'midpoint' | 'nearest' = 'linear'): Tensor {
-    return Tensor.wrap(native.quantile(this.handle, q instanceof Tensor ? q.handle : q, dim, keepdim, interpolation));
+    return Tensor.wrap(native.quantile(this.handle, q instanceof Tensor ? q?.handle : q, dim, keepdim, interpolation));
   }
 
   // ---- in place ------------------------------------------------------------------
@@ -419,23 +431,23 @@ export class Tensor implements Disposable {
   neg_(): this { native.neg_(this.handle); return this; }
   maximum_(other: TensorLike): this { native.maximum_(this.handle, operand(other)); return this; }
   /** this += value * a * b */
-  addcmul_(a: Tensor, b: Tensor, value = 1): this { native.addcmul_(this.handle, a.handle, b.handle, value); return this; }
+  addcmul_(a: Tensor, b: Tensor, value = 1): this { native.addcmul_(this.handle, a?.handle, b?.handle, value); return this; }
   /** this += value * a / b */
-  addcdiv_(a: Tensor, b: Tensor, value = 1): this { native.addcdiv_(this.handle, a.handle, b.handle, value); return this; }
+  addcdiv_(a: Tensor, b: Tensor, value = 1): this { native.addcdiv_(this.handle, a?.handle, b?.handle, value); return this; }
   /** this += weight * (end - this) */
-  lerp_(end: Tensor, weight: number): this { native.lerp_(this.handle, end.handle, weight); return this; }
+  lerp_(end: Tensor, weight: number): this { native.lerp_(this.handle, end?.handle, weight); return this; }
   clamp_(min?: number | null, max?: number | null): this {
     if (min == null && max == null) throw new TypeError('clamp_: give at least one of min and max');
     native.clamp_(this.handle, min, max);
     return this;
   }
-  copy_(src: Tensor): this { native.copy_(this.handle, src.handle); return this; }
+  copy_(src: Tensor): this { native.copy_(this.handle, src?.handle); return this; }
   zero_(): this { native.zero_(this.handle); return this; }
   fill_(value: number | boolean): this { native.fill_(this.handle, value); return this; }
-  maskedFill_(mask: Tensor, value: number | boolean): this { native.maskedFill_(this.handle, mask.handle, value); return this; }
+  maskedFill_(mask: Tensor, value: number | boolean): this { native.maskedFill_(this.handle, mask?.handle, value); return this; }
   /** this[index] = values (accumulating with `accumulate`), index being integer indices or a boolean mask along dim 0. */
   indexPut_(index: Tensor, values: TensorLike, accumulate = false): this {
-    native.indexPut_(this.handle, index.handle, operand(values), accumulate);
+    native.indexPut_(this.handle, [index?.handle], operand(values), accumulate);
     return this;
   }
   uniform_(low = 0, high = 1): this { native.uniform_(this.handle, low, high); return this; }

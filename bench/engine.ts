@@ -1,0 +1,92 @@
+// Engine benchmark: our tensor engine against PyTorch on the same machine,
+// in the same run, as ratios (ours / PyTorch, higher is better for rates).
+//   - MLP 784-256-256-10, batch 64, SGD with cross-entropy: samples per second
+//   - per-operation overhead: c = a + b on 4-element tensors, ops per second
+//   - peak resident memory of the MLP run
+// Each measurement runs in a fresh process, ours and PyTorch's alternating,
+// and the median of the repetitions is reported.
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import { nn, optim, randint, randn, manualSeed, setNumThreads, getNumThreads, tidy, type Tensor } from '../src/index.js';
+
+interface Sample { [key: string]: number }
+
+function mlpWorker(steps: number, batches = 16, batch = 64, warmup = 50): Sample {
+  manualSeed(0);
+  const model = new nn.Sequential(new nn.Linear(784, 256), new nn.ReLU(), new nn.Linear(256, 256), new nn.ReLU(), new nn.Linear(256, 10));
+  const opt = new optim.SGD(model.parameters(), { lr: 0.01 });
+  const xs = Array.from({ length: batches }, () => randn([batch, 784]));
+  const ys = Array.from({ length: batches }, () => randint(0, 10, [batch]));
+  const step = (i: number): number | undefined =>
+    tidy(() => {
+      opt.zeroGrad();
+      const loss: Tensor = nn.functional.crossEntropy(model.forward(xs[i % batches]!), ys[i % batches]!);
+      loss.backward();
+      opt.step();
+      return i === steps - 1 ? loss.item() : undefined;
+    });
+  for (let i = 0; i < warmup; i++) step(i);
+  const start = process.hrtime.bigint();
+  let finalLoss = NaN;
+  for (let i = 0; i < steps; i++) finalLoss = step(i) ?? finalLoss;
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  return { samplesPerSec: (steps * batch) / seconds, seconds, finalLoss };
+}
+
+function addWorker(iters: number): Sample {
+  const a = randn([4]);
+  const b = randn([4]);
+  for (let i = 0; i < 1000; i++) a.add(b).dispose();
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < iters; i++) a.add(b).dispose();
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  return { opsPerSec: iters / seconds, seconds };
+}
+
+function runWorker(mode: string, n: number, threads: number): void {
+  setNumThreads(threads);
+  const result = mode === 'mlp' ? mlpWorker(n) : addWorker(n);
+  result['peakRssMb'] = process.resourceUsage().maxRSS / 1024;
+  result['threads'] = getNumThreads();
+  console.log(JSON.stringify(result));
+}
+
+function spawnJson(cmd: string, args: string[]): Sample {
+  const out = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 20 });
+  if (out.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed:\n${out.stderr}`);
+  const last = out.stdout.trim().split('\n').pop()!;
+  return JSON.parse(last) as Sample;
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+export function runEngineBenchmark(options: { repeats: number; mlpSteps: number; addIters: number; threads: number }): Record<string, unknown> {
+  const self = fileURLToPath(import.meta.url);
+  const torchScript = join(dirname(self), '..', '..', 'bench', 'engine_torch.py');
+  const ours: Record<string, Sample[]> = { mlp: [], add: [] };
+  const theirs: Record<string, Sample[]> = { mlp: [], add: [] };
+  for (let r = 0; r < options.repeats; r++) {
+    for (const [mode, n] of [['mlp', options.mlpSteps], ['add', options.addIters]] as const) {
+      ours[mode]!.push(spawnJson(process.execPath, [self, '--worker', mode, String(n), String(options.threads)]));
+      theirs[mode]!.push(spawnJson('/usr/bin/python3', [torchScript, mode, String(n), String(options.threads)]));
+    }
+  }
+  const pick = (samples: Sample[], key: string): number => median(samples.map((s) => s[key]!));
+  const summary = {
+    benchmark: 'engine',
+    threads: options.threads,
+    repeats: options.repeats,
+    mlpSamplesPerSec: { ours: pick(ours['mlp']!, 'samplesPerSec'), pytorch: pick(theirs['mlp']!, 'samplesPerSec') },
+    addOpsPerSec: { ours: pick(ours['add']!, 'opsPerSec'), pytorch: pick(theirs['add']!, 'opsPerSec') },
+    mlpPeakRssMb: { ours: pick(ours['mlp']!, 'peakRssMb'), pytorch: pick(theirs['mlp']!, 'peakRssMb') },
+  };
+  return {
+    ...summary,
+    mlpThroughputRatio: summary.mlpSamplesPerSec.ours / summary.mlpSamplesPerSec.pytorch,
+    addRateRatio: summary.addOpsPerSec.ours / summary.addOpsPerSec.pytorch,
+    peakRssRatio: summary.mlpPeakRssMb.ours / summary.mlpPeakRssMb.pytorch,
+  };
+}
+
+if (process.argv[2] === '--worker') runWorker(process.argv[3]!, Number(process.argv[4]), Number(process.argv[5]));

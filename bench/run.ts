@@ -1,0 +1,25 @@
+// Benchmark entry point: `npm run bench -- <name> [--key=value ...]`.
+// Prints progress to stderr and, last, one JSON line with the results.
+import { runEngineBenchmark } from './engine.js';
+
+function options(args: string[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const arg of args) {
+    const m = /^--([a-zA-Z]+)=(\d+)$/.exec(arg);
+    if (!m) throw new Error(`unknown benchmark option '${arg}' (expected --name=number)`);
+    out[m[1]!] = Number(m[2]);
+  }
+  return out;
+}
+
+const benchmarks: Record<string, (o: Record<string, number>) => Record<string, unknown>> = {
+  engine: (o) => runEngineBenchmark({ repeats: o['repeats'] ?? 3, mlpSteps: o['mlpSteps'] ?? 2000, addIters: o['addIters'] ?? 200000, threads: o['threads'] ?? 1 }),
+};
+
+const [name, ...rest] = process.argv.slice(2);
+const run = name === undefined ? undefined : benchmarks[name];
+if (run === undefined) {
+  console.error(`usage: npm run bench -- <${Object.keys(benchmarks).join('|')}> [--key=value ...]`);
+  process.exit(2);
+}
+console.log(JSON.stringify(run(options(rest))));

@@ -1,0 +1,148 @@
+// Error mapping: libtorch failures and bad arguments become JavaScript errors
+// that name the operation and carry libtorch's message, and the process keeps
+// working afterwards.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { describe, it } from 'node:test';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { cat, randn, tensor, tidy, zeros } from '../../src/index.js';
+import { native } from '../../src/tensor/native.js';
+
+/** A computation whose result is known: the engine still works. */
+function stillWorks(): void {
+  tidy(() => {
+    const x = tensor([[1, 2], [3, 4]], { dtype: 'float32' });
+    assert.deepEqual(x.matmul(x).sum(1).toArray(), [17, 37]);
+  });
+}
+
+function expectError(fn: () => unknown, type: typeof Error | typeof TypeError, pattern: RegExp): void {
+  assert.throws(fn, (e: unknown) => {
+    assert.ok(e instanceof type, `expected a ${type.name}, got ${String(e)}`);
+    assert.match((e as Error).message, pattern);
+    return true;
+  });
+  stillWorks();
+}
+
+describe('errors: libtorch failures', () => {
+  it('matmul with mismatched shapes', () => {
+    tidy(() => {
+      expectError(() => randn([2, 3]).matmul(randn([4, 5])), Error, /^matmul: mat1 and mat2 shapes cannot be multiplied \(2x3 and 4x5\)$/);
+      expectError(() => randn([2, 3]).mm(randn([2, 3])), Error, /^mm: mat1 and mat2 shapes cannot be multiplied \(2x3 and 2x3\)$/);
+      expectError(() => randn([2, 3]).add(randn([4])), Error, /^add: The size of tensor a \(3\) must match the size of tensor b \(4\) at non-singleton dimension 1$/);
+    });
+  });
+
+  it('wrong dtypes: float targets for class indices, integers where floats are needed', () => {
+    tidy(() => {
+      const logits = randn([2, 3]);
+      expectError(() => native.crossEntropy(logits.handle, tensor([0.5, 1.5]).handle, null, 'mean', -100, 0), Error, /^crossEntropy: expected scalar type Long but found Float$/);
+      expectError(() => native.nllLoss(logits.handle, tensor([0, 1], { dtype: 'int32' }).handle, null, 'mean', -100), Error, /^nllLoss: .*Long.*Int/);
+      expectError(() => tensor([1, 2]).mean(), Error, /^mean: mean\(\): could not infer output dtype\. Input dtype must be either a floating point or complex dtype\. Got: Long$/);
+      expectError(() => tensor([1, 2]).requiresGrad_(true), Error, /^setRequiresGrad: Only Tensors of floating point and complex dtype can require gradients$/);
+      expectError(() => tensor([1, 2]).sqrt_(), Error, /^sqrt_: result type Float can't be cast to the desired output type Long$/);
+    });
+  });
+
+  it('out-of-range dims and indices', () => {
+    tidy(() => {
+      const x = randn([2, 3]);
+      expectError(() => x.sum(5), Error, /^sum: Dimension out of range \(expected to be in range of \[-2, 1\], but got 5\)$/);
+      expectError(() => x.select(0, 7), Error, /^select: select\(\): index 7 out of range for tensor of size \[2, 3\] at dimension 0$/);
+      expectError(() => x.index(tensor([9])), Error, /^index: index 9 is out of bounds for dimension 0 with size 2$/);
+      expectError(() => x.indexSelect(0, tensor([2])), Error, /^indexSelect: index out of range in self$/);
+      expectError(() => x.indexSelect(1, tensor([3])), Error, /^indexSelect: INDICES element is out of DATA bounds, id=3 axis_dim=3$/);
+      expectError(() => x.gather(1, tensor([[0], [5]])), Error, /^gather: index 5 is out of bounds for dimension 1 with size 3$/);
+      expectError(() => x.transpose(0, 2), Error, /^transpose: Dimension out of range/);
+      expectError(() => x.reshape(7), Error, /^reshape: shape '\[7\]' is invalid for input of size 6$/);
+    });
+  });
+
+  it('autograd misuse', () => {
+    tidy(() => {
+      expectError(() => tensor([1.5, 2]).sum().backward(), Error, /^backward: element 0 of tensors does not require grad and does not have a grad_fn$/);
+      const leaf = tensor([1.5], { requiresGrad: true });
+      expectError(() => leaf.add_(1), Error, /^add_: a leaf Variable that requires grad is being used in an in-place operation\.$/);
+    });
+  });
+});
+
+describe('errors: bad arguments', () => {
+  it('a disposed tensor', () => {
+    const x = randn([2]);
+    x.dispose();
+    assert.equal(x.isDisposed, true);
+    expectError(() => x.add(1), Error, /^add: argument 1 is a disposed Tensor \(it was freed by dispose\(\) or by the scope that created it/);
+    tidy(() => expectError(() => randn([2]).mul(x), Error, /^mul: argument 2 is a disposed Tensor/));
+    expectError(() => x.toArray(), Error, /^toArrayBuffer: argument 1 is a disposed Tensor/);
+    x.dispose();
+  });
+
+  it('a non-tensor where a tensor is expected', () => {
+    tidy(() => {
+      const x = randn([2, 2]);
+      expectError(() => x.matmul(5 as never), TypeError, /^matmul: argument 2 must be a Tensor$/);
+      expectError(() => x.matmul(null as never), TypeError, /^matmul: argument 2 must be a Tensor$/);
+      expectError(() => x.add({} as never), TypeError, /^add: argument 2 must be a Tensor$/);
+      expectError(() => x.add('1' as never), TypeError, /^add: argument 2 must be a Tensor$/);
+      expectError(() => x.gather(0, [[0]] as never), TypeError, /^gather: argument 3 must be a Tensor$/);
+      expectError(() => cat([x, { handle: 1 } as never]), TypeError, /^cat: argument 1\[1\] must be a Tensor$/);
+      expectError(() => native.add(x.handle, x.handle, 'one' as never), TypeError, /^add: argument 3 must be a number$/);
+      expectError(() => x.reshape([2, 1.5]), TypeError, /^reshape: argument 2 must be an array of integers$/);
+    });
+  });
+
+  it('an unknown dtype, device or reduction', () => {
+    tidy(() => {
+      expectError(() => zeros([2], { dtype: 'float16' as never }), TypeError, /^zeros: unknown dtype 'float16' \(expected float32, float64, int64, int32, uint8 or bool\)$/);
+      expectError(() => randn([2]).to('complex64' as never), TypeError, /^to: unknown dtype 'complex64'/);
+      expectError(() => tensor([1], { dtype: 'int8' as never }), TypeError, /int8/);
+      expectError(() => zeros([2], { device: 'tpu' as never }), TypeError, /^zeros: unknown device 'tpu'/);
+      const a = randn([2]);
+      expectError(() => native.mseLoss(a.handle, a.handle, 'avg'), TypeError, /^mseLoss: reduction must be 'mean', 'sum' or 'none', got 'avg'$/);
+    });
+  });
+});
+
+describe('errors: no aborts', () => {
+  it('a child process survives many bad operations in a row and exits normally', () => {
+    const index = pathToFileURL(join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'index.js')).href;
+    const script = `
+      const P = await import(${JSON.stringify(index)});
+      const bad = [
+        () => P.randn([2, 3]).matmul(P.randn([4, 5])),
+        () => P.randn([2]).sum(3),
+        () => P.tensor([1, 2]).mean(),
+        () => P.randn([3]).index(P.tensor([7])),
+        () => P.randn([2]).view(-1, -1),
+        () => P.zeros([2], { dtype: 'nope' }),
+        () => P.randn([2]).add({}),
+        () => { const t = P.randn([2]); t.dispose(); t.exp(); },
+        () => P.randn([2]).sum().backward(),
+        () => P.tensor([[1], [2, 3]]),
+        () => P.randn([2, 2]).split(0),
+        () => P.randint(5, 2, [3]),
+        () => P.randn([2]).quantile(2),
+        () => P.tensor([1.5]).item() && P.randn([3]).item(),
+        () => P.cat([P.randn([2]), P.randn([2, 2])]),
+      ];
+      // libtorch records a C++ backtrace for every error (milliseconds each),
+      // so a few hundred errors are plenty.
+      let caught = 0;
+      for (let round = 0; round < 20; round++) {
+        for (const f of bad) {
+          try { P.tidy(f); } catch (e) { if (e instanceof Error) caught++; }
+        }
+      }
+      const ok = P.tensor([2, 3]).mul(2).sum().item();
+      process.stdout.write(JSON.stringify({ caught, ok }));
+    `;
+    const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(child.signal, null, `killed by ${child.signal}: ${child.stderr}`);
+    assert.equal(child.status, 0, child.stderr);
+    assert.deepEqual(JSON.parse(child.stdout), { caught: 300, ok: 10 });
+  });
+});
+
