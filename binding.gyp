@@ -4,6 +4,7 @@
       "target_name": "perennial",
       "sources": [
         "native/addon.cc",
+        "native/allocator.cc",
         "native/handle.cc",
         "native/args.cc",
         "native/creation.cc",

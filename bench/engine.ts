@@ -20,7 +20,7 @@ function mlpWorker(steps: number, batches = 16, batch = 64, warmup = 50): Sample
   const ys = Array.from({ length: batches }, () => randint(0, 10, [batch]));
   const step = (i: number): number | undefined =>
     tidy(() => {
-      opt.zeroGrad();
+      opt.zeroGrad(process.env['ZERO_GRAD_TO_NONE'] !== '0');
       const loss: Tensor = nn.functional.crossEntropy(model.forward(xs[i % batches]!), ys[i % batches]!);
       loss.backward();
       opt.step();
@@ -28,20 +28,30 @@ function mlpWorker(steps: number, batches = 16, batch = 64, warmup = 50): Sample
     });
   for (let i = 0; i < warmup; i++) step(i);
   const start = process.hrtime.bigint();
+  const cpuStart = process.cpuUsage();
   let finalLoss = NaN;
   for (let i = 0; i < steps; i++) finalLoss = step(i) ?? finalLoss;
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-  return { samplesPerSec: (steps * batch) / seconds, seconds, finalLoss };
+  const cpu = process.cpuUsage(cpuStart);
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+  return { samplesPerSec: (steps * batch) / seconds, samplesPerCpuSec: (steps * batch) / cpuSeconds, seconds, finalLoss };
 }
 
+// Each result is freed at once, as Python's reference counting frees `c`.
+// Inside a scope (how training code runs) a result needs no garbage-collection
+// guard; outside any scope it gets one, which costs more: both are reported.
 function addWorker(iters: number): Sample {
   const a = randn([4]);
   const b = randn([4]);
-  for (let i = 0; i < 1000; i++) a.add(b).dispose();
-  const start = process.hrtime.bigint();
-  for (let i = 0; i < iters; i++) a.add(b).dispose();
-  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-  return { opsPerSec: iters / seconds, seconds };
+  const loop = (n: number): number => {
+    const start = process.hrtime.bigint();
+    for (let i = 0; i < n; i++) a.add(b).dispose();
+    return Number(process.hrtime.bigint() - start) / 1e9;
+  };
+  loop(1000);
+  const seconds = tidy(() => loop(iters));
+  const unscopedSeconds = loop(iters);
+  return { opsPerSec: iters / seconds, seconds, unscopedOpsPerSec: iters / unscopedSeconds };
 }
 
 function runWorker(mode: string, n: number, threads: number): void {
@@ -52,8 +62,10 @@ function runWorker(mode: string, n: number, threads: number): void {
   console.log(JSON.stringify(result));
 }
 
-function spawnJson(cmd: string, args: string[]): Sample {
-  const out = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 20 });
+function spawnJson(cmd: string, args: string[], threads: number): Sample {
+  // OpenBLAS reads this at start-up; our addon also sets it, PyTorch cannot.
+  const env = { ...process.env, OPENBLAS_NUM_THREADS: String(threads) };
+  const out = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 20, env });
   if (out.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed:\n${out.stderr}`);
   const last = out.stdout.trim().split('\n').pop()!;
   return JSON.parse(last) as Sample;
@@ -68,8 +80,8 @@ export function runEngineBenchmark(options: { repeats: number; mlpSteps: number;
   const theirs: Record<string, Sample[]> = { mlp: [], add: [] };
   for (let r = 0; r < options.repeats; r++) {
     for (const [mode, n] of [['mlp', options.mlpSteps], ['add', options.addIters]] as const) {
-      ours[mode]!.push(spawnJson(process.execPath, [self, '--worker', mode, String(n), String(options.threads)]));
-      theirs[mode]!.push(spawnJson('/usr/bin/python3', [torchScript, mode, String(n), String(options.threads)]));
+      ours[mode]!.push(spawnJson(process.execPath, [self, '--worker', mode, String(n), String(options.threads)], options.threads));
+      theirs[mode]!.push(spawnJson('/usr/bin/python3', [torchScript, mode, String(n), String(options.threads)], options.threads));
     }
   }
   const pick = (samples: Sample[], key: string): number => median(samples.map((s) => s[key]!));
@@ -78,7 +90,7 @@ export function runEngineBenchmark(options: { repeats: number; mlpSteps: number;
     threads: options.threads,
     repeats: options.repeats,
     mlpSamplesPerSec: { ours: pick(ours['mlp']!, 'samplesPerSec'), pytorch: pick(theirs['mlp']!, 'samplesPerSec') },
-    addOpsPerSec: { ours: pick(ours['add']!, 'opsPerSec'), pytorch: pick(theirs['add']!, 'opsPerSec') },
+    addOpsPerSec: { ours: pick(ours['add']!, 'opsPerSec'), oursOutsideScopes: pick(ours['add']!, 'unscopedOpsPerSec'), pytorch: pick(theirs['add']!, 'opsPerSec') },
     mlpPeakRssMb: { ours: pick(ours['mlp']!, 'peakRssMb'), pytorch: pick(theirs['mlp']!, 'peakRssMb') },
   };
   return {

@@ -1,11 +1,9 @@
 // Module entry point: each native file registers its own functions.
 #include <napi.h>
 
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
 
 namespace perennial {
+void InstallCpuAllocator();
 void RegisterHandle(Napi::Env env, Napi::Object exports);
 void RegisterProperties(Napi::Env env, Napi::Object exports);
 void RegisterCreation(Napi::Env env, Napi::Object exports);
@@ -21,15 +19,7 @@ void RegisterRuntime(Napi::Env env, Napi::Object exports);
 }  // namespace perennial
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
-#ifdef __GLIBC__
-  // Tensor storage of 128 KiB and more goes straight to mmap and back to the
-  // system when freed. With glibc's default sliding threshold, large storages
-  // come from the heap, where the small handle records that live until the
-  // next garbage collection sit between the freed blocks; libtorch's aligned
-  // requests never fit those holes, so a loop of megabyte tensors grew by
-  // gigabytes (test/engine/memory.test.ts has the reproduction).
-  mallopt(M_MMAP_THRESHOLD, 128 * 1024);
-#endif
+  perennial::InstallCpuAllocator();
   perennial::RegisterHandle(env, exports);
   perennial::RegisterProperties(env, exports);
   perennial::RegisterCreation(env, exports);

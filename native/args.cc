@@ -54,9 +54,18 @@ c10::List<c10::optional<at::Tensor>> OptionalTensorListArg(const Napi::CallbackI
   return out;
 }
 
+c10::optional<at::Scalar> BoxedScalarArg(const Napi::CallbackInfo& info, size_t i) {
+  if (i >= info.Length() || !info[i].IsArray()) return c10::nullopt;
+  auto box = info[i].As<Napi::Array>();
+  Napi::Value v = box.Get(0u);
+  if (box.Length() != 1 || !(v.IsNumber() || v.IsBoolean())) throw TypeErr(info, i, "a Tensor or a number");
+  if (v.IsBoolean()) return at::Scalar(v.As<Napi::Boolean>().Value());
+  return NumberToScalar(v.As<Napi::Number>().DoubleValue());
+}
+
 at::Tensor OperandArg(const Napi::CallbackInfo& info, size_t i) {
-  if (i < info.Length() && (info[i].IsNumber() || info[i].IsBoolean())) {
-    at::Tensor t = c10::scalar_to_tensor(ScalarArg(info, i));
+  if (auto scalar = BoxedScalarArg(info, i)) {
+    at::Tensor t = c10::scalar_to_tensor(*scalar);
     t.unsafeGetTensorImpl()->set_wrapped_number(true);
     return t;
   }

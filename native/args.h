@@ -25,7 +25,11 @@ c10::List<c10::optional<at::Tensor>> OptionalTensorListArg(const Napi::CallbackI
 // A tensor, or a JavaScript number/boolean turned into a 0-dim "wrapped number"
 // tensor, which takes part in type promotion the way a Python scalar does
 // (float32 tensor + 2.5 stays float32).
+// Tensor handles are numbers, so a number used as a scalar operand travels
+// boxed in a one-element array: [2.5].
 at::Tensor OperandArg(const Napi::CallbackInfo& info, size_t i);
+// The scalar in a boxed operand, or nothing when the argument is not boxed.
+c10::optional<at::Scalar> BoxedScalarArg(const Napi::CallbackInfo& info, size_t i);
 
 // Integer-valued numbers become integer scalars, others floating; booleans bool.
 at::Scalar ScalarArg(const Napi::CallbackInfo& info, size_t i);

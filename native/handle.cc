@@ -5,19 +5,18 @@
 namespace perennial {
 namespace {
 
-// Marks our boxes. Checked on every unwrap instead of napi type tags, which
-// cost a property definition per tensor created.
-constexpr uint64_t kBoxMagic = 0x70657265'6e6e6961ULL;
+// A handle that the TypeScript layer puts in place of a disposed tensor's.
+constexpr int64_t kDisposedHandle = -1;
 
-struct TensorBox {
-  uint64_t magic = kBoxMagic;
+struct Slot {
   at::Tensor tensor;
+  uint32_t generation = 0;  // bumped on reuse, so a stale guard cannot free a newer tensor
   int64_t accountedBytes = 0;
 };
 
-// Tensors currently held by JavaScript handles; lets tests prove that a long
-// run frees what it creates.
-int64_t liveHandles = 0;
+std::vector<Slot> slots;
+std::vector<uint32_t> freeSlots;
+int64_t liveSlots = 0;
 
 // Reporting every allocation to V8 costs as much as a small operation, so
 // changes are gathered here and reported once they add up to a megabyte.
@@ -38,40 +37,58 @@ int64_t AccountableBytes(const at::Tensor& t) {
   return static_cast<int64_t>(t.numel()) * static_cast<int64_t>(t.element_size());
 }
 
-// Runs from JavaScript (dispose) or from the garbage collector (finalizer), so
-// it may only use the basic environment: no JavaScript calls.
-void Release(Napi::BasicEnv env, TensorBox* box) {
-  if (box->tensor.defined()) --liveHandles;
-  if (box->accountedBytes != 0) {
-    Account(env, -box->accountedBytes);
-    box->accountedBytes = 0;
-  }
-  box->tensor = at::Tensor();
+// Runs from JavaScript (dispose) or from the garbage collector (a guard's
+// finalizer), so it may only use the basic environment: no JavaScript calls.
+void Release(Napi::BasicEnv env, uint32_t index) {
+  Slot& slot = slots[index];
+  if (!slot.tensor.defined()) return;
+  Account(env, -slot.accountedBytes);
+  slot.accountedBytes = 0;
+  slot.tensor = at::Tensor();
+  ++slot.generation;
+  freeSlots.push_back(index);
+  --liveSlots;
 }
 
-// A basic finalizer runs inside the garbage collection that found the handle
+// Index of a live slot, or -1.
+int64_t LiveIndex(const Napi::Value& value) {
+  if (!value.IsNumber()) return -1;
+  int64_t index = value.As<Napi::Number>().Int64Value();
+  if (index < 0 || index >= static_cast<int64_t>(slots.size()) || !slots[index].tensor.defined()) return -1;
+  return index;
+}
+
+struct Guard {
+  uint32_t index;
+  uint32_t generation;
+};
+
+// A basic finalizer runs inside the garbage collection that found the guard
 // unreachable. Node defers ordinary finalizers to the event loop, so a
-// synchronous training loop that never yields would free nothing until it ends.
-void Finalize(Napi::BasicEnv env, TensorBox* box) {
-  Release(env, box);
-  delete box;
-}
-
-TensorBox* BoxOf(const Napi::Value& value) {
-  if (!value.IsExternal()) return nullptr;
-  auto* box = value.As<Napi::External<TensorBox>>().Data();
-  return box != nullptr && box->magic == kBoxMagic ? box : nullptr;
+// synchronous loop that never yields would free nothing until it ended.
+void FinalizeGuard(Napi::BasicEnv env, Guard* guard) {
+  if (slots[guard->index].generation == guard->generation) Release(env, guard->index);
+  delete guard;
 }
 
 }  // namespace
 
 Napi::Value WrapTensor(Napi::Env env, at::Tensor tensor) {
   if (!tensor.defined()) return env.Null();
-  auto* box = new TensorBox{kBoxMagic, std::move(tensor), 0};
-  ++liveHandles;
-  box->accountedBytes = AccountableBytes(box->tensor);
-  if (box->accountedBytes != 0) Account(env, box->accountedBytes);
-  return Napi::External<TensorBox>::New(env, box, Finalize);
+  uint32_t index;
+  if (freeSlots.empty()) {
+    index = static_cast<uint32_t>(slots.size());
+    slots.emplace_back();
+  } else {
+    index = freeSlots.back();
+    freeSlots.pop_back();
+  }
+  Slot& slot = slots[index];
+  slot.accountedBytes = AccountableBytes(tensor);
+  slot.tensor = std::move(tensor);
+  ++liveSlots;
+  if (slot.accountedBytes != 0) Account(env, slot.accountedBytes);
+  return Napi::Number::New(env, index);
 }
 
 Napi::Value WrapTensorList(Napi::Env env, const std::vector<at::Tensor>& tensors) {
@@ -81,29 +98,32 @@ Napi::Value WrapTensorList(Napi::Env env, const std::vector<at::Tensor>& tensors
 }
 
 const at::Tensor& UnwrapTensor(const Napi::Value& value, const char* what) {
-  TensorBox* box = BoxOf(value);
-  if (box == nullptr) throw ArgumentError(std::string(what) + " must be a Tensor");
-  if (!box->tensor.defined()) {
+  int64_t index = LiveIndex(value);
+  if (index >= 0) return slots[index].tensor;
+  if (value.IsNumber() && value.As<Napi::Number>().Int64Value() == kDisposedHandle) {
     throw std::runtime_error(std::string(what) + " is a disposed Tensor (it was freed by dispose() or by the scope that created it; keep() it or return it from the scope to use it later)");
   }
-  return box->tensor;
-}
-
-void DisposeHandle(const Napi::Value& value) {
-  TensorBox* box = BoxOf(value);
-  if (box != nullptr) Release(value.Env(), box);
+  throw ArgumentError(std::string(what) + " must be a Tensor");
 }
 
 void RegisterHandle(Napi::Env env, Napi::Object exports) {
   Define(env, exports, "dispose", [](const Napi::CallbackInfo& info) -> Napi::Value {
-    DisposeHandle(info[0]);
+    int64_t index = LiveIndex(info[0]);
+    if (index >= 0) Release(info.Env(), static_cast<uint32_t>(index));
     return info.Env().Undefined();
   });
+  // guard(handle): an object that frees the tensor when it is garbage collected.
+  Define(env, exports, "guard", [](const Napi::CallbackInfo& info) -> Napi::Value {
+    int64_t index = LiveIndex(info[0]);
+    if (index < 0) throw ArgumentError("argument 1 must be a live Tensor");
+    auto* guard = new Guard{static_cast<uint32_t>(index), slots[index].generation};
+    return Napi::External<Guard>::New(info.Env(), guard, FinalizeGuard);
+  });
   Define(env, exports, "liveTensorCount", [](const Napi::CallbackInfo& info) -> Napi::Value {
-    return Napi::Number::New(info.Env(), static_cast<double>(liveHandles));
+    return Napi::Number::New(info.Env(), static_cast<double>(liveSlots));
   });
   Define(env, exports, "isTensorHandle", [](const Napi::CallbackInfo& info) -> Napi::Value {
-    return Napi::Boolean::New(info.Env(), BoxOf(info[0]) != nullptr);
+    return Napi::Boolean::New(info.Env(), LiveIndex(info[0]) >= 0);
   });
 }
 

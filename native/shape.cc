@@ -57,8 +57,8 @@ void RegisterShape(Napi::Env env, Napi::Object exports) {
   // itself wants equal dtypes, and a wrapped number would be int64 or float64.
   DEF("indexPut_") {
     const at::Tensor& t = TensorArg(info, 0);
-    bool number = info[2].IsNumber() || info[2].IsBoolean();
-    at::Tensor values = number ? at::scalar_tensor(ScalarArg(info, 2), t.options()) : TensorArg(info, 2);
+    auto number = BoxedScalarArg(info, 2);
+    at::Tensor values = number ? at::scalar_tensor(*number, t.options()) : TensorArg(info, 2);
     t.index_put_(OptionalTensorListArg(info, 1), values, BoolArg(info, 3));
     return info.Env().Undefined();
   });
@@ -66,7 +66,7 @@ void RegisterShape(Napi::Env env, Napi::Object exports) {
   // scatter(t, dim, index, src | value)
   DEF("scatter") {
     const at::Tensor& t = TensorArg(info, 0);
-    if (info[3].IsNumber() || info[3].IsBoolean()) return WrapTensor(info.Env(), at::scatter(t, IntArg(info, 1), TensorArg(info, 2), ScalarArg(info, 3)));
+    if (auto value = BoxedScalarArg(info, 3)) return WrapTensor(info.Env(), at::scatter(t, IntArg(info, 1), TensorArg(info, 2), *value));
     return WrapTensor(info.Env(), at::scatter(t, IntArg(info, 1), TensorArg(info, 2), TensorArg(info, 3)));
   });
   DEF("scatterAdd") {

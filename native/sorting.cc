@@ -25,7 +25,7 @@ void RegisterSorting(Napi::Env env, Napi::Object exports) {
     auto dim = OptionalIntArg(info, 2);
     bool keepdim = BoolArg(info, 3);
     std::string interpolation = StringArg(info, 4);
-    if (info[1].IsNumber()) return WrapTensor(info.Env(), at::quantile(t, DoubleArg(info, 1), dim, keepdim, interpolation));
+    if (auto q = BoxedScalarArg(info, 1)) return WrapTensor(info.Env(), at::quantile(t, q->toDouble(), dim, keepdim, interpolation));
     return WrapTensor(info.Env(), at::quantile(t, TensorArg(info, 1), dim, keepdim, interpolation));
   });
 }

@@ -5,10 +5,10 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** An opaque reference to a native tensor. */
-export type Handle = { readonly __nativeTensor: unique symbol };
-/** Either a tensor handle or a JavaScript number used as a scalar operand. */
-export type Operand = Handle | number | boolean;
+/** An opaque reference to a native tensor (a slot index in the addon's table). */
+export type Handle = number & { readonly __nativeTensor: unique symbol };
+/** A tensor handle, or a scalar operand boxed in a one-element array. */
+export type Operand = Handle | [number | boolean];
 type Opt<T> = T | null | undefined;
 type Pair = [Handle, Handle];
 type Unary = (t: Handle) => Handle;
@@ -18,6 +18,7 @@ export interface NativeBinding {
   dispose(t: Handle): void;
   isTensorHandle(v: unknown): boolean;
   liveTensorCount(): number;
+  guard(t: Handle): object;
   shape(t: Handle): number[];
   dtype(t: Handle): string;
   device(t: Handle): string;
@@ -130,7 +131,7 @@ export interface NativeBinding {
   argsort(t: Handle, dim: number, descending: boolean, stable: boolean): Handle;
   topk(t: Handle, k: number, dim: number, largest: boolean, sorted: boolean): Pair;
   kthvalue(t: Handle, k: number, dim: number, keepdim: boolean): Pair;
-  quantile(t: Handle, q: number | Handle, dim: Opt<number>, keepdim: boolean, interpolation: string): Handle;
+  quantile(t: Handle, q: Operand, dim: Opt<number>, keepdim: boolean, interpolation: string): Handle;
 
   linear(x: Handle, w: Handle, b: Opt<Handle>): Handle;
   conv2d(x: Handle, w: Handle, b: Opt<Handle>, stride: number[], padding: number[], dilation: number[], groups: number): Handle;

@@ -3,30 +3,47 @@
 // Every tensor created while a scope is open is recorded in it. When the scope
 // closes, each recorded tensor is disposed unless it is part of the scope's
 // result (those move to the enclosing scope) or was kept. Parameters, buffers
-// and kept tensors are never recorded. Outside any scope, tensors live until
-// dispose() or, as a safety net, until the garbage collector finalizes them.
+// and kept tensors are never recorded. A tensor that no scope will free (made
+// outside any scope, returned from the outermost one, or kept) lives until
+// dispose() or, as a safety net, until the garbage collector finds it
+// unreachable: only such tensors pay for a garbage-collection guard.
 
-export interface Disposable {
+export interface Scoped {
+  /** The scope that will free it, if any. */
+  scope: Scope | undefined;
   dispose(): void;
+  /** Hands the object to the garbage collector's safety net. */
+  guard(): void;
 }
 
-const scopes: Set<Disposable>[] = [];
+export type Scope = Set<Scoped>;
 
-/** Records a new tensor in the innermost open scope, if any. */
-export function track(t: Disposable): void {
-  scopes[scopes.length - 1]?.add(t);
+const scopes: Scope[] = [];
+
+/** Records a new object in the innermost open scope, or guards it when none is open. */
+export function track(t: Scoped): void {
+  const scope = scopes[scopes.length - 1];
+  if (scope === undefined) t.guard();
+  else {
+    scope.add(t);
+    t.scope = scope;
+  }
 }
 
-/** Removes a tensor from every open scope so that no scope frees it. */
-export function keep<T extends Disposable>(t: T): T {
-  for (const scope of scopes) scope.delete(t);
+/** Exempts a tensor from the scope that would free it; it then lives until dispose() or garbage collection. */
+export function keep<T extends Scoped>(t: T): T {
+  if (t.scope !== undefined) {
+    t.scope.delete(t);
+    t.scope = undefined;
+    t.guard();
+  }
   return t;
 }
 
 /** A value made of tensors: a tensor, or arrays and plain objects of them. */
 type Container = unknown;
 
-function collect(value: Container, out: Set<Disposable>, isTensor: (v: unknown) => v is Disposable): void {
+function collect(value: Container, out: Set<Scoped>, isTensor: (v: unknown) => v is Scoped): void {
   if (isTensor(value)) out.add(value);
   else if (Array.isArray(value)) for (const v of value) collect(v, out, isTensor);
   else if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
@@ -34,9 +51,9 @@ function collect(value: Container, out: Set<Disposable>, isTensor: (v: unknown) 
   }
 }
 
-let isTensorPredicate: (v: unknown) => v is Disposable = (_v: unknown): _v is Disposable => false;
+let isTensorPredicate: (v: unknown) => v is Scoped = (_v: unknown): _v is Scoped => false;
 /** Set by tensor.ts, which owns the Tensor class (avoids an import cycle). */
-export function setTensorPredicate(p: (v: unknown) => v is Disposable): void {
+export function setTensorPredicate(p: (v: unknown) => v is Scoped): void {
   isTensorPredicate = p;
 }
 
@@ -46,7 +63,7 @@ export function setTensorPredicate(p: (v: unknown) => v is Disposable): void {
  * the enclosing scope. `fn` must be synchronous.
  */
 export function tidy<T>(fn: () => T): T {
-  const scope = new Set<Disposable>();
+  const scope: Scope = new Set();
   scopes.push(scope);
   let result: T;
   try {
@@ -64,12 +81,18 @@ export function tidy<T>(fn: () => T): T {
     result.catch(() => undefined);
     throw new TypeError('tidy() got an async function; tensors would be freed before it finished. Use tidy() inside the async code instead.');
   }
-  const survivors = new Set<Disposable>();
+  const survivors = new Set<Scoped>();
   collect(result, survivors, isTensorPredicate);
   const parent = scopes[scopes.length - 1];
   for (const t of scope) {
-    if (survivors.has(t)) parent?.add(t);
-    else t.dispose();
+    if (!survivors.has(t)) t.dispose();
+    else if (parent !== undefined) {
+      parent.add(t);
+      t.scope = parent;
+    } else {
+      t.scope = undefined;
+      t.guard();
+    }
   }
   return result;
 }

@@ -8,7 +8,10 @@
 // the argument, instead of failing here on the property access.
 import { type AnyTypedArray, type DType, assertDType, typedArrayFrom } from './dtype.js';
 import { type Handle, type Operand, native } from './native.js';
-import { setTensorPredicate, track } from './scope.js';
+import { type Scope, setTensorPredicate, track } from './scope.js';
+
+/** Put in place of a disposed tensor's handle; the addon reports its use clearly. */
+const DISPOSED_HANDLE = -1 as unknown as Handle;
 
 export type Device = 'cpu' | 'cuda' | `cuda:${number}`;
 export type Shape = readonly number[];
@@ -30,8 +33,9 @@ export function handleOf(t: Tensor): Handle {
   return t.handle;
 }
 
+/** Handles are numbers too, so a scalar operand crosses to the addon boxed: [x]. */
 export function operand(x: TensorLike): Operand {
-  return x instanceof Tensor ? x.handle : x;
+  return x instanceof Tensor ? x.handle : [x];
 }
 
 function dimsOf(dim: number | readonly number[] | undefined | null): readonly number[] | null {
@@ -49,12 +53,16 @@ export class Tensor implements Disposable {
   #shape: Shape | undefined;
   #dtype: DType | undefined;
   #disposed = false;
+  #guard: object | undefined;
+  /** @internal The scope that will free this tensor, if any. */
+  scope: Scope | undefined;
 
   /** @internal Use the creation functions (tensor, zeros, ...) instead. */
   constructor(handle: Handle) {
     this.handle = handle;
     // Parameters and buffers belong to their module, not to a scope.
     if (new.target === Tensor) track(this);
+    else this.guard();
   }
 
   /** @internal Wraps a native result. */
@@ -106,7 +114,14 @@ export class Tensor implements Disposable {
   dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;
+    this.scope?.delete(this);
+    this.scope = undefined;
     native.dispose(this.handle);
+    this.handle = DISPOSED_HANDLE;
+  }
+  /** @internal Lets the garbage collector free this tensor once it is unreachable. */
+  guard(): void {
+    if (!this.#disposed) this.#guard ??= native.guard(this.handle);
   }
   [Symbol.dispose](): void {
     this.dispose();
@@ -416,7 +431,7 @@ export class Tensor implements Disposable {
     return { values: Tensor.wrap(values), indices: Tensor.wrap(indices) };
   }
   quantile(q: number | Tensor, dim?: number | null, keepdim = false, interpolation: 'linear' | 'lower' | 'higher' | 'midpoint' | 'nearest' = 'linear'): Tensor {
-    return Tensor.wrap(native.quantile(this.handle, q instanceof Tensor ? q?.handle : q, dim, keepdim, interpolation));
+    return Tensor.wrap(native.quantile(this.handle, operand(q), dim, keepdim, interpolation));
   }
 
   // ---- in place ------------------------------------------------------------------
