@@ -20,20 +20,26 @@ namespace {
 
 constexpr size_t kAlignment = 64;  // what libtorch's vectorised kernels expect
 
-void FreeBlock(void* block) { std::free(block); }
+// The block malloc returned is stored just before the aligned address, so the
+// data pointer alone is enough to free it: some libtorch paths (mkldnn) use
+// raw_allocate, which requires the data pointer to be the deleter's context.
+void FreeAligned(void* data) {
+  if (data != nullptr) std::free(static_cast<void**>(data)[-1]);
+}
 
 struct ExactFitAllocator final : c10::Allocator {
   c10::DataPtr allocate(size_t nbytes) const override {
-    if (nbytes == 0) return {nullptr, nullptr, &FreeBlock, c10::Device(c10::DeviceType::CPU)};
+    if (nbytes == 0) return {nullptr, nullptr, &FreeAligned, c10::Device(c10::DeviceType::CPU)};
+    // malloc's blocks are at least 16-byte aligned, so the aligned address
+    // after an 8-byte header lies at most 64 bytes in.
     void* block = std::malloc(nbytes + kAlignment);
     if (block == nullptr) throw std::bad_alloc();
-    auto address = (reinterpret_cast<uintptr_t>(block) + kAlignment - 1) & ~(kAlignment - 1);
-    return {reinterpret_cast<void*>(address), block, &FreeBlock, c10::Device(c10::DeviceType::CPU)};
+    auto address = (reinterpret_cast<uintptr_t>(block) + sizeof(void*) + kAlignment - 1) & ~(kAlignment - 1);
+    auto* data = reinterpret_cast<void*>(address);
+    static_cast<void**>(data)[-1] = block;
+    return {data, data, &FreeAligned, c10::Device(c10::DeviceType::CPU)};
   }
-  c10::DeleterFnPtr raw_deleter() const override {
-    // The data pointer differs from the block to free, so raw allocation is not offered.
-    return nullptr;
-  }
+  c10::DeleterFnPtr raw_deleter() const override { return &FreeAligned; }
 };
 
 ExactFitAllocator allocator;
