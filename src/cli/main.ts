@@ -1,0 +1,124 @@
+#!/usr/bin/env node
+// The `perennial` command line:
+//   perennial run [config.yaml] [key=value ...]   run an experiment (the default one without a file)
+//   perennial run --resume <run directory>        continue a run that was stopped
+//   perennial list                                benchmarks, datasets, backbones, algorithms, config keys
+//   perennial download <dataset> [--dir <cache>]  fetch a dataset (needs a network; never used by tests)
+import { join } from 'node:path';
+import { ConfigError } from '../config/loader.js';
+import { type ExperimentConfig, describeSchema, loadExperiment } from '../config/experiment.js';
+import { describeAlgorithms } from '../continual/algorithms/index.js';
+import { BACKBONES } from '../continual/backbones/index.js';
+import { BENCHMARK_KINDS } from '../continual/benchmarks/index.js';
+import { readRunConfig, runExperiment } from '../continual/experiment.js';
+import { NonFiniteLossError, type TrainingObserver } from '../continual/trainer.js';
+import { DATASET_NAMES } from '../data/registry.js';
+import { DOWNLOADABLE_DATASETS, downloadDataset } from '../data/download.js';
+import { ProgressBar } from './progress.js';
+import { formatRunSummary } from './table.js';
+
+const USAGE = `usage:
+  perennial run [config.yaml] [key=value ...]   run an experiment (without a file: the embedded default)
+  perennial run --resume <run directory>        continue a stopped run from its last checkpoint
+  perennial list                                what can be configured
+  perennial download <dataset> [--dir <cache>]  download a dataset (${DOWNLOADABLE_DATASETS.join(', ')})`;
+
+class UsageError extends Error {}
+
+function runDirectoryFor(config: ExperimentConfig): string {
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
+  const name = config.output.name ?? `${stamp}_${config.benchmark.name}-${config.benchmark.dataset}_${config.algorithms.map((a) => a.name).join('+')}`;
+  return join(config.output.dir, name);
+}
+
+/** Progress bars per task and epoch, and one line per finished epoch. */
+function progressObserver(numTasks: number): TrainingObserver {
+  let bar: ProgressBar | undefined;
+  return {
+    epochStart(task, epoch, totalBatches) {
+      bar = new ProgressBar({ label: `task ${task}/${numTasks} epoch ${epoch}`, total: totalBatches });
+    },
+    batchEnd(_task, _epoch, _step, loss, accuracy) {
+      bar?.tick(1, { loss, acc: accuracy });
+    },
+    epochEnd(task, epoch, s) {
+      const validation = s.validation ? `, validation accuracy ${s.validation.accuracy.toFixed(4)}` : '';
+      bar?.finish(`task ${task} epoch ${epoch}: train loss ${s.trainLoss.toFixed(4)}, train accuracy ${s.trainAccuracy.toFixed(4)}${validation}, lr ${s.lr}`);
+    },
+  };
+}
+
+function run(args: string[]): void {
+  let resume: string | undefined;
+  const positional: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '--resume') {
+      resume = args[++i];
+      if (resume === undefined) throw new UsageError('--resume needs the run directory to continue');
+    } else if (args[i]!.startsWith('--')) throw new UsageError(`unknown option '${args[i]}'`);
+    else positional.push(args[i]!);
+  }
+  const configPath = positional[0] !== undefined && !positional[0].includes('=') ? positional.shift() : undefined;
+  if (resume !== undefined && (configPath !== undefined || positional.length > 0)) {
+    throw new UsageError('--resume continues a run with the configuration it was started with; give no config file or overrides');
+  }
+  const config = resume !== undefined ? readRunConfig(resume) : loadExperiment(configPath, positional);
+  const runDir = resume ?? runDirectoryFor(config);
+  const result = runExperiment({
+    config,
+    runDir,
+    resume: resume !== undefined,
+    observer: progressObserver(config.benchmark.numTasks),
+    log: (line) => process.stderr.write(`${line}\n`),
+  });
+  process.stdout.write(`\n${formatRunSummary(result.summary)}\nresults: ${result.runDir}\n`);
+}
+
+function list(): void {
+  const lines = ['benchmarks: ' + BENCHMARK_KINDS.join(', '), 'datasets: ' + DATASET_NAMES.join(', '), '', 'backbones:'];
+  for (const b of BACKBONES) {
+    lines.push(`  ${b.name}: ${b.doc}`);
+    for (const o of b.options) lines.push(`    ${o.name} (default ${JSON.stringify(o.default)}): ${o.doc}`);
+  }
+  lines.push('', 'algorithms:');
+  for (const a of describeAlgorithms()) lines.push(`  ${a.name}: ${a.summary}`);
+  lines.push('', 'configuration keys:', describeSchema());
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+async function download(args: string[]): Promise<void> {
+  const name = args[0];
+  if (name === undefined) throw new UsageError(`download needs a dataset name (${DOWNLOADABLE_DATASETS.join(', ')})`);
+  const dirIndex = args.indexOf('--dir');
+  const dir = await downloadDataset(name, dirIndex >= 0 ? { cacheDir: args[dirIndex + 1] } : {});
+  process.stdout.write(`${name} is in ${dir}; use it with benchmark.dataset=${name} benchmark.dataDir=${dir}\n`);
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    if (command === 'run') run(rest);
+    else if (command === 'list') list();
+    else if (command === 'download') await download(rest);
+    else if (command === undefined || command === '--help' || command === '-h' || command === 'help') process.stdout.write(`${USAGE}\n`);
+    else throw new UsageError(`unknown command '${command}'`);
+    return 0;
+  } catch (error) {
+    if (error instanceof UsageError) {
+      process.stderr.write(`perennial: ${error.message}\n${USAGE}\n`);
+      return 2;
+    }
+    if (error instanceof ConfigError) {
+      process.stderr.write(`perennial: ${error.message}\n`);
+      return 2;
+    }
+    if (error instanceof NonFiniteLossError) {
+      process.stderr.write(`perennial: ${error.message}\n`);
+      return 1;
+    }
+    process.stderr.write(`perennial: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 1;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,413 @@
+// The experiment configuration: what the trainer consumes, its schema with
+// defaults and cross-field checks, and loading from YAML plus overrides.
+//
+// The interfaces are written out by hand for readers; `experimentSchema` is
+// declared as Schema<ExperimentConfig>, so the compiler checks that the schema
+// produces exactly these types.
+//
+// Algorithms add their own settings by registering a schema under their name
+// and extending `AlgorithmConfigs` by declaration merging:
+//
+//   declare module '../../config/experiment.js' {
+//     interface AlgorithmConfigs { ewc: { name: 'ewc'; lambda: number } }
+//   }
+//   registerAlgorithmSchema('ewc', object({ lambda: number({ min: 0, minExclusive: true }).default(1) }));
+import type { Paradigm } from '../continual/types.js';
+import { type ConfigSource, loadConfig, readConfigSource } from './loader.js';
+import {
+  type ObjectSchema,
+  type Schema,
+  type SchemaRow,
+  UnionSchema,
+  array,
+  boolean,
+  enumOf,
+  integer,
+  number,
+  object,
+  string,
+  tuple,
+  union,
+} from './schema.js';
+
+export type { Paradigm };
+
+export type BenchmarkName = 'permuted' | 'split' | 'rotated';
+
+export interface BenchmarkConfig {
+  name: BenchmarkName;
+  /** A dataset name known to the benchmark loader, e.g. 'mnist-embedded', 'mnist', 'cifar10'. */
+  dataset: string;
+  /** Directory with the dataset's files (IDX or CIFAR binary). */
+  dataDir?: string;
+  numTasks: number;
+  /** Fraction of each task's training set held out for validation, in [0, 1). */
+  validationFraction: number;
+  /** Permuted only: task 1 sees the original images. */
+  keepFirstUnpermuted: boolean;
+  /** Split only: the classes of each task, one list per task. */
+  classSplit?: number[][];
+  /** Rotated only: the rotation of each task, in degrees. */
+  angles?: number[];
+  /** Keep at most this many training samples per task (quick runs). */
+  trainLimit?: number;
+}
+
+// Backbone settings are type aliases rather than interfaces so that they fit
+// the backbone factory's open `{ name: string; [option: string]: unknown }`.
+export type MlpBackboneConfig = {
+  name: 'mlp';
+  hiddenSizes: number[];
+  batchNorm?: boolean;
+  dropout?: number;
+  activation?: 'relu' | 'tanh' | 'sigmoid';
+};
+
+export type CnnBackboneConfig = {
+  name: 'cnn';
+  channels?: number[];
+  /** Odd, so that 'same' padding keeps the spatial size. */
+  kernelSize?: number;
+  featureDim?: number;
+  batchNorm?: boolean;
+};
+
+export type ResNet18BackboneConfig = {
+  name: 'resnet18';
+};
+
+export type BackboneConfig = MlpBackboneConfig | CnnBackboneConfig | ResNet18BackboneConfig;
+
+/** Flat on purpose: the schema allows momentum only for sgd and betas only for adam/adamw. */
+export interface OptimizerConfig {
+  name: 'sgd' | 'adam' | 'adamw';
+  lr: number;
+  momentum?: number;
+  weightDecay?: number;
+  betas?: [number, number];
+}
+
+/** Flat on purpose: the schema allows each field only for the scheduler that uses it. */
+export interface SchedulerConfig {
+  name: 'none' | 'step' | 'cosine' | 'plateau';
+  /** step: epochs between decays (required). */
+  stepSize?: number;
+  /** step: decay factor (default 0.1). */
+  gamma?: number;
+  /** cosine: period in epochs (when absent, the number of epochs of a task). */
+  tMax?: number;
+  /** cosine: the lowest learning rate (default 0). */
+  etaMin?: number;
+  /** plateau: decay factor (default 0.1). */
+  factor?: number;
+  /** plateau: epochs without improvement before decaying (default 10). */
+  patience?: number;
+}
+
+export interface TrainingConfig {
+  epochs: number;
+  batchSize: number;
+  evalBatchSize: number;
+  optimizer: OptimizerConfig;
+  scheduler: SchedulerConfig;
+  validateEveryEpoch: boolean;
+}
+
+/**
+ * Settings of each algorithm, by name. Algorithms add their entry by
+ * declaration merging (see the top of this file) and register its schema
+ * with registerAlgorithmSchema.
+ */
+export interface AlgorithmConfigs {
+  finetuning: { name: 'finetuning' };
+}
+
+export type AlgorithmName = keyof AlgorithmConfigs & string;
+export type AlgorithmConfig = AlgorithmConfigs[AlgorithmName];
+
+export interface ReferenceConfig {
+  /** Also train one model on all tasks at once (upper bound; needed for the forgetting ratio). */
+  joint: boolean;
+  /** Also train a fresh model per task (needed for forward transfer). */
+  independent: boolean;
+  /** Also evaluate an untrained model (needed for the forgetting ratio; forward transfer against chance). */
+  random: boolean;
+}
+
+export interface OutputConfig {
+  /** Runs are written under this directory. */
+  dir: string;
+  /** The run's directory name (default: chosen by the runner, e.g. from the date). */
+  name?: string;
+}
+
+export interface ExperimentConfig {
+  seed: number;
+  paradigm: Paradigm;
+  benchmark: BenchmarkConfig;
+  backbone: BackboneConfig;
+  training: TrainingConfig;
+  algorithms: AlgorithmConfig[];
+  reference: ReferenceConfig;
+  output: OutputConfig;
+}
+
+// ---------------------------------------------------------------------------
+// Schema
+
+const benchmarkSchema = object({
+  name: enumOf(['permuted', 'split', 'rotated']).default('permuted').describe('how tasks are made from the dataset'),
+  dataset: string({ nonEmpty: true }).default('mnist-embedded').describe('the dataset the tasks are drawn from'),
+  dataDir: string({ nonEmpty: true }).optional().describe('directory holding the dataset files (IDX or CIFAR binary)'),
+  numTasks: integer({ min: 1 }).default(5).describe('number of tasks'),
+  validationFraction: number({ min: 0, max: 1, maxExclusive: true }).default(0.1).describe("fraction of each task's training set held out for validation"),
+  keepFirstUnpermuted: boolean().default(false).describe('permuted only: task 1 sees the original images'),
+  classSplit: array(array(integer({ min: 0 }), { minLength: 1 }), { minLength: 1 }).optional().describe('split only: the classes of each task'),
+  angles: array(number()).optional().describe('rotated only: the rotation of each task in degrees'),
+  trainLimit: integer({ min: 1 }).optional().describe('at most this many training samples per task'),
+}).refine((b, report) => {
+  if (b.classSplit !== undefined && b.name !== 'split') report(['classSplit'], `only allowed when benchmark.name is 'split' (it is '${b.name}')`);
+  if (b.angles !== undefined && b.name !== 'rotated') report(['angles'], `only allowed when benchmark.name is 'rotated' (it is '${b.name}')`);
+  if (b.keepFirstUnpermuted && b.name !== 'permuted') {
+    report(['keepFirstUnpermuted'], `only meaningful when benchmark.name is 'permuted' (it is '${b.name}'); remove it or set it to false`);
+  }
+  if (b.classSplit !== undefined && b.name === 'split') {
+    if (b.classSplit.length !== b.numTasks) {
+      report(['classSplit'], `has ${b.classSplit.length} ${b.classSplit.length === 1 ? 'group' : 'groups'} of classes but benchmark.numTasks is ${b.numTasks}; give one group per task`);
+    }
+    const owner = new Map<number, number>();
+    b.classSplit.forEach((group, t) => {
+      group.forEach((c, k) => {
+        const first = owner.get(c);
+        if (first !== undefined) {
+          report(['classSplit', t, k], `class ${c} is already in task ${first + 1} (benchmark.classSplit[${first}]); each class may belong to at most one task`);
+        } else {
+          owner.set(c, t);
+        }
+      });
+    });
+  }
+  if (b.angles !== undefined && b.name === 'rotated' && b.angles.length !== b.numTasks) {
+    report(['angles'], `has ${b.angles.length} ${b.angles.length === 1 ? 'angle' : 'angles'} but benchmark.numTasks is ${b.numTasks}; give one angle per task`);
+  }
+});
+
+const backboneSchema = union(
+  'name',
+  {
+    mlp: object({
+      hiddenSizes: array(integer({ min: 1 }), { minLength: 1 }).default([256, 256]).describe('widths of the hidden layers'),
+      batchNorm: boolean().optional().describe('batch normalisation after each hidden layer'),
+      dropout: number({ min: 0, max: 1, maxExclusive: true }).optional().describe('dropout probability after each hidden layer'),
+      activation: enumOf(['relu', 'tanh', 'sigmoid']).optional().describe('nonlinearity after each layer'),
+    }),
+    cnn: object({
+      channels: array(integer({ min: 1 }), { minLength: 1 }).optional().describe('output channels of each convolution'),
+      kernelSize: integer({ min: 1 })
+        .refine((k, report) => {
+          if (k % 2 === 0) report([], `expected an odd integer >= 1 (padding keeps the spatial size only for odd kernels), got ${k}`);
+        })
+        .optional()
+        .describe('square kernel size, odd'),
+      featureDim: integer({ min: 1 }).optional().describe('size of the feature vector fed to the heads'),
+      batchNorm: boolean().optional().describe('batch normalisation after each convolution'),
+    }),
+    resnet18: object({}),
+  },
+  { defaultVariant: 'mlp' },
+).describe('the feature extractor shared by the heads');
+
+const learningRate = number({ min: 0, minExclusive: true }).default(0.01).describe('learning rate');
+const weightDecay = number({ min: 0 }).optional().describe('L2 penalty (decoupled for adamw)');
+const beta = number({ min: 0, max: 1, maxExclusive: true });
+
+const optimizerSchema = union(
+  'name',
+  {
+    sgd: object({ lr: learningRate, momentum: number({ min: 0 }).optional().describe('momentum factor'), weightDecay }),
+    adam: object({ lr: learningRate, betas: tuple([beta, beta]).optional().describe('coefficients of the running averages'), weightDecay }),
+    adamw: object({ lr: learningRate, betas: tuple([beta, beta]).optional().describe('coefficients of the running averages'), weightDecay }),
+  },
+  { defaultVariant: 'sgd' },
+).describe('a fresh optimizer is made for every task');
+
+// Defaults are PyTorch's, except that cosine's period defaults to the epochs of a task.
+const schedulerSchema = union(
+  'name',
+  {
+    none: object({}),
+    step: object({
+      stepSize: integer({ min: 1 }).describe('epochs between decays'),
+      gamma: number({ min: 0, minExclusive: true }).default(0.1).describe('decay factor'),
+    }),
+    cosine: object({
+      tMax: integer({ min: 1 }).optional().describe('period in epochs (absent: the epochs of a task)'),
+      etaMin: number({ min: 0 }).default(0).describe('the lowest learning rate'),
+    }),
+    plateau: object({
+      factor: number({ min: 0, max: 1, minExclusive: true, maxExclusive: true }).default(0.1).describe('decay factor'),
+      patience: integer({ min: 0 }).default(10).describe('epochs without improvement before decaying'),
+    }),
+  },
+  { defaultVariant: 'none' },
+).describe('per-epoch learning-rate schedule, restarted with every task');
+
+const trainingSchema = object({
+  epochs: integer({ min: 1 }).default(1).describe('epochs per task'),
+  batchSize: integer({ min: 1 }).default(64).describe('training batch size'),
+  evalBatchSize: integer({ min: 1 }).default(1000).describe('batch size for validation and testing'),
+  optimizer: optimizerSchema.default({ name: 'sgd', lr: 0.01 }),
+  scheduler: schedulerSchema.default({ name: 'none' }),
+  validateEveryEpoch: boolean().default(true).describe('evaluate the validation split after every epoch'),
+});
+
+const algorithmSchema = new UnionSchema<AlgorithmConfig>('name', { finetuning: object({}) });
+algorithmSchema.describe('continual-learning algorithm');
+
+/**
+ * Makes `name` a valid entry of `algorithms`, with `schema` describing its
+ * other keys (the `name` key is handled by the union). Throws if the name is taken.
+ */
+export function registerAlgorithmSchema<K extends AlgorithmName>(name: K, schema: ObjectSchema<Omit<AlgorithmConfigs[K], 'name'>>): void {
+  algorithmSchema.addVariant(name, schema);
+}
+
+/** Names accepted in `algorithms[].name`. */
+export function registeredAlgorithms(): string[] {
+  return algorithmSchema.tags();
+}
+
+const referenceSchema = object({
+  joint: boolean().default(false).describe('also train one model on all tasks at once (for the forgetting ratio)'),
+  independent: boolean().default(false).describe('also train a fresh model per task (for forward transfer)'),
+  random: boolean().default(false).describe('also evaluate an untrained model (for the forgetting ratio)'),
+});
+
+const outputSchema = object({
+  dir: string({ nonEmpty: true }).default('runs').describe('runs are written under this directory'),
+  // A bare name, so that a run cannot be written outside `dir`.
+  name: string({
+    pattern: /^[A-Za-z0-9][A-Za-z0-9._-]*$/,
+    patternDescription: "a name of letters, digits, '.', '-' and '_' (not starting with '.' or '-')",
+  })
+    .optional()
+    .describe("the run's directory name inside dir"),
+});
+
+export const experimentSchema: Schema<ExperimentConfig> = object({
+  seed: integer({ min: 0 }).default(1).describe('seed of every random draw (initialisation, permutations, data order)'),
+  paradigm: enumOf(['til', 'cil', 'dil']).default('til').describe('task-, class- or domain-incremental'),
+  benchmark: benchmarkSchema.default({ name: 'permuted', dataset: 'mnist-embedded', numTasks: 5, validationFraction: 0.1, keepFirstUnpermuted: false }),
+  backbone: backboneSchema.default({ name: 'mlp', hiddenSizes: [256, 256] }),
+  training: trainingSchema.default({
+    epochs: 1,
+    batchSize: 64,
+    evalBatchSize: 1000,
+    optimizer: { name: 'sgd', lr: 0.01 },
+    scheduler: { name: 'none' },
+    validateEveryEpoch: true,
+  }),
+  algorithms: array(algorithmSchema, { minLength: 1 })
+    .default([{ name: 'finetuning' }])
+    .describe('algorithms combined in one run, their hooks called in this order')
+    .refine((list, report) => {
+      list.forEach((a, i) => {
+        const first = list.findIndex((b) => b.name === a.name);
+        if (first < i) report([i, 'name'], `'${a.name}' is already listed (algorithms[${first}]); list each algorithm once`);
+      });
+    }),
+  reference: referenceSchema.default({ joint: false, independent: false, random: false }),
+  output: outputSchema.default({ dir: 'runs' }),
+}).refine((e, report) => {
+  if (e.training.scheduler.name === 'plateau') {
+    if (e.benchmark.validationFraction === 0) {
+      report(['training', 'scheduler', 'name'], "'plateau' decays on the validation loss, which needs benchmark.validationFraction > 0 (it is 0)");
+    }
+    if (!e.training.validateEveryEpoch) {
+      report(['training', 'scheduler', 'name'], "'plateau' decays on the validation loss, which needs training.validateEveryEpoch: true");
+    }
+  }
+});
+
+/**
+ * The experiment run when no file is given. It spells out the schema's
+ * defaults (a test keeps the two equal): permuted MNIST from the digits
+ * bundled with the package, 5 tasks, one epoch each, an MLP 256-256, SGD.
+ * At the engine's measured ~37,000 training samples/s for this MLP on the
+ * 2-core development machine, and with the bundled set's few thousand images
+ * per task, the run (training plus evaluating every seen task after each
+ * task) takes well under a minute, so numTasks stays at 5 and no trainLimit
+ * is needed.
+ */
+export const DEFAULT_EXPERIMENT_YAML = `# Perennial's default experiment: finetuning on permuted MNIST.
+seed: 1
+paradigm: til
+benchmark:
+  name: permuted
+  dataset: mnist-embedded
+  numTasks: 5
+  validationFraction: 0.1
+  keepFirstUnpermuted: false
+backbone:
+  name: mlp
+  hiddenSizes: [256, 256]
+training:
+  epochs: 1
+  batchSize: 64
+  evalBatchSize: 1000
+  optimizer:
+    name: sgd
+    lr: 0.01
+  scheduler:
+    name: none
+  validateEveryEpoch: true
+algorithms:
+  - name: finetuning
+reference:
+  joint: false
+  independent: false
+  random: false
+output:
+  dir: runs
+`;
+
+const TITLE = 'invalid experiment configuration';
+
+/**
+ * Reads an experiment: the YAML file at `path` (or the default experiment
+ * when undefined), then `overrides` (`key.path=value`, applied in order),
+ * validated with defaults filled. Throws a ConfigError listing every problem.
+ */
+export function loadExperiment(path: string | undefined, overrides: readonly string[] = []): ExperimentConfig {
+  const source: ConfigSource = path === undefined ? { name: '<default experiment>', text: DEFAULT_EXPERIMENT_YAML } : readConfigSource(path);
+  return loadConfig(experimentSchema, source, overrides, TITLE);
+}
+
+/** Validates an experiment given as YAML text (`name` is used in messages). */
+export function parseExperiment(text: string, name: string, overrides: readonly string[] = []): ExperimentConfig {
+  return loadConfig(experimentSchema, { name, text }, overrides, TITLE);
+}
+
+/** Every configuration key with its type, default and meaning (for `perennial list`). */
+export function experimentSchemaRows(): SchemaRow[] {
+  return experimentSchema.describeRows('');
+}
+
+/** The keys as text, one per line with type and default, the meaning below. */
+export function describeSchema(): string {
+  const rows = experimentSchemaRows();
+  const keyWidth = Math.max(...rows.map((r) => r.key.length));
+  const typeWidth = Math.max(...rows.map((r) => r.type.length));
+  const lines = ['Experiment configuration (YAML keys; override with key.path=value):', ''];
+  for (const row of rows) {
+    const notes: string[] = [];
+    if (row.defaultValue !== undefined) notes.push(`default ${row.defaultValue}`);
+    else if (row.optional) notes.push('optional');
+    else notes.push('required');
+    if (row.when !== undefined) notes.push(`when ${row.when}`);
+    lines.push(`  ${row.key.padEnd(keyWidth)}  ${row.type.padEnd(typeWidth)}  ${notes.join(', ')}`.trimEnd());
+    if (row.doc !== undefined) lines.push(`  ${' '.repeat(keyWidth)}  ${row.doc}`);
+  }
+  lines.push('', `Algorithms: ${registeredAlgorithms().join(', ')}`);
+  return lines.join('\n');
+}

@@ -1,0 +1,214 @@
+// Reading a configuration: YAML text, then Hydra-style command-line overrides
+// (`training.optimizer.lr=0.1`), then validation against a schema. Every
+// problem is reported with where it came from (file:line:column, or the
+// override that introduced it) so the user knows what to edit.
+import { readFileSync } from 'node:fs';
+import { LineCounter, parse as parseYaml, parseDocument, type Document } from 'yaml';
+import { type Path, type PathSegment, type Schema, formatPath, formatValue, isPlainObject } from './schema.js';
+
+/** One problem with a configuration. */
+export interface ConfigIssue {
+  /** The key path concerned, or null for problems that are not about a key (YAML syntax, unreadable file). */
+  readonly path: Path | null;
+  readonly message: string;
+  /** Where to fix it: `file.yaml:3:5`, `file.yaml`, or `override 'seed=-1'`. */
+  readonly location?: string;
+}
+
+export function formatConfigIssue(issue: ConfigIssue): string {
+  const where = issue.location === undefined ? '' : `${issue.location}: `;
+  const key = issue.path === null ? '' : `${formatPath(issue.path)}: `;
+  return `${where}${key}${issue.message}`;
+}
+
+/** A configuration that cannot be used; `issues` lists every problem found. */
+export class ConfigError extends Error {
+  constructor(
+    readonly issues: readonly ConfigIssue[],
+    readonly title = 'invalid configuration',
+  ) {
+    super(
+      `${title} (${issues.length} ${issues.length === 1 ? 'error' : 'errors'}):\n` +
+        issues.map((issue) => `  ${formatConfigIssue(issue).replace(/\n/g, '\n    ')}`).join('\n'),
+    );
+    this.name = 'ConfigError';
+  }
+}
+
+/** A parsed `key.path=value` (or `~key.path`, which removes the key). */
+export interface Override {
+  readonly text: string;
+  readonly path: PathSegment[];
+  /** Absent for a removal. */
+  readonly value?: unknown;
+  readonly remove: boolean;
+}
+
+const SEGMENT = /^[A-Za-z_][A-Za-z0-9_-]*$/;
+
+/**
+ * Parses one override. The value is read as YAML, so `0.1` is a number,
+ * `[100, 100]` a list, `{name: ewc}` a mapping and `abc` a string; a leading
+ * `+` (Hydra's "add a key") is accepted and ignored, since keys here are
+ * checked against the schema rather than against the file.
+ */
+export function parseOverride(text: string): Override {
+  let body = text.trim();
+  const remove = body.startsWith('~');
+  if (remove || body.startsWith('+')) body = body.slice(1);
+  const eq = body.indexOf('=');
+  const keyText = (eq < 0 ? body : body.slice(0, eq)).trim();
+  if (!remove && eq < 0) throw new ConfigError([{ path: null, location: `override '${text}'`, message: 'expected key.path=value (or ~key.path to remove a key)' }], 'invalid override');
+  const path: PathSegment[] = [];
+  for (const part of keyText.split('.')) {
+    // `hiddenSizes[1]` and `hiddenSizes.1` both address a list item.
+    const match = /^([^[\]]*)((?:\[\d+\])*)$/.exec(part);
+    const name = match?.[1] ?? '';
+    const indices = [...(match?.[2] ?? '').matchAll(/\[(\d+)\]/g)].map((m) => Number(m[1]));
+    if (match === null || (name === '' && indices.length === 0) || (name !== '' && !SEGMENT.test(name) && !/^\d+$/.test(name))) {
+      throw new ConfigError([{ path: null, location: `override '${text}'`, message: `'${keyText}' is not a key path (expected names separated by dots, e.g. training.optimizer.lr)` }], 'invalid override');
+    }
+    if (name !== '') path.push(/^\d+$/.test(name) ? Number(name) : name);
+    path.push(...indices);
+  }
+  if (remove) {
+    if (eq >= 0) throw new ConfigError([{ path: null, location: `override '${text}'`, message: 'a removal (~key.path) takes no value' }], 'invalid override');
+    return { text, path, remove: true };
+  }
+  const valueText = body.slice(eq + 1).trim();
+  let value: unknown;
+  try {
+    // An empty value means the empty string, as in Hydra (`output.name=` is not null).
+    value = valueText === '' ? '' : parseYaml(valueText);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
+    throw new ConfigError([{ path: null, location: `override '${text}'`, message: `the value is not valid YAML: ${reason}` }], 'invalid override');
+  }
+  return { text, path, value, remove: false };
+}
+
+/** Applies an override to a raw (unvalidated) configuration object, creating missing mappings on the way. */
+export function applyOverride(root: Record<string, unknown>, override: Override): void {
+  const fail = (message: string): never => {
+    throw new ConfigError([{ path: override.path, location: `override '${override.text}'`, message }], 'invalid override');
+  };
+  let container: Record<string, unknown> | unknown[] = root;
+  const { path } = override;
+  for (let i = 0; i < path.length; i++) {
+    const segment = path[i]!;
+    const last = i === path.length - 1;
+    const here = formatPath(path.slice(0, i));
+    let key: string | number = segment;
+    if (Array.isArray(container)) {
+      if (typeof segment !== 'number') fail(`'${here}' is a list; address its items by index (${here}[0])`);
+      key = segment;
+      if ((key as number) > container.length || (!last && (key as number) === container.length)) {
+        fail(`index ${key} is out of range: '${here}' has ${container.length} ${container.length === 1 ? 'item' : 'items'}`);
+      }
+    } else {
+      key = String(segment);
+    }
+    if (last) {
+      if (Array.isArray(container)) {
+        if (override.remove) container.splice(key as number, 1);
+        else container[key as number] = override.value;
+      } else if (override.remove) {
+        delete container[key as string];
+      } else {
+        container[key as string] = override.value;
+      }
+      return;
+    }
+    const current: unknown = Array.isArray(container) ? container[key as number] : container[key as string];
+    if (current === undefined || current === null) {
+      if (override.remove) return;
+      const created: Record<string, unknown> = {};
+      if (Array.isArray(container)) container[key as number] = created;
+      else container[key as string] = created;
+      container = created;
+    } else if (Array.isArray(current) || isPlainObject(current)) {
+      container = current;
+    } else {
+      fail(`cannot set a key inside '${formatPath(path.slice(0, i + 1))}', which is ${formatValue(current)}, not a mapping`);
+    }
+  }
+}
+
+/** Where a configuration's text comes from. */
+export interface ConfigSource {
+  /** Shown in messages: the file path, or a name such as `<default experiment>`. */
+  readonly name: string;
+  readonly text: string;
+}
+
+export function readConfigSource(path: string): ConfigSource {
+  try {
+    return { name: path, text: readFileSync(path, 'utf8') };
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const reason = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : error instanceof Error ? error.message : String(error);
+    throw new ConfigError([{ path: null, location: path, message: `cannot read the configuration: ${reason}` }], 'invalid configuration');
+  }
+}
+
+function locate(doc: Document, lineCounter: LineCounter, name: string, path: Path): string {
+  // The node of the key itself, or of the nearest enclosing mapping that exists
+  // (a missing key is reported where its mapping is written).
+  for (let n = path.length; n >= 0; n--) {
+    const node: unknown = n === 0 ? doc.contents : doc.getIn(path.slice(0, n), true);
+    if (typeof node === 'object' && node !== null && 'range' in node) {
+      const range = (node as { range?: readonly number[] | null }).range;
+      if (range && range[0] !== undefined) {
+        const { line, col } = lineCounter.linePos(range[0]);
+        return `${name}:${line}:${col}`;
+      }
+    }
+  }
+  return name;
+}
+
+function isPrefix(prefix: Path, path: Path): boolean {
+  return prefix.length <= path.length && prefix.every((s, i) => s === path[i]);
+}
+
+/**
+ * Parses YAML text, applies overrides in order and validates the result.
+ * Throws a ConfigError listing every problem (with `title` as its heading).
+ */
+export function loadConfig<T>(schema: Schema<T>, source: ConfigSource, overrideTexts: readonly string[], title = 'invalid configuration'): T {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(source.text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    const lines = source.text.split(/\r?\n/);
+    throw new ConfigError(
+      doc.errors.map((error) => {
+        const { line, col } = lineCounter.linePos(error.pos[0]);
+        const sourceLine = lines[line - 1] ?? '';
+        return {
+          path: null,
+          location: `${source.name}:${line}:${col}`,
+          // The offending line with a caret under the column, as compilers show it.
+          message: `YAML syntax error: ${error.message}${sourceLine.trim() === '' ? '' : `\n${sourceLine}\n${' '.repeat(Math.max(0, col - 1))}^`}`,
+        };
+      }),
+      title,
+    );
+  }
+  const raw: unknown = doc.toJS({ maxAliasCount: 100 }) ?? {};
+  if (!isPlainObject(raw)) {
+    throw new ConfigError([{ path: [], location: source.name, message: `expected a mapping of configuration keys, got ${formatValue(raw)}` }], title);
+  }
+  const overrides = overrideTexts.map(parseOverride);
+  for (const override of overrides) applyOverride(raw, override);
+  const result = schema.validate(raw);
+  if (result.ok) return result.value;
+  throw new ConfigError(
+    result.issues.map((issue) => {
+      // The last override that wrote at or above the key is what set it.
+      const override = [...overrides].reverse().find((o) => isPrefix(o.path, issue.path));
+      const location = override !== undefined ? `override '${override.text}'` : locate(doc, lineCounter, source.name, issue.path);
+      return { path: issue.path, message: issue.message, location };
+    }),
+    title,
+  );
+}

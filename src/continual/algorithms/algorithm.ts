@@ -1,0 +1,62 @@
+// The algorithm lifecycle. An algorithm is a small object whose optional hooks
+// the trainer calls at fixed points; several algorithms (or plugins such as a
+// replay buffer) combine in one run, called in the order configured.
+//
+//   onTaskStart     before the first batch of a task (fresh optimizer exists)
+//   trainingLoss    adds terms to the classification loss of a batch
+//   afterBackward   gradients exist, the optimizer has not stepped (gradient surgery)
+//   onBatchEnd      after the optimizer step, with the batch's activations
+//   onTaskEnd       after the last epoch, before evaluation
+//   evaluationLogits  replaces the model's forward when testing a task
+import type { Tensor } from '../../tensor/tensor.js';
+import type { Optimizer } from '../../optim/optimizer.js';
+import type { BackboneOutput, ContinualBenchmark, Paradigm, TaskId, TensorDataset } from '../types.js';
+import type { ContinualModel } from '../model.js';
+
+export interface TaskContext {
+  readonly task: TaskId;
+  readonly paradigm: Paradigm;
+  readonly model: ContinualModel;
+  readonly optimizer: Optimizer;
+  readonly benchmark: ContinualBenchmark;
+  /** The task's training data (for end-of-task passes such as a Fisher estimate). */
+  readonly trainData: TensorDataset;
+}
+
+export interface StepContext extends TaskContext {
+  readonly epoch: number;
+  /** Batch index within the epoch, from 0. */
+  readonly step: number;
+  /** Steps taken over the whole run, from 0 (algorithms with a global clock use it). */
+  readonly globalStep: number;
+  readonly x: Tensor;
+  /** Targets in the label space of `logits` (CIL: offset into the global class space). */
+  readonly targets: Tensor;
+  readonly output: BackboneOutput;
+  readonly logits: Tensor;
+  /** The plain classification loss, before any algorithm's terms. */
+  readonly classificationLoss: Tensor;
+}
+
+/** What an algorithm keeps across tasks, for checkpoints: tensors plus JSON-able values. */
+export interface AlgorithmState {
+  tensors: Record<string, Tensor>;
+  values: Record<string, unknown>;
+}
+
+export interface Algorithm {
+  readonly name: string;
+  onTaskStart?(ctx: TaskContext): void;
+  /** An extra loss term for this batch, or null. */
+  trainingLoss?(ctx: StepContext): Tensor | null;
+  afterBackward?(ctx: StepContext): void;
+  onBatchEnd?(ctx: StepContext): void;
+  onTaskEnd?(ctx: TaskContext): void;
+  /** Logits for testing `task` on `x`, or null to use the model's own forward. */
+  evaluationLogits?(model: ContinualModel, x: Tensor, task: TaskId): Tensor | null;
+  /** State to checkpoint (tensors are copied by the caller's save). */
+  state?(): AlgorithmState;
+  loadState?(state: AlgorithmState): void;
+  /** Frees tensors the algorithm holds. */
+  dispose?(): void;
+}

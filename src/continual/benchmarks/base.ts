@@ -1,0 +1,247 @@
+// What every image benchmark shares: loading the dataset once, a fixed
+// validation split of the training set, the optional cap on training
+// examples, and building each task's tensors on first use (then cached).
+//
+// A task is built as: select the task's examples from the raw bytes, scale
+// to [0, 1], apply the task's transform (permutation, rotation, or nothing),
+// normalise per channel, relabel to local labels. The selections are fixed by
+// the benchmark seed alone:
+//   - validation: within each class, a seeded shuffle of the class's training
+//     examples puts round(validationFraction x count) of them in the
+//     validation set; the rest form the training pool. The split is made once
+//     over the whole training set, so for every kind of benchmark the
+//     validation examples of all tasks are disjoint from their training
+//     examples, and a split benchmark's tasks see disjoint pieces of one split.
+//   - trainLimit: a seeded shuffle of the training pool; a task keeps the first
+//     trainLimit examples of its classes in that order. Permuted and rotated
+//     tasks therefore share one subset (seen through different transforms).
+// Selected examples keep the dataset's order; batches() does the shuffling.
+import { type DatasetSpec, datasetSpec, loadDataset } from '../../data/registry.js';
+import { type RawDataset, channelStatistics } from '../../data/raw.js';
+import { tensor } from '../../tensor/creation.js';
+import { keep, tidy } from '../../tensor/scope.js';
+import type { Tensor } from '../../tensor/tensor.js';
+import { Rng, deriveSeed } from '../rng.js';
+import type { ContinualBenchmark, TaskId, TaskSplits, TensorDataset } from '../types.js';
+
+export interface ImageBenchmarkOptions {
+  /** A name from the dataset registry (default 'mnist-embedded'). */
+  dataset?: string;
+  /** Where the dataset's files are, when it has files (default: the dataset's default directory). */
+  dataDir?: string;
+  numTasks: number;
+  /** Fixes task definitions (permutations, class order), the validation split and the training subset. */
+  seed: number;
+  /** Fraction of each class's training examples held out for validation, in [0, 1) (default 0.1). */
+  validationFraction?: number;
+  /** At most this many training examples per task (default: all). */
+  trainLimit?: number;
+}
+
+/** Indices of a task's examples in the dataset's training and test sets. */
+export interface TaskIndices {
+  train: Int32Array;
+  val: Int32Array;
+  test: Int32Array;
+}
+
+interface Source {
+  train: Tensor;
+  test: Tensor;
+  trainLabels: Uint8Array;
+  testLabels: Uint8Array;
+  /** Training examples not held out for validation, ascending. */
+  trainPool: Int32Array;
+  /** Validation examples, ascending. */
+  valPool: Int32Array;
+  /** The training pool in a fixed random order, for trainLimit. */
+  limitOrder: Int32Array;
+  mean: number[];
+  std: number[];
+}
+
+function indexTensor(values: ArrayLike<number>): Tensor {
+  const ids = new BigInt64Array(values.length);
+  for (let i = 0; i < values.length; i++) ids[i] = BigInt(values[i]!);
+  return tensor(ids);
+}
+
+function checkInteger(value: number, what: string, min: number): void {
+  if (!Number.isSafeInteger(value) || value < min) throw new RangeError(`${what} must be an integer >= ${min}, got ${value}`);
+}
+
+export abstract class ImageBenchmark implements ContinualBenchmark {
+  abstract readonly name: string;
+  readonly numTasks: number;
+  readonly inputShape: readonly number[];
+  readonly seed: number;
+  readonly validationFraction: number;
+  readonly trainLimit: number | null;
+  readonly dataset: DatasetSpec;
+  readonly dataDir: string | undefined;
+  #source: Source | undefined;
+  readonly #tasks = new Map<TaskId, TaskSplits>();
+  #disposed = false;
+
+  constructor(options: ImageBenchmarkOptions) {
+    this.dataset = datasetSpec(options.dataset ?? 'mnist-embedded');
+    checkInteger(options.numTasks, 'numTasks', 1);
+    checkInteger(options.seed, 'seed', 0);
+    const fraction = options.validationFraction ?? 0.1;
+    if (!(fraction >= 0 && fraction < 1)) throw new RangeError(`validationFraction must be in [0, 1), got ${fraction}`);
+    if (options.trainLimit !== undefined) checkInteger(options.trainLimit, 'trainLimit', 1);
+    this.numTasks = options.numTasks;
+    this.seed = options.seed;
+    this.validationFraction = fraction;
+    this.trainLimit = options.trainLimit ?? null;
+    this.dataDir = options.dataDir;
+    this.inputShape = Object.freeze([...this.dataset.inputShape]);
+  }
+
+  abstract numClasses(task: TaskId): number;
+  abstract classOffset(task: TaskId): number;
+
+  /** The dataset classes of `task` in local-label order, or null when the task has every class under its own label. */
+  protected abstract taskClasses(task: TaskId): readonly number[] | null;
+
+  /** The task's transform of images [N, C, H, W] in [0, 1]; identity unless overridden. */
+  protected transformImages(_task: TaskId, x: Tensor): Tensor {
+    return x;
+  }
+
+  protected checkTask(task: TaskId): void {
+    if (!Number.isInteger(task) || task < 1 || task > this.numTasks) throw new RangeError(`${this.name}: task ${task} does not exist (tasks are 1..${this.numTasks})`);
+  }
+
+  /** The per-channel normalisation applied to the images (loads the dataset if needed). */
+  get normalization(): { mean: readonly number[]; std: readonly number[] } {
+    const { mean, std } = this.#load();
+    return { mean, std };
+  }
+
+  #load(): Source {
+    if (this.#disposed) throw new Error(`${this.name}: the benchmark has been disposed`);
+    if (this.#source !== undefined) return this.#source;
+    const rawTrain = loadDataset(this.dataset.name, 'train', this.dataDir);
+    const rawTest = loadDataset(this.dataset.name, 'test', this.dataDir);
+    const stats = this.dataset.mean !== null && this.dataset.std !== null ? { mean: [...this.dataset.mean], std: [...this.dataset.std] } : channelStatistics(rawTrain);
+    const { trainPool, valPool } = this.#validationSplit(rawTrain.labels);
+    const limitOrder = new Rng(deriveSeed(this.seed, 'train-subset')).shuffle(trainPool.slice());
+    const asTensor = (raw: RawDataset): Tensor => keep(tensor(raw.images, { shape: raw.shape }));
+    const train = asTensor(rawTrain);
+    let test: Tensor;
+    try {
+      test = asTensor(rawTest);
+    } catch (error) {
+      train.dispose();
+      throw error;
+    }
+    this.#source = { train, test, trainLabels: rawTrain.labels, testLabels: rawTest.labels, trainPool, valPool, limitOrder, mean: stats.mean, std: stats.std };
+    return this.#source;
+  }
+
+  #validationSplit(labels: Uint8Array): { trainPool: Int32Array; valPool: Int32Array } {
+    const byClass = new Map<number, number[]>();
+    labels.forEach((label, i) => {
+      let list = byClass.get(label);
+      if (list === undefined) byClass.set(label, (list = []));
+      list.push(i);
+    });
+    const rng = new Rng(deriveSeed(this.seed, 'validation'));
+    const isVal = new Uint8Array(labels.length);
+    for (const label of [...byClass.keys()].sort((a, b) => a - b)) {
+      const members = rng.shuffle(byClass.get(label)!);
+      const take = Math.round(members.length * this.validationFraction);
+      for (let k = 0; k < take; k++) isVal[members[k]!] = 1;
+    }
+    const trainPool: number[] = [];
+    const valPool: number[] = [];
+    isVal.forEach((v, i) => (v ? valPool : trainPool).push(i));
+    return { trainPool: Int32Array.from(trainPool), valPool: Int32Array.from(valPool) };
+  }
+
+  /** Which examples of the dataset's training and test sets make up `task`'s splits. */
+  taskIndices(task: TaskId): TaskIndices {
+    this.checkTask(task);
+    const source = this.#load();
+    const classes = this.taskClasses(task);
+    const member = classes === null ? null : new Set(classes);
+    const keepLabel = (label: number): boolean => member === null || member.has(label);
+    const select = (candidates: ArrayLike<number>, labels: Uint8Array, limit: number | null): Int32Array => {
+      const out: number[] = [];
+      for (let k = 0; k < candidates.length && (limit === null || out.length < limit); k++) {
+        const i = candidates[k]!;
+        if (keepLabel(labels[i]!)) out.push(i);
+      }
+      return Int32Array.from(out).sort();
+    };
+    const all = Int32Array.from({ length: source.testLabels.length }, (_, i) => i);
+    return {
+      train: this.trainLimit === null ? select(source.trainPool, source.trainLabels, null) : select(source.limitOrder, source.trainLabels, this.trainLimit),
+      val: select(source.valPool, source.trainLabels, null),
+      test: select(all, source.testLabels, null),
+    };
+  }
+
+  task(task: TaskId): TaskSplits {
+    this.checkTask(task);
+    const cached = this.#tasks.get(task);
+    if (cached !== undefined) return cached;
+    const source = this.#load();
+    const indices = this.taskIndices(task);
+    const classes = this.taskClasses(task);
+    const localOf = new Int32Array(256).fill(-1);
+    if (classes === null) for (let c = 0; c < 256; c++) localOf[c] = c;
+    else classes.forEach((c, local) => (localOf[c] = local));
+    const built: TensorDataset[] = [];
+    try {
+      for (const [images, labels, ids] of [
+        [source.train, source.trainLabels, indices.train],
+        [source.train, source.trainLabels, indices.val],
+        [source.test, source.testLabels, indices.test],
+      ] as const) {
+        built.push(this.#build(task, source, images, labels, ids, localOf));
+      }
+    } catch (error) {
+      for (const d of built) {
+        d.x.dispose();
+        d.y.dispose();
+      }
+      throw error;
+    }
+    const splits: TaskSplits = { train: built[0]!, val: built[1]!, test: built[2]! };
+    this.#tasks.set(task, splits);
+    return splits;
+  }
+
+  #build(task: TaskId, source: Source, images: Tensor, labels: Uint8Array, ids: Int32Array, localOf: Int32Array): TensorDataset {
+    const y = new BigInt64Array(ids.length);
+    ids.forEach((i, k) => (y[k] = BigInt(localOf[labels[i]!]!)));
+    const channels = source.mean.length;
+    return tidy(() => {
+      const scaled = images.indexSelect(0, indexTensor(ids)).to('float32').div_(255);
+      const transformed = this.transformImages(task, scaled);
+      const shape = [1, channels, 1, 1];
+      const x = transformed.sub_(tensor(Float32Array.from(source.mean), { shape })).div_(tensor(Float32Array.from(source.std), { shape }));
+      // Kept: the cache owns them until dispose(), whatever scope task() was called in.
+      return { x: keep(x), y: keep(tensor(y)), size: ids.length };
+    });
+  }
+
+  /** Frees the cached tasks and the dataset tensors. The benchmark cannot be used afterwards. */
+  dispose(): void {
+    for (const splits of this.#tasks.values()) {
+      for (const d of [splits.train, splits.val, splits.test]) {
+        d.x.dispose();
+        d.y.dispose();
+      }
+    }
+    this.#tasks.clear();
+    if (this.#source !== undefined) {
+      this.#source.train.dispose();
+      this.#source.test.dispose();
+      this.#source = undefined;
+    }
+    this.#disposed = true;
+  }
+}

@@ -1,0 +1,61 @@
+// Rotated benchmarks (e.g. Rotated MNIST): every task is the whole dataset
+// rotated by a fixed angle, counter-clockwise about the image centre, with
+// bilinear interpolation and zero (black) fill, before normalisation. The
+// angles are given, or by default spread evenly over a half turn:
+// task t gets (t - 1) x 180 / numTasks degrees, so task 1 is unrotated.
+// As with permutations, each task's classes count as new classes in the
+// class-incremental paradigm.
+import type { Tensor } from '../../tensor/tensor.js';
+import type { TaskId } from '../types.js';
+import { ImageBenchmark, type ImageBenchmarkOptions } from './base.js';
+import { rotateImages } from './transforms.js';
+
+export interface RotatedOptions extends ImageBenchmarkOptions {
+  /** One angle in degrees per task (default: evenly spaced over [0, 180)). */
+  angles?: readonly number[];
+}
+
+export class RotatedBenchmark extends ImageBenchmark {
+  readonly name: string;
+  readonly angles: readonly number[];
+
+  constructor(options: RotatedOptions) {
+    super(options);
+    if (options.angles !== undefined) {
+      if (options.angles.length !== this.numTasks) {
+        throw new RangeError(`rotated benchmark: ${options.angles.length} angles given for ${this.numTasks} tasks; give one angle per task`);
+      }
+      const bad = options.angles.find((a) => typeof a !== 'number' || !Number.isFinite(a));
+      if (bad !== undefined) throw new RangeError(`rotated benchmark: angle ${String(bad)} is not a finite number of degrees`);
+      this.angles = Object.freeze([...options.angles]);
+    } else {
+      this.angles = Object.freeze(Array.from({ length: this.numTasks }, (_, i) => (i * 180) / this.numTasks));
+    }
+    this.name = `rotated-${this.dataset.name}`;
+  }
+
+  numClasses(task: TaskId): number {
+    this.checkTask(task);
+    return this.dataset.numClasses;
+  }
+
+  classOffset(task: TaskId): number {
+    this.checkTask(task);
+    return (task - 1) * this.dataset.numClasses;
+  }
+
+  /** The rotation of `task` in degrees, counter-clockwise. */
+  angle(task: TaskId): number {
+    this.checkTask(task);
+    return this.angles[task - 1]!;
+  }
+
+  protected taskClasses(): null {
+    return null;
+  }
+
+  protected override transformImages(task: TaskId, x: Tensor): Tensor {
+    const angle = this.angle(task);
+    return angle % 360 === 0 ? x : rotateImages(x, angle);
+  }
+}

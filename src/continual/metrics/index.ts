@@ -1,0 +1,15 @@
+export {
+  AccuracyMatrix,
+  LossMatrix,
+  TaskMatrix,
+  type TaskReference,
+  averageAccuracies,
+  averageAccuracy,
+  bwt,
+  bwtCurve,
+  forgetting,
+  forgettingCurve,
+  forgettingPerTask,
+  forgettingRatio,
+  fwt,
+} from './matrix.js';

@@ -1,0 +1,54 @@
+// Reference runs from the same configuration, as CLArena's full evaluation
+// makes them: a model trained jointly on all tasks (the upper bound), a fresh
+// model per task (for forward transfer), and an untrained model (chance).
+// Each is a view of the benchmark with a single task, so the ordinary
+// trainer trains it.
+import { cat } from '../tensor/functions.js';
+import { keep, tidy } from '../tensor/scope.js';
+import type { ContinualBenchmark, TaskId, TaskSplits, TensorDataset } from './types.js';
+
+function dataset(x: TensorDataset['x'], y: TensorDataset['y']): TensorDataset {
+  return { x, y, size: y.shape[0]! };
+}
+
+/** Task `task` of `benchmark` as a one-task benchmark (an independent model's whole world). */
+export function singleTaskView(benchmark: ContinualBenchmark, task: TaskId): ContinualBenchmark {
+  return {
+    name: `${benchmark.name}[task ${task}]`,
+    numTasks: 1,
+    inputShape: benchmark.inputShape,
+    numClasses: () => benchmark.numClasses(task),
+    classOffset: () => 0,
+    task: () => benchmark.task(task),
+    dispose: () => undefined,
+  };
+}
+
+/**
+ * All tasks as one task: inputs concatenated and labels placed in the global
+ * class space (each task's classes after the earlier tasks'), or kept shared
+ * for the domain-incremental paradigm, where every task has the same classes.
+ */
+export function jointView(benchmark: ContinualBenchmark, sharedLabels: boolean): ContinualBenchmark {
+  let cached: TaskSplits | undefined;
+  const tasks = Array.from({ length: benchmark.numTasks }, (_, i) => i + 1);
+  const numClasses = sharedLabels ? benchmark.numClasses(1) : tasks.reduce((n, t) => n + benchmark.numClasses(t), 0);
+  const join = (pick: (s: TaskSplits) => TensorDataset): TensorDataset =>
+    tidy(() => {
+      const parts = tasks.map((t) => pick(benchmark.task(t)));
+      const x = keep(cat(parts.map((p) => p.x)));
+      const y = keep(cat(parts.map((p, i) => (sharedLabels ? p.y : p.y.add(benchmark.classOffset(i + 1))))));
+      return dataset(x, y);
+    });
+  return {
+    name: `${benchmark.name}[joint]`,
+    numTasks: 1,
+    inputShape: benchmark.inputShape,
+    numClasses: () => numClasses,
+    classOffset: () => 0,
+    task: () => (cached ??= { train: join((s) => s.train), val: join((s) => s.val), test: join((s) => s.test) }),
+    dispose: () => {
+      if (cached) for (const d of [cached.train, cached.val, cached.test]) { d.x.dispose(); d.y.dispose(); }
+    },
+  };
+}

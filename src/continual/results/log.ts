@@ -1,0 +1,46 @@
+// run.log: a timestamped record of what a run did. Lines are appended (a log
+// only grows, and each append is one write of whole lines), synchronously, so
+// that everything logged before a crash is on disk.
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+export type LogLevel = 'info' | 'warn' | 'error';
+
+/**
+ * `2024-05-01T12:00:00.000Z INFO  message`; a multi-line message gives one
+ * such line per line, so that every line of the log can be filtered by time or level.
+ */
+export function formatLogLines(time: Date, level: LogLevel, message: string): string {
+  const prefix = `${time.toISOString()} ${level.toUpperCase().padEnd(5)} `;
+  return message
+    .split(/\r?\n/)
+    .map((line) => `${prefix}${line}`.trimEnd())
+    .join('\n')
+    .concat('\n');
+}
+
+export class RunLogger {
+  /** `clock` is injectable for tests; the default is the wall clock. */
+  constructor(
+    readonly path: string,
+    private readonly clock: () => Date = () => new Date(),
+  ) {
+    mkdirSync(dirname(path), { recursive: true });
+  }
+
+  log(message: string, level: LogLevel = 'info'): void {
+    appendFileSync(this.path, formatLogLines(this.clock(), level, message), 'utf8');
+  }
+
+  info(message: string): void {
+    this.log(message, 'info');
+  }
+
+  warn(message: string): void {
+    this.log(message, 'warn');
+  }
+
+  error(message: string): void {
+    this.log(message, 'error');
+  }
+}

@@ -1,0 +1,132 @@
+// summary.json: every metric of a run in one machine-readable file. Undefined
+// metrics are null (JSON has no NaN), and the matrices are included so that a
+// summary alone is enough to recompute or re-plot anything.
+import {
+  type AccuracyMatrix,
+  type LossMatrix,
+  type TaskReference,
+  TaskMatrix,
+  averageAccuracies,
+  bwt,
+  bwtCurve,
+  forgetting,
+  forgettingCurve,
+  forgettingRatio,
+  fwt,
+} from '../metrics/matrix.js';
+
+/** Results of the reference runs the experiment asked for (see ReferenceConfig). */
+export interface RunReferences {
+  /** One model trained on all tasks jointly: its accuracy on each task. */
+  joint?: TaskReference;
+  /** A fresh model per task: ã_{t,t} is its accuracy on the task it was trained on. */
+  independent?: TaskReference;
+  /** The untrained model's accuracy on each task. */
+  random?: TaskReference;
+}
+
+/** What a run produced, as handed to the writers. */
+export interface RunResults {
+  accuracy: AccuracyMatrix;
+  loss?: LossMatrix;
+  references?: RunReferences;
+  /** Anything describing the run (config, timings, versions); written as JSON. */
+  metadata?: Readonly<Record<string, unknown>>;
+}
+
+export interface RunSummary {
+  /** Tasks trained so far (rows of the matrices). */
+  numTasks: number;
+  /** AA after the last task. */
+  finalAverageAccuracy: number;
+  /** BWT after the last task; null with one task. */
+  bwt: number | null;
+  /** F after the last task; null with one task. */
+  finalForgetting: number | null;
+  /** Forward transfer against each reference given (independent models, untrained model). */
+  fwt?: { independent?: number | null; random?: number | null };
+  /** CLArena's forgetting rate; needs the joint and random references. */
+  forgettingRatio?: number | null;
+  /** AA_t for t = 1..T. */
+  averageAccuracy: number[];
+  /** BWT_t for t = 1..T (null at t = 1). */
+  bwtPerStep: (number | null)[];
+  /** F_k for k = 1..T (null at k = 1). */
+  forgetting: (number | null)[];
+  /** Mean test loss over the tasks seen, per step (when losses were given). */
+  averageLoss?: number[];
+  /** a_{t,j}: row t−1 holds the accuracies on tasks 1..t after training task t. */
+  accuracy: number[][];
+  loss?: number[][];
+  /** The reference results the metrics above used. */
+  references?: { joint?: number[] | number[][]; independent?: number[] | number[][]; random?: number[] | number[][] };
+  metadata: Record<string, unknown>;
+}
+
+function referenceJson(reference: TaskReference): number[] | number[][] {
+  return reference instanceof TaskMatrix ? reference.toRows() : [...reference];
+}
+
+export function buildSummary(results: RunResults): RunSummary {
+  const { accuracy, loss, references = {} } = results;
+  const aa = averageAccuracies(accuracy);
+  let transfer: RunSummary['fwt'];
+  if (references.independent !== undefined || references.random !== undefined) {
+    transfer = {};
+    if (references.independent !== undefined) transfer.independent = fwt(accuracy, references.independent);
+    if (references.random !== undefined) transfer.random = fwt(accuracy, references.random);
+  }
+  const ratio = references.joint !== undefined && references.random !== undefined ? forgettingRatio(accuracy, references.joint, references.random) : undefined;
+  const echoed: NonNullable<RunSummary['references']> = {};
+  if (references.joint !== undefined) echoed.joint = referenceJson(references.joint);
+  if (references.independent !== undefined) echoed.independent = referenceJson(references.independent);
+  if (references.random !== undefined) echoed.random = referenceJson(references.random);
+  // The literal's order is the order of summary.json: headline metrics,
+  // curves, matrices, references, metadata.
+  return {
+    numTasks: accuracy.numTasks,
+    finalAverageAccuracy: aa[aa.length - 1]!,
+    bwt: bwt(accuracy),
+    finalForgetting: forgetting(accuracy),
+    ...(transfer === undefined ? {} : { fwt: transfer }),
+    ...(ratio === undefined ? {} : { forgettingRatio: ratio }),
+    averageAccuracy: aa,
+    bwtPerStep: bwtCurve(accuracy),
+    forgetting: forgettingCurve(accuracy),
+    ...(loss === undefined ? {} : { averageLoss: averageAccuracies(loss) }),
+    accuracy: accuracy.toRows(),
+    ...(loss === undefined ? {} : { loss: loss.toRows() }),
+    ...(Object.keys(echoed).length === 0 ? {} : { references: echoed }),
+    metadata: { ...results.metadata },
+  };
+}
+
+/**
+ * JSON with two-space indentation, except that lists of plain values (a
+ * matrix row, a per-step curve) stay on one line, which keeps matrices readable.
+ */
+export function formatJson(value: unknown): string {
+  // A JSON round trip first applies JSON's own rules: toJSON, dropped
+  // undefined and functions, non-finite numbers as null.
+  const plain: unknown = JSON.parse(JSON.stringify(value) ?? 'null');
+  const render = (v: unknown, indent: string): string => {
+    if (Array.isArray(v)) {
+      if (v.every((item) => item === null || typeof item !== 'object')) return `[${v.map((item) => JSON.stringify(item)).join(', ')}]`;
+      const inner = indent + '  ';
+      return `[\n${v.map((item) => inner + render(item, inner)).join(',\n')}\n${indent}]`;
+    }
+    if (v !== null && typeof v === 'object') {
+      const entries = Object.entries(v);
+      if (entries.length === 0) return '{}';
+      const inner = indent + '  ';
+      return `{\n${entries.map(([k, item]) => `${inner}${JSON.stringify(k)}: ${render(item, inner)}`).join(',\n')}\n${indent}}`;
+    }
+    return JSON.stringify(v);
+  };
+  return render(plain, '');
+}
+
+/** The summary as written to summary.json (see formatJson; trailing newline; non-finite numbers become null). */
+export function summaryJson(summary: RunSummary): string {
+  return `${formatJson(summary)}\n`;
+}
