@@ -1,6 +1,7 @@
 // Benchmark entry point: `npm run bench -- <name> [--key=value ...]`.
 // Prints progress to stderr and, last, one JSON line with the results.
 import { runEngineBenchmark } from './engine.js';
+import { runFinetuningBenchmark } from './finetuning.js';
 
 function options(args: string[]): Record<string, number> {
   const out: Record<string, number> = {};
@@ -13,6 +14,7 @@ function options(args: string[]): Record<string, number> {
 }
 
 const benchmarks: Record<string, (o: Record<string, number>) => Record<string, unknown>> = {
+  finetuning: (o) => runFinetuningBenchmark({ repeats: o['repeats'] ?? 3, threads: o['threads'] ?? 1 }),
   engine: (o) => runEngineBenchmark({ repeats: o['repeats'] ?? 3, mlpSteps: o['mlpSteps'] ?? 2000, addIters: o['addIters'] ?? 200000, threads: o['threads'] ?? 1 }),
 };
 

@@ -379,7 +379,7 @@ const TITLE = 'invalid experiment configuration';
  * validated with defaults filled. Throws a ConfigError listing every problem.
  */
 export function loadExperiment(path: string | undefined, overrides: readonly string[] = []): ExperimentConfig {
-  const source: ConfigSource = path === undefined ? { name: '<default experiment>', text: DEFAULT_EXPERIMENT_YAML } : readConfigSource(path);
+  const source: ConfigSource = path === undefined ? { name: '<default experiment>', text: DEFAULT_EXPERIMENT_YAML } : readConfigSource(path, TITLE);
   return loadConfig(experimentSchema, source, overrides, TITLE);
 }
 

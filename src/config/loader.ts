@@ -3,8 +3,8 @@
 // problem is reported with where it came from (file:line:column, or the
 // override that introduced it) so the user knows what to edit.
 import { readFileSync } from 'node:fs';
-import { LineCounter, parse as parseYaml, parseDocument, type Document } from 'yaml';
-import { type Path, type PathSegment, type Schema, formatPath, formatValue, isPlainObject } from './schema.js';
+import { type Document, LineCounter, isMap, isScalar, parse as parseYaml, parseDocument } from 'yaml';
+import { type Path, type PathSegment, type Schema, type ValidationIssue, formatPath, formatValue, isPlainObject } from './schema.js';
 
 /** One problem with a configuration. */
 export interface ConfigIssue {
@@ -79,7 +79,7 @@ export function parseOverride(text: string): Override {
   let value: unknown;
   try {
     // An empty value means the empty string, as in Hydra (`output.name=` is not null).
-    value = valueText === '' ? '' : parseYaml(valueText);
+    value = valueText === '' ? '' : parseYaml(valueText, { prettyErrors: false });
   } catch (error) {
     const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
     throw new ConfigError([{ path: null, location: `override '${text}'`, message: `the value is not valid YAML: ${reason}` }], 'invalid override');
@@ -141,28 +141,48 @@ export interface ConfigSource {
   readonly text: string;
 }
 
-export function readConfigSource(path: string): ConfigSource {
+export function readConfigSource(path: string, title = 'invalid configuration'): ConfigSource {
   try {
     return { name: path, text: readFileSync(path, 'utf8') };
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     const reason = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : error instanceof Error ? error.message : String(error);
-    throw new ConfigError([{ path: null, location: path, message: `cannot read the configuration: ${reason}` }], 'invalid configuration');
+    throw new ConfigError([{ path: null, location: path, message: `cannot read the configuration: ${reason}` }], title);
   }
 }
 
-function locate(doc: Document, lineCounter: LineCounter, name: string, path: Path): string {
-  // The node of the key itself, or of the nearest enclosing mapping that exists
-  // (a missing key is reported where its mapping is written).
-  for (let n = path.length; n >= 0; n--) {
-    const node: unknown = n === 0 ? doc.contents : doc.getIn(path.slice(0, n), true);
-    if (typeof node === 'object' && node !== null && 'range' in node) {
-      const range = (node as { range?: readonly number[] | null }).range;
-      if (range && range[0] !== undefined) {
-        const { line, col } = lineCounter.linePos(range[0]);
-        return `${name}:${line}:${col}`;
-      }
+function position(lineCounter: LineCounter, name: string, node: unknown): string | undefined {
+  if (typeof node !== 'object' || node === null || !('range' in node)) return undefined;
+  const range = (node as { range?: readonly number[] | null }).range;
+  if (!range || range[0] === undefined) return undefined;
+  const { line, col } = lineCounter.linePos(range[0]);
+  return `${name}:${line}:${col}`;
+}
+
+/** The node at `path` in the document, or undefined. */
+function nodeAt(doc: Document, path: Path): unknown {
+  return path.length === 0 ? doc.contents : doc.getIn(path, true);
+}
+
+/**
+ * file:line:column of an issue: the key itself for an unknown key, the value
+ * otherwise, or the nearest enclosing mapping that is written (a missing key
+ * is reported where its mapping is).
+ */
+function locate(doc: Document, lineCounter: LineCounter, name: string, issue: ValidationIssue): string {
+  const { path } = issue;
+  if (issue.target === 'key' && path.length > 0) {
+    const parent = nodeAt(doc, path.slice(0, -1));
+    const last = path[path.length - 1];
+    if (isMap(parent)) {
+      const pair = parent.items.find((p) => isScalar(p.key) && p.key.value === last);
+      const found = pair === undefined ? undefined : position(lineCounter, name, pair.key);
+      if (found !== undefined) return found;
     }
+  }
+  for (let n = path.length; n >= 0; n--) {
+    const found = position(lineCounter, name, nodeAt(doc, path.slice(0, n)));
+    if (found !== undefined) return found;
   }
   return name;
 }
@@ -180,8 +200,11 @@ export function loadConfig<T>(schema: Schema<T>, source: ConfigSource, overrideT
   const doc = parseDocument(source.text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
     const lines = source.text.split(/\r?\n/);
+    // The parser often reports one mistake several times at the same place;
+    // the first message is the most direct.
+    const firstAtEachPlace = doc.errors.filter((error, i) => doc.errors.findIndex((e) => e.pos[0] === error.pos[0]) === i);
     throw new ConfigError(
-      doc.errors.map((error) => {
+      firstAtEachPlace.map((error) => {
         const { line, col } = lineCounter.linePos(error.pos[0]);
         const sourceLine = lines[line - 1] ?? '';
         return {
@@ -202,11 +225,15 @@ export function loadConfig<T>(schema: Schema<T>, source: ConfigSource, overrideT
   for (const override of overrides) applyOverride(raw, override);
   const result = schema.validate(raw);
   if (result.ok) return result.value;
+  const latestFirst = [...overrides].reverse();
   throw new ConfigError(
     result.issues.map((issue) => {
-      // The last override that wrote at or above the key is what set it.
-      const override = [...overrides].reverse().find((o) => isPrefix(o.path, issue.path));
-      const location = override !== undefined ? `override '${override.text}'` : locate(doc, lineCounter, source.name, issue.path);
+      // Blame, in order: the last override that wrote at or above the key;
+      // the file, where it writes the key; an override that wrote inside a
+      // key the file does not have (e.g. a misspelt section); the file.
+      let override = latestFirst.find((o) => isPrefix(o.path, issue.path));
+      if (override === undefined && nodeAt(doc, issue.path) === undefined) override = latestFirst.find((o) => isPrefix(issue.path, o.path));
+      const location = override !== undefined ? `override '${override.text}'` : locate(doc, lineCounter, source.name, issue);
       return { path: issue.path, message: issue.message, location };
     }),
     title,

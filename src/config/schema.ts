@@ -16,6 +16,8 @@ export type Path = readonly PathSegment[];
 export interface ValidationIssue {
   readonly path: Path;
   readonly message: string;
+  /** 'key' when the problem is the key itself (an unknown key), so that locations point at the key rather than its value. */
+  readonly target?: 'key';
 }
 
 /** `training.optimizer.lr`, `backbone.hiddenSizes[1]`; the empty path is `(root)`. */
@@ -615,6 +617,7 @@ export class ObjectSchema<T extends object> extends Schema<T> {
         const where = context.label === '' ? '' : ` ${context.label}`;
         issues.push({
           path: [...path, key],
+          target: 'key',
           message: `unknown key '${key}'${where}${suggestion(key, allowed) || ';'} allowed keys: ${allowed.length === 0 ? '(none)' : allowed.join(', ')}`,
         });
       }

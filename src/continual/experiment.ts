@@ -30,6 +30,8 @@ export interface RunOptions {
   /** Continue from the run directory's last checkpoint. */
   resume?: boolean;
   observer?: TrainingObserver;
+  /** Algorithms or plugins added after the configured ones (objects with lifecycle hooks). */
+  plugins?: readonly Algorithm[];
   /** Called after each task with the metrics so far (results files are already written). */
   onTaskEnd?(task: TaskId, accuracy: number[][], loss: number[][]): void;
   /** Also called for every line written to the run's log. */
@@ -118,7 +120,7 @@ export function runExperiment(options: RunOptions): RunResult {
   manualSeed(config.seed);
   const benchmark = createBenchmark({ ...config.benchmark, seed: config.seed });
   const model = buildModel(config, benchmark);
-  const algorithms = createAlgorithms(config.algorithms);
+  const algorithms = [...createAlgorithms(config.algorithms), ...(options.plugins ?? [])];
   try {
     let start = { firstTask: 1, globalStep: 0, accuracy: [] as number[][], loss: [] as number[][] };
     if (options.resume) {

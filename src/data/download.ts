@@ -224,12 +224,13 @@ export async function downloadDataset(name: string, options: DownloadOptions = {
  */
 export function extractTarMembers(tar: Uint8Array, wanted: ReadonlySet<string>, source = 'archive'): Map<string, Uint8Array> {
   const out = new Map<string, Uint8Array>();
+  let offset = 0;
+  /** A NUL-terminated field of the header at `offset`. */
   const text = (from: number, length: number): string => {
-    const field = tar.subarray(from, from + length);
+    const field = tar.subarray(offset + from, offset + from + length);
     const end = field.indexOf(0);
     return Buffer.from(end === -1 ? field : field.subarray(0, end)).toString('utf8');
   };
-  let offset = 0;
   let longName: string | null = null;
   while (offset + 512 <= tar.length) {
     const header = tar.subarray(offset, offset + 512);

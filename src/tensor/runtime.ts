@@ -1,20 +1,6 @@
 // Process-wide settings: intra-op threads and devices.
 import { native } from './native.js';
 
-// libtorch picks its own default intra-op thread count (one per physical
-// core it may use: one on the 2-core development machine). OpenBLAS, which
-// does the matrix products, is set to the same count, since its own default
-// (one per core) slowed training there: see the README. PERENNIAL_NUM_THREADS
-// overrides both for the whole process.
-const fromEnvironment = process.env['PERENNIAL_NUM_THREADS'];
-if (fromEnvironment !== undefined && fromEnvironment !== '') {
-  const n = Number(fromEnvironment);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`PERENNIAL_NUM_THREADS must be a positive integer, got '${fromEnvironment}'`);
-  native.setNumThreads(n);
-} else {
-  native.setNumThreads(native.getNumThreads());
-}
-
 /** Sets the number of threads libtorch and OpenBLAS use inside one operation. */
 export function setNumThreads(n: number): void {
   native.setNumThreads(n);

@@ -36,11 +36,12 @@ function checkAgainst(raw: RawDataset, f: SplitFacts): void {
   assert.deepEqual([...raw.labels.subarray(0, 20)], f.firstLabels);
   assert.deepEqual([...raw.labels.subarray(f.count - 5)], f.lastLabels);
   const counts = new Array<number>(10).fill(0);
-  for (const l of raw.labels) counts[l]!++;
+  for (let i = 0; i < raw.labels.length; i++) counts[raw.labels[i]!]!++;
   assert.deepEqual(counts, f.classCounts);
   let sum = 0;
   let max = 0;
-  for (const v of raw.images) {
+  for (let i = 0; i < raw.images.length; i++) {
+    const v = raw.images[i]!;
     sum += v;
     if (v > max) max = v;
   }

@@ -1,0 +1,67 @@
+// The command line as a user drives it: a run killed mid-way and resumed ends
+// with exactly the results of an uninterrupted run; configuration mistakes
+// exit with status 2 and say what is wrong.
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const cli = join(fileURLToPath(import.meta.url), '..', '..', '..', 'src', 'cli', 'main.js');
+const overrides = ['benchmark.numTasks=3', 'benchmark.trainLimit=1500', 'backbone.hiddenSizes=[64]', 'training.epochs=2', 'backbone.dropout=0.2'];
+
+function runCli(args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const out = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
+  return { status: out.status, stdout: out.stdout, stderr: out.stderr };
+}
+
+async function waitFor(path: string, child: ChildProcess): Promise<void> {
+  while (!existsSync(path)) {
+    if (child.exitCode !== null) throw new Error(`the run ended before ${path} appeared`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+describe('perennial run', () => {
+  it('a run killed after its first task and resumed ends with exactly the results of an uninterrupted run', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'perennial-cli-'));
+    const whole = runCli(['run', ...overrides, `output.dir=${dir}`, 'output.name=whole']);
+    assert.equal(whole.status, 0, whole.stderr);
+
+    const child = spawn(process.execPath, [cli, 'run', ...overrides, `output.dir=${dir}`, 'output.name=killed'], { stdio: 'ignore' });
+    await waitFor(join(dir, 'killed', 'checkpoints', 'task_1.safetensors'), child);
+    child.kill('SIGKILL');
+    await new Promise((resolve) => child.once('exit', resolve));
+    assert.ok(!existsSync(join(dir, 'killed', 'checkpoints', 'task_3.safetensors')), 'the run was stopped before it finished');
+
+    const resumed = runCli(['run', '--resume', join(dir, 'killed')]);
+    assert.equal(resumed.status, 0, resumed.stderr);
+    assert.match(resumed.stderr, /resumed from the checkpoint of task [12]/);
+    for (const file of ['acc.csv', 'loss.csv']) {
+      assert.equal(readFileSync(join(dir, 'killed', file), 'utf8'), readFileSync(join(dir, 'whole', file), 'utf8'), file);
+    }
+  });
+
+  it('rejects a wrong configuration key with status 2, naming the key and a suggestion', () => {
+    const out = runCli(['run', 'training.optimizer.lerning_rate=0.1']);
+    assert.equal(out.status, 2);
+    assert.match(out.stderr, /training\.optimizer\.lerning_rate/);
+    assert.match(out.stderr, /did you mean 'lr'/);
+  });
+
+  it('rejects a bad value with status 2, naming the key, the value and what is allowed', () => {
+    const out = runCli(['run', 'paradigm=tl']);
+    assert.equal(out.status, 2);
+    assert.match(out.stderr, /paradigm/);
+    assert.match(out.stderr, /'tl'|"tl"/);
+    assert.match(out.stderr, /til/);
+  });
+
+  it('lists benchmarks, backbones and algorithms', () => {
+    const out = runCli(['list']);
+    assert.equal(out.status, 0);
+    for (const word of ['permuted', 'split', 'rotated', 'mlp', 'cnn', 'resnet18', 'finetuning', 'fashion-mnist']) assert.match(out.stdout, new RegExp(word));
+  });
+});

@@ -1,0 +1,110 @@
+// Permuted benchmarks on the embedded MNIST digits.
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import { PermutedBenchmark } from '../../../src/continual/benchmarks/permuted.js';
+import { loadEmbeddedMnist } from '../../../src/data/embedded.js';
+import { liveTensorCount, manualSeed, randn, tensor, tidy } from '../../../src/index.js';
+
+const raw = loadEmbeddedMnist('train');
+const MEAN = 0.1307;
+const STD = 0.3081;
+const isIdentity = (p: Int32Array): boolean => p.every((v, i) => v === i);
+
+describe('permuted benchmark', () => {
+  const bench = new PermutedBenchmark({ numTasks: 3, seed: 10, trainLimit: 200 });
+  const kept = new PermutedBenchmark({ numTasks: 3, seed: 10, trainLimit: 200, keepFirstUnpermuted: true });
+  after(() => {
+    bench.dispose();
+    kept.dispose();
+  });
+
+  it('has a different permutation per task, every task permuted by default', () => {
+    const perms = [1, 2, 3].map((t) => bench.permutation(t));
+    for (const p of perms) {
+      assert.equal(p.length, 784);
+      assert.deepEqual([...p].sort((a, b) => a - b), Array.from({ length: 784 }, (_, i) => i));
+      assert.ok(!isIdentity(p));
+    }
+    assert.notDeepEqual(perms[0], perms[1]);
+    assert.notDeepEqual(perms[1], perms[2]);
+  });
+
+  it('is the same for two constructions with the same seed, different for another seed', () => {
+    const twin = new PermutedBenchmark({ numTasks: 3, seed: 10 });
+    const other = new PermutedBenchmark({ numTasks: 3, seed: 11 });
+    for (const t of [1, 2, 3]) {
+      assert.deepEqual(twin.permutation(t), bench.permutation(t));
+      assert.notDeepEqual(other.permutation(t), bench.permutation(t));
+    }
+    // keepFirstUnpermuted changes task 1 only.
+    assert.ok(isIdentity(kept.permutation(1)));
+    assert.deepEqual(kept.permutation(2), bench.permutation(2));
+    twin.dispose();
+    other.dispose();
+  });
+
+  it('moves each pixel where the permutation says, before normalisation', () => {
+    const task = bench.task(2);
+    const ids = bench.taskIndices(2).train;
+    const perm = bench.permutation(2);
+    const x = task.train.x.toTypedArray() as Float32Array;
+    assert.deepEqual([...task.train.x.shape], [200, 1, 28, 28]);
+    for (const k of [0, 57, 199]) {
+      const src = ids[k]!;
+      for (let i = 0; i < 784; i++) {
+        const want = (raw.images[src * 784 + perm[i]!]! / 255 - MEAN) / STD;
+        assert.ok(Math.abs(x[k * 784 + i]! - want) < 1e-5, `example ${k} pixel ${i}: ${x[k * 784 + i]} vs ${want}`);
+      }
+    }
+  });
+
+  it('task 1 of keepFirstUnpermuted is the plain images; task t is task 1 permuted exactly', () => {
+    tidy(() => {
+      const plain = kept.task(1).train.x.reshape([200, 784]);
+      const permuted = kept.task(3).train.x.reshape([200, 784]);
+      assert.ok(permuted.equal(plain.indexSelect(1, tensor(BigInt64Array.from(kept.permutation(3), BigInt)))));
+      assert.ok(!permuted.equal(plain));
+      const first = kept.taskIndices(1).train[0]!;
+      assert.ok(Math.abs((plain.toTypedArray() as Float32Array)[300]! - (raw.images[first * 784 + 300]! / 255 - MEAN) / STD) < 1e-6);
+    });
+  });
+
+  it('keeps the dataset labels, counts classes per task and offsets them for CIL', () => {
+    const task = bench.task(1);
+    const ids = bench.taskIndices(1).train;
+    assert.deepEqual(Array.from(task.train.y.toTypedArray(), Number), Array.from(ids, (i) => raw.labels[i]!));
+    assert.equal(task.train.y.dtype, 'int64');
+    assert.equal(task.train.x.dtype, 'float32');
+    assert.deepEqual([1, 2, 3].map((t) => bench.numClasses(t)), [10, 10, 10]);
+    assert.deepEqual([1, 2, 3].map((t) => bench.classOffset(t)), [0, 10, 20]);
+    assert.deepEqual(bench.inputShape, [1, 28, 28]);
+    assert.equal(bench.name, 'permuted-mnist-embedded');
+    assert.throws(() => bench.task(4), /task 4 does not exist \(tasks are 1\.\.3\)/);
+    assert.throws(() => bench.numClasses(0), /task 0 does not exist/);
+  });
+
+  it('caches each task, and dispose frees every tensor', () => {
+    const b = new PermutedBenchmark({ numTasks: 2, seed: 1, trainLimit: 50 });
+    const before = liveTensorCount();
+    const t1 = tidy(() => b.task(1)); // a caller's tidy must not free the cached tensors
+    assert.equal(b.task(1), t1);
+    assert.equal(t1.train.x.isDisposed, false);
+    b.task(2);
+    assert.ok(liveTensorCount() > before);
+    b.dispose();
+    assert.equal(liveTensorCount(), before - 0);
+    assert.equal(t1.train.x.isDisposed, true);
+    assert.throws(() => b.task(1), /disposed/);
+  });
+
+  it("building tasks leaves libtorch's generator alone (model initialisation stays the same)", () => {
+    const draw = (): number[] => tidy(() => Array.from(randn([3]).toTypedArray(), Number));
+    manualSeed(5);
+    const expected = draw();
+    manualSeed(5);
+    const b = new PermutedBenchmark({ numTasks: 2, seed: 3, trainLimit: 20 });
+    b.task(2);
+    assert.deepEqual(draw(), expected);
+    b.dispose();
+  });
+});
