@@ -20,10 +20,13 @@ int64_t liveSlots = 0;
 
 // Reporting every allocation to V8 costs as much as a small operation, so
 // changes are gathered here and reported once they add up to a megabyte.
+// Only calls from JavaScript report: V8 must not be told about memory from
+// inside a garbage collection (a guard's finalizer), which corrupts its
+// marking state and aborts the process.
 constexpr int64_t kReportThreshold = 1 << 20;
 int64_t unreportedBytes = 0;
 
-void Account(Napi::BasicEnv env, int64_t delta) {
+void Account(Napi::Env env, int64_t delta) {
   unreportedBytes += delta;
   if (unreportedBytes >= kReportThreshold || unreportedBytes <= -kReportThreshold) {
     Napi::MemoryManagement::AdjustExternalMemory(env, unreportedBytes);
@@ -37,12 +40,13 @@ int64_t AccountableBytes(const at::Tensor& t) {
   return static_cast<int64_t>(t.numel()) * static_cast<int64_t>(t.element_size());
 }
 
-// Runs from JavaScript (dispose) or from the garbage collector (a guard's
-// finalizer), so it may only use the basic environment: no JavaScript calls.
-void Release(Napi::BasicEnv env, uint32_t index) {
+// Empties a slot. Called from JavaScript (dispose) or from inside a garbage
+// collection (a guard's finalizer), so it calls nothing of V8's: the freed
+// bytes are reported by the next call from JavaScript.
+void Release(uint32_t index) {
   Slot& slot = slots[index];
   if (!slot.tensor.defined()) return;
-  Account(env, -slot.accountedBytes);
+  unreportedBytes -= slot.accountedBytes;
   slot.accountedBytes = 0;
   slot.tensor = at::Tensor();
   ++slot.generation;
@@ -66,8 +70,8 @@ struct Guard {
 // A basic finalizer runs inside the garbage collection that found the guard
 // unreachable. Node defers ordinary finalizers to the event loop, so a
 // synchronous loop that never yields would free nothing until it ended.
-void FinalizeGuard(Napi::BasicEnv env, Guard* guard) {
-  if (slots[guard->index].generation == guard->generation) Release(env, guard->index);
+void FinalizeGuard(Napi::BasicEnv, Guard* guard) {
+  if (slots[guard->index].generation == guard->generation) Release(guard->index);
   delete guard;
 }
 
@@ -109,7 +113,8 @@ const at::Tensor& UnwrapTensor(const Napi::Value& value, const char* what) {
 void RegisterHandle(Napi::Env env, Napi::Object exports) {
   Define(env, exports, "dispose", [](const Napi::CallbackInfo& info) -> Napi::Value {
     int64_t index = LiveIndex(info[0]);
-    if (index >= 0) Release(info.Env(), static_cast<uint32_t>(index));
+    if (index >= 0) Release(static_cast<uint32_t>(index));
+    Account(info.Env(), 0);
     return info.Env().Undefined();
   });
   // guard(handle): an object that frees the tensor when it is garbage collected.

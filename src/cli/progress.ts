@@ -158,8 +158,8 @@ export class ProgressBar {
     const rate = elapsed > 0 && this.done > 0 ? this.done / elapsed : null;
     const parts = [label, `[${bar}]`, `${this.done}/${total}`, `${String(Math.floor(fraction * 100)).padStart(3)}%`];
     parts.push(rate === null ? `? ${this.unit}/s` : `${rate.toFixed(1)} ${this.unit}/s`);
-    if (rate !== null && this.done < total) parts.push(`eta ${formatDuration((total - this.done) / rate)}`);
-    else parts.push(`in ${formatDuration(elapsed)}`);
+    if (this.done >= total) parts.push(`in ${formatDuration(elapsed)}`);
+    else if (rate !== null) parts.push(`eta ${formatDuration((total - this.done) / rate)}`);
     for (const [key, value] of Object.entries(this.postfix)) parts.push(`${key}=${formatPostfixValue(value)}`);
     return parts.join(' ');
   }

@@ -45,6 +45,12 @@ export interface Override {
 }
 
 const SEGMENT = /^[A-Za-z_][A-Za-z0-9_-]*$/;
+// Keys that would reach an object's prototype instead of a configuration key.
+const RESERVED = new Set(['__proto__', 'prototype', 'constructor']);
+
+function overrideError(text: string, message: string, path: Path | null = null): ConfigError {
+  return new ConfigError([{ path, location: `override '${text}'`, message }], 'invalid override');
+}
 
 /**
  * Parses one override. The value is read as YAML, so `0.1` is a number,
@@ -58,21 +64,22 @@ export function parseOverride(text: string): Override {
   if (remove || body.startsWith('+')) body = body.slice(1);
   const eq = body.indexOf('=');
   const keyText = (eq < 0 ? body : body.slice(0, eq)).trim();
-  if (!remove && eq < 0) throw new ConfigError([{ path: null, location: `override '${text}'`, message: 'expected key.path=value (or ~key.path to remove a key)' }], 'invalid override');
+  if (!remove && eq < 0) throw overrideError(text, 'expected key.path=value (or ~key.path to remove a key)');
   const path: PathSegment[] = [];
   for (const part of keyText.split('.')) {
     // `hiddenSizes[1]` and `hiddenSizes.1` both address a list item.
     const match = /^([^[\]]*)((?:\[\d+\])*)$/.exec(part);
     const name = match?.[1] ?? '';
     const indices = [...(match?.[2] ?? '').matchAll(/\[(\d+)\]/g)].map((m) => Number(m[1]));
+    if (RESERVED.has(name)) throw overrideError(text, `'${name}' cannot be a configuration key`);
     if (match === null || (name === '' && indices.length === 0) || (name !== '' && !SEGMENT.test(name) && !/^\d+$/.test(name))) {
-      throw new ConfigError([{ path: null, location: `override '${text}'`, message: `'${keyText}' is not a key path (expected names separated by dots, e.g. training.optimizer.lr)` }], 'invalid override');
+      throw overrideError(text, `'${keyText}' is not a key path (expected names separated by dots, e.g. training.optimizer.lr)`);
     }
     if (name !== '') path.push(/^\d+$/.test(name) ? Number(name) : name);
     path.push(...indices);
   }
   if (remove) {
-    if (eq >= 0) throw new ConfigError([{ path: null, location: `override '${text}'`, message: 'a removal (~key.path) takes no value' }], 'invalid override');
+    if (eq >= 0) throw overrideError(text, 'a removal (~key.path) takes no value');
     return { text, path, remove: true };
   }
   const valueText = body.slice(eq + 1).trim();
@@ -82,7 +89,7 @@ export function parseOverride(text: string): Override {
     value = valueText === '' ? '' : parseYaml(valueText, { prettyErrors: false });
   } catch (error) {
     const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
-    throw new ConfigError([{ path: null, location: `override '${text}'`, message: `the value is not valid YAML: ${reason}` }], 'invalid override');
+    throw overrideError(text, `the value is not valid YAML: ${reason}`);
   }
   return { text, path, value, remove: false };
 }
@@ -90,48 +97,53 @@ export function parseOverride(text: string): Override {
 /** Applies an override to a raw (unvalidated) configuration object, creating missing mappings on the way. */
 export function applyOverride(root: Record<string, unknown>, override: Override): void {
   const fail = (message: string): never => {
-    throw new ConfigError([{ path: override.path, location: `override '${override.text}'`, message }], 'invalid override');
+    throw overrideError(override.text, message, override.path);
   };
-  let container: Record<string, unknown> | unknown[] = root;
   const { path } = override;
+  let container: Record<string, unknown> | unknown[] = root;
   for (let i = 0; i < path.length; i++) {
     const segment = path[i]!;
     const last = i === path.length - 1;
-    const here = formatPath(path.slice(0, i));
-    let key: string | number = segment;
     if (Array.isArray(container)) {
-      if (typeof segment !== 'number') fail(`'${here}' is a list; address its items by index (${here}[0])`);
-      key = segment;
-      if ((key as number) > container.length || (!last && (key as number) === container.length)) {
-        fail(`index ${key} is out of range: '${here}' has ${container.length} ${container.length === 1 ? 'item' : 'items'}`);
+      const list: unknown[] = container;
+      const here = formatPath(path.slice(0, i));
+      if (typeof segment !== 'number') return fail(`'${here}' is a list; address its items by index (${here}[0])`);
+      // Setting one past the end appends; anything further would leave a hole.
+      if (segment > list.length || (!last && segment === list.length)) {
+        return fail(`index ${segment} is out of range: '${here}' has ${list.length} ${list.length === 1 ? 'item' : 'items'}`);
       }
-    } else {
-      key = String(segment);
-    }
-    if (last) {
-      if (Array.isArray(container)) {
-        if (override.remove) container.splice(key as number, 1);
-        else container[key as number] = override.value;
-      } else if (override.remove) {
-        delete container[key as string];
-      } else {
-        container[key as string] = override.value;
+      if (last) {
+        if (override.remove) list.splice(segment, 1);
+        else list[segment] = override.value;
+        return;
       }
-      return;
-    }
-    const current: unknown = Array.isArray(container) ? container[key as number] : container[key as string];
-    if (current === undefined || current === null) {
-      if (override.remove) return;
-      const created: Record<string, unknown> = {};
-      if (Array.isArray(container)) container[key as number] = created;
-      else container[key as string] = created;
-      container = created;
-    } else if (Array.isArray(current) || isPlainObject(current)) {
-      container = current;
+      container = descend(list[segment], (created) => (list[segment] = created)) ?? fail(notAMapping(path.slice(0, i + 1), list[segment]));
     } else {
-      fail(`cannot set a key inside '${formatPath(path.slice(0, i + 1))}', which is ${formatValue(current)}, not a mapping`);
+      const map: Record<string, unknown> = container;
+      const key = String(segment);
+      if (last) {
+        if (override.remove) delete map[key];
+        else map[key] = override.value;
+        return;
+      }
+      if (override.remove && (map[key] === undefined || map[key] === null)) return;
+      container = descend(map[key], (created) => (map[key] = created)) ?? fail(notAMapping(path.slice(0, i + 1), map[key]));
     }
   }
+}
+
+/** The container to descend into: the existing list or mapping, a new mapping where there is none, or null for a scalar. */
+function descend(current: unknown, store: (created: Record<string, unknown>) => void): Record<string, unknown> | unknown[] | null {
+  if (current === undefined || current === null) {
+    const created: Record<string, unknown> = {};
+    store(created);
+    return created;
+  }
+  return Array.isArray(current) || isPlainObject(current) ? current : null;
+}
+
+function notAMapping(path: Path, value: unknown): string {
+  return `cannot set a key inside '${formatPath(path)}', which is ${formatValue(value)}, not a mapping`;
 }
 
 /** Where a configuration's text comes from. */
@@ -221,13 +233,26 @@ export function loadConfig<T>(schema: Schema<T>, source: ConfigSource, overrideT
   if (!isPlainObject(raw)) {
     throw new ConfigError([{ path: [], location: source.name, message: `expected a mapping of configuration keys, got ${formatValue(raw)}` }], title);
   }
-  const overrides = overrideTexts.map(parseOverride);
-  for (const override of overrides) applyOverride(raw, override);
+  // Every override is tried, so that one run reports all bad overrides
+  // together with the validation problems of the rest.
+  const overrides: Override[] = [];
+  const overrideIssues: ConfigIssue[] = [];
+  for (const text of overrideTexts) {
+    try {
+      const override = parseOverride(text);
+      applyOverride(raw, override);
+      overrides.push(override);
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      overrideIssues.push(...error.issues);
+    }
+  }
   const result = schema.validate(raw);
-  if (result.ok) return result.value;
+  if (result.ok && overrideIssues.length === 0) return result.value;
   const latestFirst = [...overrides].reverse();
+  const issues = result.ok ? [] : result.issues;
   throw new ConfigError(
-    result.issues.map((issue) => {
+    [...overrideIssues, ...issues.map((issue) => {
       // Blame, in order: the last override that wrote at or above the key;
       // the file, where it writes the key; an override that wrote inside a
       // key the file does not have (e.g. a misspelt section); the file.
@@ -235,7 +260,7 @@ export function loadConfig<T>(schema: Schema<T>, source: ConfigSource, overrideT
       if (override === undefined && nodeAt(doc, issue.path) === undefined) override = latestFirst.find((o) => isPrefix(issue.path, o.path));
       const location = override !== undefined ? `override '${override.text}'` : locate(doc, lineCounter, source.name, issue);
       return { path: issue.path, message: issue.message, location };
-    }),
+    })],
     title,
   );
 }

@@ -374,6 +374,8 @@ export interface StringOptions {
   pattern?: RegExp;
   /** What the pattern means, for messages: `a name of letters, digits, '.', '-' and '_'`. */
   patternDescription?: string;
+  /** A short type label for documentation (default: `string` or `non-empty string`). */
+  label?: string;
 }
 
 export class StringSchema extends Schema<string> {
@@ -389,8 +391,8 @@ export class StringSchema extends Schema<string> {
     return this.options.nonEmpty ? 'non-empty strings' : 'strings';
   }
   typeLabel(): string {
-    if (this.options.patternDescription !== undefined) return `string: ${this.options.patternDescription}`;
-    return this.options.nonEmpty ? 'non-empty string' : 'string';
+    if (this.options.label !== undefined) return this.options.label;
+    return this.options.nonEmpty || this.options.pattern !== undefined ? 'non-empty string' : 'string';
   }
   protected checkValue(value: unknown, path: Path, issues: ValidationIssue[]): Checked<string> {
     const { nonEmpty, pattern } = this.options;
@@ -696,7 +698,7 @@ export class UnionSchema<T extends object> extends Schema<T> {
     return `mappings with key '${this.key}' (one of ${quoteList(this.tags())})`;
   }
   typeLabel(): string {
-    return `mapping by ${this.key}: ${this.tags().join(' | ')}`;
+    return `{${this.key}: ${this.tags().join(' | ')}, ...}`;
   }
 
   protected checkValue(value: unknown, path: Path, issues: ValidationIssue[]): Checked<T> {

@@ -40,12 +40,13 @@ export function keep<T extends Scoped>(t: T): T {
   return t;
 }
 
-/** A value made of tensors: a tensor, or arrays and plain objects of them. */
+/** A value made of tensors: a tensor, or arrays, Maps and plain objects of them. */
 type Container = unknown;
 
 function collect(value: Container, out: Set<Scoped>, isTensor: (v: unknown) => v is Scoped): void {
   if (isTensor(value)) out.add(value);
   else if (Array.isArray(value)) for (const v of value) collect(v, out, isTensor);
+  else if (value instanceof Map) for (const v of value.values()) collect(v, out, isTensor);
   else if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
     for (const v of Object.values(value)) collect(v, out, isTensor);
   }
@@ -59,7 +60,7 @@ export function setTensorPredicate(p: (v: unknown) => v is Scoped): void {
 
 /**
  * Runs `fn` and frees every tensor it created except those in its result
- * (a tensor, or arrays and plain objects holding tensors), which are handed to
+ * (a tensor, or arrays, Maps and plain objects holding tensors), which are handed to
  * the enclosing scope. `fn` must be synchronous.
  */
 export function tidy<T>(fn: () => T): T {

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import {
   DEFAULT_EXPERIMENT_YAML,
@@ -43,7 +44,7 @@ function errorLines(fn: () => unknown): string[] {
   } catch (error) {
     assert.ok(error instanceof ConfigError, `expected a ConfigError, got ${String(error)}`);
     const [heading, ...lines] = error.message.split('\n');
-    assert.match(heading!, /^invalid (experiment configuration|override) \(\d+ errors?\):$/);
+    assert.match(heading!, /^invalid experiment configuration \(\d+ errors?\):$/);
     return lines;
   }
   assert.fail('expected a ConfigError');
@@ -56,14 +57,20 @@ function tempFile(name: string, text: string): string {
 }
 
 describe('defaults', () => {
-  it('the default experiment without a file', () => {
-    assert.deepEqual(loadExperiment(undefined), DEFAULTS);
-  });
 
-  it('an empty file gives the schema defaults, which the default experiment spells out', () => {
+  it('an empty file gives the schema defaults', () => {
     assert.deepEqual(parseExperiment('', 'empty.yaml'), DEFAULTS);
     assert.deepEqual(experimentSchema.parse({}), DEFAULTS);
-    assert.deepEqual(parseYaml(DEFAULT_EXPERIMENT_YAML), DEFAULTS);
+  });
+
+  it('the default experiment differs from the schema defaults only where it trains longer to show forgetting', () => {
+    const expected = structuredClone(DEFAULTS) as ExperimentConfig;
+    expected.benchmark.numTasks = 10;
+    expected.backbone = { ...expected.backbone, hiddenSizes: [100, 100] } as ExperimentConfig['backbone'];
+    expected.training.epochs = 5;
+    expected.training.optimizer = { ...expected.training.optimizer, lr: 0.05, momentum: 0.9 };
+    assert.deepEqual(parseYaml(DEFAULT_EXPERIMENT_YAML), expected);
+    assert.deepEqual(loadExperiment(undefined), expected);
   });
 
   it('fill defaults inside partially written sections', () => {
@@ -254,7 +261,7 @@ describe('overrides', () => {
 
   it('address list items by index and remove keys', () => {
     const config = loadExperiment(undefined, ['backbone.hiddenSizes[1]=128', 'backbone.hiddenSizes.2=64', '~benchmark.numTasks']);
-    assert.deepEqual(config.backbone, { name: 'mlp', hiddenSizes: [256, 128, 64] });
+    assert.deepEqual(config.backbone, { name: 'mlp', hiddenSizes: [100, 128, 64] });
     assert.equal(config.benchmark.numTasks, 5);
   });
 
@@ -293,6 +300,16 @@ describe('overrides', () => {
     assert.deepEqual(errorLines(() => loadExperiment(undefined, ['backbone.hiddenSizes[5]=1'])), [
       "  override 'backbone.hiddenSizes[5]=1': backbone.hiddenSizes[5]: index 5 is out of range: 'backbone.hiddenSizes' has 2 items",
     ]);
+  });
+
+  it('are all reported, together with the other errors', () => {
+    assert.deepEqual(errorLines(() => loadExperiment(undefined, ['seed', 'seed.x=1', 'training.epochs=0', '__proto__.polluted=1'])), [
+      "  override 'seed': expected key.path=value (or ~key.path to remove a key)",
+      "  override 'seed.x=1': seed.x: cannot set a key inside 'seed', which is 1, not a mapping",
+      "  override '__proto__.polluted=1': '__proto__' cannot be a configuration key",
+      "  override 'training.epochs=0': training.epochs: expected an integer >= 1, got 0",
+    ]);
+    assert.equal(({} as Record<string, unknown>)['polluted'], undefined);
   });
 
   it('parse to a path and a YAML value', () => {
@@ -353,5 +370,19 @@ describe('describeSchema', () => {
     assert.match(text, /^Algorithms: finetuning/m);
     const keys = rows.map((r) => r.key);
     for (const key of ['seed', 'benchmark.classSplit', 'training.scheduler.patience', 'reference.random', 'output.name', 'algorithms']) assert.ok(keys.includes(key), key);
+  });
+});
+
+describe('docs/configuration.md', () => {
+  it('its example is a valid experiment', () => {
+    // dist/test/config/ -> the repository root.
+    const doc = readFileSync(join(fileURLToPath(import.meta.url), '..', '..', '..', '..', 'docs', 'configuration.md'), 'utf8');
+    const example = /```yaml\n([\s\S]*?)```/.exec(doc)?.[1];
+    assert.ok(example !== undefined, 'no YAML example found');
+    const config = parseExperiment(example, 'docs/configuration.md');
+    assert.equal(config.paradigm, 'cil');
+    assert.deepEqual(config.benchmark.classSplit, [[0, 1], [2, 3], [4, 5], [6, 7], [8, 9]]);
+    assert.deepEqual(config.training.scheduler, { name: 'step', stepSize: 2, gamma: 0.5 });
+    assert.deepEqual(config.reference, { joint: true, independent: true, random: true });
   });
 });

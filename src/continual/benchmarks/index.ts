@@ -2,7 +2,6 @@
 // command line), with every field checked so that a typo or an impossible
 // combination fails before any data is loaded.
 import { DATASET_NAMES, DEFAULT_DATASET } from '../../data/registry.js';
-import type { ContinualBenchmark } from '../types.js';
 import { ImageBenchmark } from './base.js';
 import { PermutedBenchmark } from './permuted.js';
 import { RotatedBenchmark } from './rotated.js';
@@ -61,7 +60,8 @@ export function validateBenchmarkConfig(config: unknown): BenchmarkConfig {
   const k = kind as BenchmarkKind;
   const allowed = new Set([...COMMON_KEYS, ...KIND_KEYS[k]]);
   for (const key of Object.keys(c)) {
-    if (allowed.has(key)) continue;
+    // An unset option, or keepFirstUnpermuted: false (a configuration default for every kind), says nothing.
+    if (allowed.has(key) || c[key] === undefined || (key === 'keepFirstUnpermuted' && c[key] === false)) continue;
     const owner = BENCHMARK_KINDS.find((other) => KIND_KEYS[other].includes(key));
     fail(owner !== undefined ? `'${key}' applies to ${owner} benchmarks only, not ${k}` : `unknown field '${key}' (allowed for ${k}: ${[...allowed].join(', ')})`);
   }
@@ -85,7 +85,7 @@ export function validateBenchmarkConfig(config: unknown): BenchmarkConfig {
 }
 
 /** The benchmark a configuration describes; nothing is loaded until a task is asked for. */
-export function createBenchmark(config: BenchmarkConfig): ContinualBenchmark & ImageBenchmark {
+export function createBenchmark(config: BenchmarkConfig): ImageBenchmark {
   const c = validateBenchmarkConfig(config);
   const common = {
     dataset: c.dataset ?? DEFAULT_DATASET,

@@ -29,6 +29,8 @@ describe('createBenchmark', () => {
     bad({ name: 'split', dataset: 'mnist-embedded', numTasks: 11, seed: 0 }, /benchmark configuration: .*11 tasks but mnist-embedded has only 10 classes/);
     bad({ name: 'permuted', numTasks: 2, seed: 0, angles: [0, 1] }, /'angles' applies to rotated benchmarks only, not permuted/);
     bad({ name: 'split', numTasks: 2, seed: 0, keepFirstUnpermuted: true }, /'keepFirstUnpermuted' applies to permuted benchmarks only/);
+    // Unset options and keepFirstUnpermuted: false are what a configuration with defaults passes for every kind.
+    createBenchmark({ name: 'split', numTasks: 2, seed: 0, keepFirstUnpermuted: false, angles: undefined, classSplit: undefined, validationFraction: 0.1 } as BenchmarkConfig).dispose();
     bad({ name: 'permuted', numTasks: 2, seed: 0, numTask: 3 }, /unknown field 'numTask'/);
     bad({ name: 'permuted', numTasks: 0, seed: 0 }, /numTasks must be a positive integer, got 0/);
     bad({ name: 'permuted', numTasks: 2, seed: -1 }, /seed must be a non-negative integer/);

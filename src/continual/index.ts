@@ -1,0 +1,15 @@
+// The continual-learning framework: benchmarks, backbones, heads, algorithms,
+// the trainer, metrics and results.
+export type * from './types.js';
+export * from './algorithms/index.js';
+export * from './backbones/index.js';
+export * from './benchmarks/index.js';
+export * from './heads.js';
+export * from './metrics/index.js';
+export * from './results/index.js';
+export { ContinualModel } from './model.js';
+export { evaluateTask, type TaskScore } from './evaluation.js';
+export { trainTask, NonFiniteLossError, createOptimizer, createScheduler, type TrainingObserver, type TrainingConfig } from './trainer.js';
+export { runExperiment, runReferences, readRunConfig, buildModel, type RunOptions, type RunResult, type ReferenceResults } from './experiment.js';
+export { saveCheckpoint, loadCheckpoint, latestCheckpointTask, checkpointPath } from './checkpoint.js';
+export { Rng, deriveSeed } from './rng.js';
