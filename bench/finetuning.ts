@@ -20,7 +20,7 @@ function worker(threads: number): Sample {
   const start = performance.now();
   const config = loadExperiment(undefined, [
     'benchmark.dataset=fashion-mnist', `benchmark.dataDir=${FASHION}`, 'benchmark.numTasks=1', 'benchmark.validationFraction=0',
-    'backbone.hiddenSizes=[256,256]', 'training.epochs=1', 'training.batchSize=64', 'training.optimizer.lr=0.01', 'training.validateEveryEpoch=false',
+    'backbone.hiddenSizes=[256,256]', 'training.epochs=1', 'training.batchSize=64', 'training.optimizer={name: sgd, lr: 0.01}', 'training.validateEveryEpoch=false',
   ]);
   let trainStart = 0;
   let trainEnd = 0;
