@@ -9,7 +9,7 @@ export * from './metrics/index.js';
 export * from './results/index.js';
 export { ContinualModel } from './model.js';
 export { evaluateTask, type TaskScore } from './evaluation.js';
-export { trainTask, NonFiniteLossError, createOptimizer, createScheduler, type TrainingObserver, type TrainingConfig } from './trainer.js';
+export { trainTask, NonFiniteLossError, createOptimizer, createScheduler, type TrainingObserver } from './trainer.js';
 export { runExperiment, runReferences, readRunConfig, buildModel, type RunOptions, type RunResult, type ReferenceResults } from './experiment.js';
 export { saveCheckpoint, loadCheckpoint, latestCheckpointTask, checkpointPath } from './checkpoint.js';
 export { Rng, deriveSeed } from './rng.js';

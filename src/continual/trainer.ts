@@ -2,6 +2,7 @@
 // epochs of batches with the algorithms' hooks, validation, then testing on
 // every task seen so far. Results are written after every task (atomically)
 // and a checkpoint makes the run resumable.
+import type { OptimizerConfig, SchedulerConfig, TrainingConfig } from '../config/experiment.js';
 import { crossEntropy } from '../nn/functional.js';
 import type { Optimizer, OptimizerStateDict } from '../optim/optimizer.js';
 import { SGD } from '../optim/sgd.js';
@@ -15,33 +16,6 @@ import { batches } from './benchmarks/data.js';
 import { evaluateTask } from './evaluation.js';
 import type { ContinualModel } from './model.js';
 import type { ContinualBenchmark, Paradigm, TaskId } from './types.js';
-
-export interface OptimizerConfig {
-  name: 'sgd' | 'adam' | 'adamw';
-  lr: number;
-  momentum?: number;
-  weightDecay?: number;
-  betas?: [number, number];
-}
-
-export interface SchedulerConfig {
-  name: 'none' | 'step' | 'cosine' | 'plateau';
-  stepSize?: number;
-  gamma?: number;
-  tMax?: number;
-  etaMin?: number;
-  factor?: number;
-  patience?: number;
-}
-
-export interface TrainingConfig {
-  epochs: number;
-  batchSize: number;
-  evalBatchSize: number;
-  optimizer: OptimizerConfig;
-  scheduler: SchedulerConfig;
-  validateEveryEpoch: boolean;
-}
 
 /** Raised when the loss stops being a finite number; names where it happened. */
 export class NonFiniteLossError extends Error {

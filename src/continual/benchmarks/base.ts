@@ -98,8 +98,17 @@ export abstract class ImageBenchmark implements ContinualBenchmark {
     this.inputShape = Object.freeze([...this.dataset.inputShape]);
   }
 
-  abstract numClasses(task: TaskId): number;
-  abstract classOffset(task: TaskId): number;
+  /** Every task has all the dataset's classes (permuted, rotated); Split overrides this. */
+  numClasses(task: TaskId): number {
+    this.checkTask(task);
+    return this.dataset.numClasses;
+  }
+
+  /** With every task holding all classes, task t's classes come after (t - 1) full sets. */
+  classOffset(task: TaskId): number {
+    this.checkTask(task);
+    return (task - 1) * this.dataset.numClasses;
+  }
 
   /** The dataset classes of `task` in local-label order, or null when the task has every class under its own label. */
   protected abstract taskClasses(task: TaskId): readonly number[] | null;

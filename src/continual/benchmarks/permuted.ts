@@ -31,16 +31,6 @@ export class PermutedBenchmark extends ImageBenchmark {
     this.name = `permuted-${this.dataset.name}`;
   }
 
-  numClasses(task: TaskId): number {
-    this.checkTask(task);
-    return this.dataset.numClasses;
-  }
-
-  classOffset(task: TaskId): number {
-    this.checkTask(task);
-    return (task - 1) * this.dataset.numClasses;
-  }
-
   /** The pixel permutation of `task`: output pixel i is input pixel permutation[i] (row-major over H x W). */
   permutation(task: TaskId): Int32Array {
     this.checkTask(task);

@@ -34,16 +34,6 @@ export class RotatedBenchmark extends ImageBenchmark {
     this.name = `rotated-${this.dataset.name}`;
   }
 
-  numClasses(task: TaskId): number {
-    this.checkTask(task);
-    return this.dataset.numClasses;
-  }
-
-  classOffset(task: TaskId): number {
-    this.checkTask(task);
-    return (task - 1) * this.dataset.numClasses;
-  }
-
   /** The rotation of `task` in degrees, counter-clockwise. */
   angle(task: TaskId): number {
     this.checkTask(task);

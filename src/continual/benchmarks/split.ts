@@ -58,12 +58,12 @@ export class SplitBenchmark extends ImageBenchmark {
     this.name = `split-${this.dataset.name}`;
   }
 
-  numClasses(task: TaskId): number {
+  override numClasses(task: TaskId): number {
     this.checkTask(task);
     return this.classSplit[task - 1]!.length;
   }
 
-  classOffset(task: TaskId): number {
+  override classOffset(task: TaskId): number {
     this.checkTask(task);
     return this.#offsets[task - 1]!;
   }
