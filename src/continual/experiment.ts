@@ -30,7 +30,7 @@ export interface RunOptions {
   /** Continue from the run directory's last checkpoint. */
   resume?: boolean;
   observer?: TrainingObserver;
-  /** Algorithms or plugins added after the configured ones (objects with lifecycle hooks). */
+  /** Algorithms or plugins added after the configured ones (objects with lifecycle hooks); the caller disposes them. */
   plugins?: readonly Algorithm[];
   /** Called after each task with the metrics so far (results files are already written). */
   onTaskEnd?(task: TaskId, accuracy: number[][], loss: number[][]): void;
@@ -120,7 +120,8 @@ export function runExperiment(options: RunOptions): RunResult {
   manualSeed(config.seed);
   const benchmark = createBenchmark({ ...config.benchmark, seed: config.seed });
   const model = buildModel(config, benchmark);
-  const algorithms = [...createAlgorithms(config.algorithms), ...(options.plugins ?? [])];
+  const configured = createAlgorithms(config.algorithms);
+  const algorithms = [...configured, ...(options.plugins ?? [])];
   try {
     let start = { firstTask: 1, globalStep: 0, accuracy: [] as number[][], loss: [] as number[][] };
     if (options.resume) {
@@ -149,7 +150,8 @@ export function runExperiment(options: RunOptions): RunResult {
     logger.error(error instanceof Error ? error.message : String(error));
     throw error;
   } finally {
-    for (const a of algorithms) a.dispose?.();
+    // Plugins belong to the caller, who may still read them.
+    for (const a of configured) a.dispose?.();
     model.dispose();
     benchmark.dispose();
   }

@@ -111,7 +111,7 @@ export function trainTask(task: TaskId, options: TaskTrainingOptions): TaskTrain
   model.heads.setupTask(task, benchmark.numClasses(task));
   const optimizer = createOptimizer(training.optimizer, model.parameters());
   const scheduler = createScheduler(training.scheduler, optimizer, training.epochs);
-  const context: TaskContext = { task, paradigm: options.paradigm, model, optimizer, benchmark, trainData: splits.train };
+  const context: TaskContext = { task, paradigm: options.paradigm, model, optimizer, benchmark, trainData: splits.train, batchSize: training.batchSize };
   let globalStep = options.globalStep;
   try {
     model.train();

@@ -21,6 +21,8 @@ export interface TaskContext {
   readonly benchmark: ContinualBenchmark;
   /** The task's training data (for end-of-task passes such as a Fisher estimate). */
   readonly trainData: TensorDataset;
+  /** The training batch size (end-of-task passes use it, as CLArena's do). */
+  readonly batchSize: number;
 }
 
 export interface StepContext extends TaskContext {

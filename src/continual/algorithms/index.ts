@@ -1,10 +1,20 @@
 // The algorithm registry: configuration names to constructors. Later
 // algorithms register here and their option schema in config/experiment.ts.
 import type { Algorithm } from './algorithm.js';
+import { EWC } from './ewc.js';
+import './ewc_config.js';
 import { Finetuning } from './finetuning.js';
+import { OnlineEWC } from './online_ewc.js';
+import { createReplay } from './replay.js';
+import { createRWalk } from './rwalk.js';
 
 export type { Algorithm, AlgorithmState, StepContext, TaskContext } from './algorithm.js';
 export { Finetuning } from './finetuning.js';
+export { EWC, type EWCOptions } from './ewc.js';
+export { OnlineEWC, type OnlineEWCOptions } from './online_ewc.js';
+export { QuadraticAnchors } from './quadratic_anchors.js';
+export { RWalk, type RWalkOptions, RWALK_DEFAULTS } from './rwalk.js';
+export { Replay, type ReplayOptions, REPLAY_DEFAULTS, Reservoir } from './replay.js';
 
 export interface AlgorithmConfig {
   name: string;
@@ -18,6 +28,10 @@ interface AlgorithmEntry {
 
 const registry = new Map<string, AlgorithmEntry>([
   ['finetuning', { summary: 'plain cross-entropy on the current task, a fresh optimizer per task (the baseline)', create: () => new Finetuning() }],
+  ['ewc', { summary: 'elastic weight consolidation: a Fisher-weighted pull towards each earlier task\'s parameters', create: (c) => new EWC(c as unknown as ConstructorParameters<typeof EWC>[0]) }],
+  ['rwalk', { summary: 'RWalk: EWC++ importance plus path-integral scores weight a pull towards the previous task\'s parameters', create: createRWalk }],
+  ['replay', { summary: 'reservoir replay: cross-entropy on a minibatch drawn from a uniform sample of past examples', create: createReplay }],
+  ['onlineEwc', { summary: 'online EWC: one running Fisher decayed by γ and one anchor', create: (c) => new OnlineEWC(c as unknown as ConstructorParameters<typeof OnlineEWC>[0]) }],
 ]);
 
 export function createAlgorithms(configs: readonly AlgorithmConfig[]): Algorithm[] {

@@ -1,0 +1,98 @@
+// Online EWC (Schwarz et al. 2018): one running Fisher and one anchor.
+// After task t:  F* ← γ F* + F_t,  θ* ← θ*_t.
+// Penalty on the next task: ½ λ γ Σ_i F*_i (θ_i − θ*_i)²  (the paper's Eq. 8;
+// the γ inside is equivalent to rescaling λ). Computing the penalty never
+// changes the stored Fisher (hypnettorch's regularizer multiplied it by γ in
+// place on every call, so it decayed with the number of steps).
+import { noGrad } from '../../tensor/autograd.js';
+import { keep } from '../../tensor/scope.js';
+import type { Tensor } from '../../tensor/tensor.js';
+import type { Algorithm, AlgorithmState, StepContext, TaskContext } from './algorithm.js';
+import { checkLambda } from './ewc.js';
+import { type FisherEstimator, type FisherTiming, FisherTracker, regularizedParameters } from './fisher_tracker.js';
+import { type ParameterMap, snapshot } from './quadratic_anchors.js';
+
+export interface OnlineEWCOptions {
+  lambda: number;
+  /** Decay of the running Fisher, in [0, 1]. */
+  gamma?: number;
+  fisherTiming?: FisherTiming;
+  estimator?: FisherEstimator;
+}
+
+export class OnlineEWC implements Algorithm {
+  readonly name = 'onlineEwc';
+  readonly lambda: number;
+  readonly gamma: number;
+  #fisher: ParameterMap | null = null;
+  #anchor: ParameterMap | null = null;
+  readonly #tracker: FisherTracker;
+
+  constructor(options: OnlineEWCOptions) {
+    checkLambda('onlineEwc', options.lambda);
+    const gamma = options.gamma ?? 1;
+    if (!(gamma >= 0 && gamma <= 1)) throw new RangeError(`onlineEwc: gamma must be in [0, 1], got ${gamma}`);
+    this.lambda = options.lambda;
+    this.gamma = gamma;
+    this.#tracker = new FisherTracker(options.fisherTiming ?? 'train_end');
+  }
+
+  /** The running Fisher F* (read-only view for inspection and tests). */
+  get runningFisher(): ReadonlyMap<string, Tensor> | null {
+    return this.#fisher;
+  }
+
+  onTaskStart(ctx: TaskContext): void {
+    this.#tracker.onTaskStart(ctx);
+  }
+
+  trainingLoss(ctx: StepContext): Tensor | null {
+    this.#tracker.onTrainingStep(ctx);
+    if (this.#fisher === null || this.#anchor === null) return null;
+    let total: Tensor | null = null;
+    for (const [name, theta] of regularizedParameters(ctx.model, ctx.paradigm)) {
+      const f = this.#fisher.get(name);
+      const anchor = this.#anchor.get(name);
+      if (f === undefined || anchor === undefined) continue;
+      const term = theta.sub(anchor).square().mul(f).sum();
+      total = total === null ? term : total.add(term);
+    }
+    return total === null ? null : total.mul(0.5 * this.lambda * this.gamma);
+  }
+
+  onTaskEnd(ctx: TaskContext): void {
+    const fresh = this.#tracker.finish(ctx);
+    if (this.#fisher === null) this.#fisher = fresh;
+    else {
+      const previous = this.#fisher;
+      this.#fisher = noGrad(() => new Map([...fresh].map(([name, f]) => [name, keep(previous.get(name)?.mul(this.gamma).add(f) ?? f.clone())] as [string, Tensor])));
+      for (const t of [...previous.values(), ...fresh.values()]) t.dispose();
+    }
+    if (this.#anchor !== null) for (const t of this.#anchor.values()) t.dispose();
+    this.#anchor = snapshot(regularizedParameters(ctx.model, ctx.paradigm));
+  }
+
+  state(): AlgorithmState {
+    const tensors: Record<string, Tensor> = {};
+    for (const [name, t] of this.#fisher ?? []) tensors[`fisher.${name}`] = t;
+    for (const [name, t] of this.#anchor ?? []) tensors[`anchor.${name}`] = t;
+    return { tensors, values: {} };
+  }
+
+  loadState(state: AlgorithmState): void {
+    this.dispose();
+    const pick = (prefix: string): ParameterMap | null => {
+      const entries = Object.entries(state.tensors).filter(([k]) => k.startsWith(prefix));
+      return entries.length === 0 ? null : new Map(entries.map(([k, t]) => [k.slice(prefix.length), keep(t.clone())] as [string, Tensor]));
+    };
+    this.#fisher = pick('fisher.');
+    this.#anchor = pick('anchor.');
+  }
+
+  dispose(): void {
+    for (const t of [...(this.#fisher?.values() ?? []), ...(this.#anchor?.values() ?? [])]) t.dispose();
+    this.#fisher = null;
+    this.#anchor = null;
+    this.#tracker.dispose();
+  }
+}
