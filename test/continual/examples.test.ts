@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { loadExperiment } from '../../src/config/experiment.js';
+import { createAlgorithms } from '../../src/continual/algorithms/index.js';
 
 const dir = join(fileURLToPath(import.meta.url), '..', '..', '..', '..', 'experiments');
 
@@ -17,7 +18,10 @@ describe('example experiments', () => {
     it(`${file} validates`, () => {
       const config = loadExperiment(join(dir, file));
       assert.ok(config.benchmark.numTasks >= 1);
-      assert.equal(config.algorithms[0]!.name, 'finetuning');
+      // Every algorithm it names can be built from its options.
+      const algorithms = createAlgorithms(config.algorithms);
+      assert.deepEqual(algorithms.map((a) => a.name), config.algorithms.map((a) => a.name));
+      for (const a of algorithms) a.dispose?.();
     });
   }
 });

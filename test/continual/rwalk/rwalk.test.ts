@@ -1,0 +1,207 @@
+// RWalk: parity with the PyTorch transcription of tools/fixtures/rwalk.py
+// (importance, scores, penalties after each task and the penalty at a fixed
+// point), the model's training mode and dropout kept during its gradient,
+// the no-checkpoint case, and option validation.
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { loadExperiment } from '../../../src/config/experiment.js';
+import type { Algorithm, StepContext, TaskContext } from '../../../src/continual/algorithms/index.js';
+import { RWalk } from '../../../src/continual/algorithms/rwalk.js';
+import { MLP } from '../../../src/continual/backbones/index.js';
+import { runExperiment } from '../../../src/continual/experiment.js';
+import { createHeads } from '../../../src/continual/heads.js';
+import { ContinualModel } from '../../../src/continual/model.js';
+import type { ContinualBenchmark } from '../../../src/continual/types.js';
+import { crossEntropy } from '../../../src/nn/functional.js';
+import { SGD } from '../../../src/optim/sgd.js';
+import { grad, noGrad } from '../../../src/tensor/autograd.js';
+import { tidy } from '../../../src/tensor/scope.js';
+import type { Tensor } from '../../../src/tensor/tensor.js';
+import { type FixtureTensor, assertClose, assertMatches, fromFixture, loadFixture } from '../../helpers.js';
+
+interface TaskRecord {
+  checkpoints: number;
+  importance: Record<string, FixtureTensor>;
+  scores: Record<string, FixtureTensor>;
+  penalties: Record<string, FixtureTensor>;
+  params: Record<string, FixtureTensor>;
+}
+interface RWalkFixture {
+  config: { inputs: number; hidden: number; classes: number; tasks: number; batch: number; epochs: number; lr: number; lambda: number; alpha: number; deltaT: number; offset: number };
+  initial: Record<string, FixtureTensor>;
+  data: { x: FixtureTensor; y: FixtureTensor }[];
+  tasks: TaskRecord[];
+  fixedPenalty: number;
+}
+
+const tmp = (): string => join(mkdtempSync(join(tmpdir(), 'perennial-rwalk-')), 'run');
+const small = ['benchmark.numTasks=2', 'benchmark.trainLimit=128', 'backbone.hiddenSizes=[16]', 'training.epochs=1', 'training.batchSize=32', 'training.validateEveryEpoch=false'];
+
+function setParams(model: ContinualModel, values: Record<string, FixtureTensor>, names: readonly string[]): void {
+  const params = new Map(model.namedParameters());
+  tidy(() => noGrad(() => names.forEach((n) => params.get(n)!.copy_(fromFixture(values[n]!)))));
+}
+
+function compareMaps(actual: ReadonlyMap<string, Tensor>, expected: Record<string, FixtureTensor>, what: string, tol: { rtol: number; atol: number }): void {
+  assert.deepEqual([...actual.keys()].sort(), Object.keys(expected).sort(), `${what}: parameter names`);
+  for (const [name, t] of actual) assertMatches(t, expected[name]!, `${what} ${name}`, tol);
+}
+
+describe('RWalk', () => {
+  it('matches the PyTorch transcription: F^task, S, p, θ^prev after each of 3 tasks and the penalty at a fixed point', () => {
+    const fx = loadFixture<RWalkFixture>('rwalk');
+    const c = fx.config;
+    const model = new ContinualModel(new MLP(c.inputs, { hiddenSizes: [c.hidden] }), createHeads('til', c.hidden));
+    const warnings: string[] = [];
+    const rwalk = new RWalk({ lambda: c.lambda, alpha: c.alpha, deltaT: c.deltaT, warn: (m) => warnings.push(m) });
+    setParams(model, fx.initial, ['backbone.fc1.weight', 'backbone.fc1.bias']);
+    let globalStep = 0;
+    try {
+      for (let task = 1; task <= c.tasks; task++) {
+        // The trainer's order: head set up, fresh optimizer, onTaskStart, per batch
+        // forward → trainingLoss → backward → step → onBatchEnd, then onTaskEnd.
+        model.heads.setupTask(task, c.classes);
+        setParams(model, fx.initial, [`heads.heads.${task - 1}.weight`, `heads.heads.${task - 1}.bias`]);
+        const optimizer = new SGD(model.parameters(), { lr: c.lr });
+        const x = fromFixture(fx.data[task - 1]!.x);
+        const y = fromFixture(fx.data[task - 1]!.y);
+        const ctx: TaskContext = { task, paradigm: 'til', model, optimizer, benchmark: {} as ContinualBenchmark, trainData: { x, y, size: x.shape[0]! }, batchSize: c.batch };
+        rwalk.onTaskStart(ctx);
+        for (let epoch = 1; epoch <= c.epochs; epoch++) {
+          for (let b = 0, step = 0; b < x.shape[0]!; b += c.batch, step++) {
+            tidy(() => {
+              const xb = x.narrow(0, b, c.batch);
+              const targets = y.narrow(0, b, c.batch);
+              const { output, logits } = model.forward(xb, task);
+              const classificationLoss = crossEntropy(logits, targets);
+              const stepCtx: StepContext = { ...ctx, epoch, step, globalStep, x: xb, targets, output, logits, classificationLoss };
+              const extra = rwalk.trainingLoss(stepCtx);
+              assert.equal(extra === null, task === 1, 'a penalty from the second task on only');
+              const total = extra === null ? classificationLoss : classificationLoss.add(extra);
+              optimizer.zeroGrad();
+              total.backward();
+              optimizer.step();
+              rwalk.onBatchEnd(stepCtx);
+            });
+            globalStep++;
+          }
+        }
+        rwalk.onTaskEnd(ctx);
+        optimizer.dispose();
+        x.dispose();
+        y.dispose();
+        const want = fx.tasks[task - 1]!;
+        const got = rwalk.taskState();
+        compareMaps(got.params, want.params, `task ${task} θ^prev`, { rtol: 1e-5, atol: 1e-6 });
+        compareMaps(got.importance, want.importance, `task ${task} F^task`, { rtol: 1e-4, atol: 1e-9 });
+        compareMaps(got.scores, want.scores, `task ${task} S`, { rtol: 1e-4, atol: 1e-3 });
+        compareMaps(got.penalties, want.penalties, `task ${task} p`, { rtol: 1e-4, atol: 1e-6 });
+      }
+      assert.deepEqual(warnings, [], 'every task had a checkpoint');
+      // θ = θ^prev + offset everywhere: λ Σ p · offset².
+      tidy(() => noGrad(() => model.namedParameters().forEach(([n, p]) => p.copy_(rwalk.taskState().params.get(n)!.add(c.offset)))));
+      const penalty = tidy(() => rwalk.penaltyAt(model)!.item());
+      assertClose(penalty, fx.fixedPenalty, 'penalty at θ^prev + offset', 1e-5);
+    } finally {
+      rwalk.dispose();
+      model.dispose();
+    }
+  });
+
+  it('takes g from the step itself: the model stays in training mode and dropout is active', () => {
+    const rwalk = new RWalk({ deltaT: 2 });
+    let checkedSteps = 0;
+    let differsFromEval = false;
+    const probe: Algorithm = {
+      name: 'probe',
+      trainingLoss: (ctx: StepContext) => {
+        assert.ok(ctx.model.modules().every((m) => m.training), 'every module is in training mode after RWalk computed g');
+        return null;
+      },
+      afterBackward: (ctx: StepContext) => {
+        assert.ok(ctx.model.training, 'still training after backward');
+        if (ctx.task !== 1) return;
+        // On task 1 the loss is the plain loss, so the trainer's gradient equals RWalk's g
+        // exactly: both come from the same forward, with the same dropout mask.
+        const g = rwalk.lastGradient();
+        for (const [name, p] of ctx.model.namedParameters()) {
+          const pg = p.grad;
+          assert.ok(pg !== null && g.get(name) !== undefined, `${name} has gradients`);
+          assert.ok(tidy(() => pg.equal(g.get(name)!)), `${name}: g equals the step's gradient`);
+          pg.dispose();
+        }
+        // Dropout was on: the eval-mode gradient at the same θ differs.
+        const fc1 = ctx.model.backbone.layer('fc1').weight;
+        tidy(() => {
+          ctx.model.eval();
+          const evalGrad = grad(crossEntropy(ctx.model.forward(ctx.x, ctx.task).logits, ctx.targets), fc1)[0]!;
+          ctx.model.train();
+          if (!evalGrad.allclose(g.get('backbone.fc1.weight')!, { rtol: 1e-4, atol: 1e-6 })) differsFromEval = true;
+        });
+        checkedSteps++;
+      },
+      onBatchEnd: (ctx: StepContext) => assert.ok(ctx.model.modules().every((m) => m.training), 'training mode after RWalk onBatchEnd'),
+    };
+    const config = loadExperiment(undefined, [...small, 'backbone.dropout=0.5']);
+    try {
+      runExperiment({ config, runDir: tmp(), plugins: [rwalk, probe] });
+      assert.equal(checkedSteps, 4, 'four steps of task 1 checked');
+      assert.ok(differsFromEval, 'with dropout active, g differs from the eval-mode gradient');
+    } finally {
+      rwalk.dispose();
+    }
+  });
+
+  it('warns and keeps penalties finite when no score checkpoint fires in a task (fewer than Δt iterations)', () => {
+    const warnings: string[] = [];
+    const rwalk = new RWalk({ deltaT: 1000, warn: (m) => warnings.push(m) });
+    const config = loadExperiment(undefined, small);
+    try {
+      const run = runExperiment({ config, runDir: tmp(), plugins: [rwalk] });
+      assert.ok(run.loss.flat().every(Number.isFinite), 'finite losses');
+      assert.equal(warnings.length, 2, 'one warning per task');
+      assert.match(warnings[0]!, /no score checkpoint fired during task 1 \(fewer than deltaT = 1000/);
+      const { penalties, importance } = rwalk.taskState();
+      let maxP = -Infinity;
+      for (const [name, p] of penalties) {
+        const values = Array.from(p.toTypedArray(), Number);
+        assert.ok(values.every(Number.isFinite), `${name}: finite penalties`);
+        maxP = Math.max(maxP, ...values);
+        // Score term dropped: p = F / max(F) exactly.
+        const maxF = Math.max(...[...importance.values()].map((f) => f.max().item()));
+        assert.ok(tidy(() => p.allclose(importance.get(name)!.div(maxF), { rtol: 1e-6, atol: 0 })), `${name}: p is the normalised importance`);
+      }
+      assert.equal(maxP, 1);
+    } finally {
+      rwalk.dispose();
+    }
+  });
+
+  it('warns through process.emitWarning when no logger is given', async () => {
+    const rwalk = new RWalk({ deltaT: 1000 });
+    const warned = new Promise<Error>((resolve) => process.once('warning', resolve));
+    try {
+      runExperiment({ config: loadExperiment(undefined, [...small, 'benchmark.numTasks=1']), runDir: tmp(), plugins: [rwalk] });
+      const w = (await warned) as Error & { code?: string };
+      assert.equal(w.code, 'PERENNIAL_RWALK');
+      assert.match(w.message, /no score checkpoint fired/);
+    } finally {
+      rwalk.dispose();
+    }
+  });
+
+  it('validates lambda, alpha and deltaT with clear errors, in the constructor and the config', () => {
+    assert.throws(() => new RWalk({ alpha: 1.5 }), /alpha \(the EWC\+\+ moving-average factor\) must be in \[0, 1\], got 1.5/);
+    assert.throws(() => new RWalk({ alpha: -0.1 }), /alpha .* must be in \[0, 1\]/);
+    assert.throws(() => new RWalk({ deltaT: 0 }), /deltaT .* must be an integer >= 1, got 0/);
+    assert.throws(() => new RWalk({ deltaT: 2.5 }), /deltaT .* must be an integer >= 1, got 2.5/);
+    assert.throws(() => new RWalk({ lambda: 0 }), /lambda must be a finite number > 0, got 0/);
+    for (const ok of [0, 1]) new RWalk({ alpha: ok }).dispose();
+    assert.throws(() => loadExperiment(undefined, ['algorithms=[{name: rwalk, alpha: 2}]']), /alpha/);
+    assert.throws(() => loadExperiment(undefined, ['algorithms=[{name: rwalk, deltaT: 0}]']), /deltaT/);
+    assert.deepEqual(loadExperiment(undefined, ['algorithms=[{name: rwalk}]']).algorithms, [{ name: 'rwalk', lambda: 0.1, alpha: 0.9, deltaT: 10 }]);
+  });
+});
