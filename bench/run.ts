@@ -2,6 +2,7 @@
 // Prints progress to stderr and, last, one JSON line with the results.
 import { runEngineBenchmark } from './engine.js';
 import { runFinetuningBenchmark } from './finetuning.js';
+import { runFisherBenchmark } from './fisher.js';
 
 function options(args: string[]): Record<string, number> {
   const out: Record<string, number> = {};
@@ -15,6 +16,7 @@ function options(args: string[]): Record<string, number> {
 
 const benchmarks: Record<string, (o: Record<string, number>) => Record<string, unknown>> = {
   finetuning: (o) => runFinetuningBenchmark({ repeats: o['repeats'] ?? 3, threads: o['threads'] ?? 1 }),
+  fisher: (o) => runFisherBenchmark({ repeats: o['repeats'] ?? 3, samples: o['samples'] ?? 10000, threads: o['threads'] ?? 1 }),
   engine: (o) => runEngineBenchmark({ repeats: o['repeats'] ?? 3, mlpSteps: o['mlpSteps'] ?? 2000, addIters: o['addIters'] ?? 200000, threads: o['threads'] ?? 1 }),
 };
 

@@ -13,3 +13,4 @@ export { trainTask, NonFiniteLossError, createOptimizer, createScheduler, type T
 export { runExperiment, runReferences, readRunConfig, buildModel, type RunOptions, type RunResult, type ReferenceResults } from './experiment.js';
 export { saveCheckpoint, loadCheckpoint, latestCheckpointTask, checkpointPath } from './checkpoint.js';
 export { Rng, deriveSeed } from './rng.js';
+export { computeFisher, type ComputeFisherOptions, type FisherBatch, type FisherEstimator, type FisherTaskKind } from './fisher/index.js';

@@ -29,7 +29,7 @@ export class EWC implements Algorithm {
   constructor(options: EWCOptions) {
     checkLambda('ewc', options.lambda);
     this.lambda = options.lambda;
-    this.#fisher = new FisherTracker(options.fisherTiming ?? 'train_end');
+    this.#fisher = new FisherTracker(options.fisherTiming ?? 'train_end', options.estimator ?? 'minibatch');
   }
 
   onTaskStart(ctx: TaskContext): void {

@@ -4,21 +4,22 @@
 //                the classification loss at the pre-step parameters;
 //   'train_end'  one pass over the task's training data after training, in
 //                eval mode (the model's mode is restored afterwards).
-// The 'minibatch' estimator is CLArena's F = (1/N) Σ_batches B·(∇ batch-mean loss)²,
-// a mini-batch approximation of the empirical Fisher kept for parity.
-import { crossEntropy } from '../../nn/functional.js';
+// The estimator is the Fisher utility's (src/continual/fisher): 'minibatch'
+// is CLArena's F = (1/N) Σ_batches B·(∇ batch-mean loss)², kept for parity;
+// 'empirical', 'true' and 'expected' are exact per-sample estimators, which
+// need the end-of-task pass.
 import { grad, noGrad } from '../../tensor/autograd.js';
 import { zerosLike } from '../../tensor/creation.js';
-import { keep, tidy } from '../../tensor/scope.js';
+import { keep } from '../../tensor/scope.js';
 import type { Tensor } from '../../tensor/tensor.js';
-import { batches } from '../benchmarks/data.js';
+import { type FisherEstimator, computeFisher } from '../fisher/index.js';
 import type { ContinualModel } from '../model.js';
 import type { Paradigm } from '../types.js';
 import type { StepContext, TaskContext } from './algorithm.js';
 import type { ParameterMap } from './quadratic_anchors.js';
 
 export type FisherTiming = 'train' | 'train_end';
-export type FisherEstimator = 'minibatch';
+export type { FisherEstimator };
 
 /**
  * The parameters EWC-style penalties cover: the backbone's, and for DIL the
@@ -32,7 +33,14 @@ export class FisherTracker {
   #sum: ParameterMap | null = null;
   #count = 0;
 
-  constructor(readonly timing: FisherTiming) {}
+  constructor(
+    readonly timing: FisherTiming,
+    readonly estimator: FisherEstimator = 'minibatch',
+  ) {
+    if (timing === 'train' && estimator !== 'minibatch') {
+      throw new RangeError(`fisherTiming 'train' accumulates batch gradients and supports only the 'minibatch' estimator, got '${estimator}' (use fisherTiming 'train_end')`);
+    }
+  }
 
   onTaskStart(ctx: TaskContext): void {
     this.#free();
@@ -65,7 +73,17 @@ export class FisherTracker {
       this.#sum = null;
       return sum;
     }
-    return minibatchFisherPass(ctx);
+    const { model, paradigm, task } = ctx;
+    return computeFisher({
+      model,
+      data: ctx.trainData,
+      batchSize: ctx.batchSize,
+      estimator: this.estimator,
+      taskId: task,
+      parameters: regularizedParameters(model, paradigm).map(([name]) => name),
+      targetTransform: (y) => model.heads.targets(y, task),
+      mode: 'eval',
+    });
   }
 
   #free(): void {
@@ -76,36 +94,4 @@ export class FisherTracker {
   dispose(): void {
     this.#free();
   }
-}
-
-/** One pass over the task's training data in eval mode: (1/N) Σ_batches B·(∇ batch-mean loss)². */
-export function minibatchFisherPass(ctx: TaskContext): ParameterMap {
-  const { model, paradigm, task } = ctx;
-  const params = regularizedParameters(model, paradigm);
-  const fisher: ParameterMap = noGrad(() => new Map(params.map(([n, p]) => [n, keep(zerosLike(p))] as [string, Tensor])));
-  const wasTraining = model.training;
-  model.eval();
-  let count = 0;
-  try {
-    tidy(() => {
-      for (const batch of batches(ctx.trainData, ctx.batchSize, { shuffle: false })) {
-        tidy(() => {
-          const loss = crossEntropy(model.forward(batch.x, task).logits, model.heads.targets(batch.y, task));
-          const grads = grad(loss, params.map(([, p]) => p), { allowUnused: true });
-          const n = batch.y.shape[0]!;
-          noGrad(() => params.forEach(([name], i) => {
-            const g = grads[i];
-            if (g != null) fisher.get(name)!.addcmul_(g, g, n);
-          }));
-          count += n;
-        });
-        batch.x.dispose();
-        batch.y.dispose();
-      }
-    });
-  } finally {
-    model.train(wasTraining);
-  }
-  noGrad(() => { for (const t of fisher.values()) t.div_(count); });
-  return fisher;
 }

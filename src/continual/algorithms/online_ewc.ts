@@ -34,7 +34,7 @@ export class OnlineEWC implements Algorithm {
     if (!(gamma >= 0 && gamma <= 1)) throw new RangeError(`onlineEwc: gamma must be in [0, 1], got ${gamma}`);
     this.lambda = options.lambda;
     this.gamma = gamma;
-    this.#tracker = new FisherTracker(options.fisherTiming ?? 'train_end');
+    this.#tracker = new FisherTracker(options.fisherTiming ?? 'train_end', options.estimator ?? 'minibatch');
   }
 
   /** The running Fisher F* (read-only view for inspection and tests). */

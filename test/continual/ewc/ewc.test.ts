@@ -105,6 +105,26 @@ describe('EWC', () => {
   });
 });
 
+describe('EWC Fisher estimators', () => {
+  it('estimates the end-of-task Fisher with each estimator of the Fisher utility; exact ones refuse the "train" timing', () => {
+    const sums: Record<string, number> = {};
+    for (const estimator of ['minibatch', 'empirical', 'true', 'expected'] as const) {
+      const ewc = new EWC({ lambda: 1, estimator });
+      runExperiment({
+        config: loadExperiment(undefined, ['benchmark.numTasks=1', 'benchmark.trainLimit=128', 'backbone.hiddenSizes=[16]', 'training.epochs=1']),
+        runDir: tmp(),
+        plugins: [ewc],
+      });
+      sums[estimator] = ewc.anchors.term(1)!.fisher.get('backbone.fc1.weight')!.sum().item();
+      ewc.dispose();
+    }
+    for (const [estimator, sum] of Object.entries(sums)) assert.ok(sum > 0, `${estimator}: ${sum}`);
+    // The per-sample empirical Fisher is at least the mini-batch one: E[g²] >= (E g)² per batch.
+    assert.ok(sums['empirical']! >= sums['minibatch']!, `empirical ${sums['empirical']} vs minibatch ${sums['minibatch']}`);
+    assert.throws(() => new EWC({ lambda: 1, fisherTiming: 'train', estimator: 'empirical' }), /fisherTiming 'train' .* supports only the 'minibatch' estimator, got 'empirical'/);
+  });
+});
+
 describe('online EWC', () => {
   it('keeps F* = γ F*_prev + F_t and never changes it while computing penalties', () => {
     const online = new OnlineEWC({ lambda: 10, gamma: 0.5 });
