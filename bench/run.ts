@@ -3,6 +3,7 @@
 import { runEngineBenchmark } from './engine.js';
 import { runFinetuningBenchmark } from './finetuning.js';
 import { runFisherBenchmark } from './fisher.js';
+import { runRegularizationBenchmark } from './regularization.js';
 
 function options(args: string[]): Record<string, number> {
   const out: Record<string, number> = {};
@@ -17,6 +18,7 @@ function options(args: string[]): Record<string, number> {
 const benchmarks: Record<string, (o: Record<string, number>) => Record<string, unknown>> = {
   finetuning: (o) => runFinetuningBenchmark({ repeats: o['repeats'] ?? 3, threads: o['threads'] ?? 1 }),
   fisher: (o) => runFisherBenchmark({ repeats: o['repeats'] ?? 3, samples: o['samples'] ?? 10000, threads: o['threads'] ?? 1 }),
+  regularization: (o) => runRegularizationBenchmark({ repeats: o['repeats'] ?? 3, threads: o['threads'] ?? 1 }),
   engine: (o) => runEngineBenchmark({ repeats: o['repeats'] ?? 3, mlpSteps: o['mlpSteps'] ?? 2000, addIters: o['addIters'] ?? 200000, threads: o['threads'] ?? 1 }),
 };
 

@@ -1,0 +1,143 @@
+// Regularization benchmark: one training epoch of EWC and of RWalk on Permuted
+// Fashion-MNIST (60,000 images, MLP 784-256-256-10 with task-incremental
+// heads, batch 64, SGD lr 0.01), `perennial`'s trainer against plain PyTorch
+// scripts doing the same algorithm (bench/ewc_torch.py, bench/rwalk_torch.py),
+// alternating, in fresh processes. Reports the median epoch wall times and
+// their ratio (PyTorch / ours: above 1 means we are faster).
+//
+// EWC: the epoch of task 10, with nine anchors already present. Training
+// nine tasks first would only cost time, so the nine terms are built
+// directly from random positive Fishers and random anchors near the initial
+// parameters; the timed work per step (loss + penalty, backward, step) is the
+// same as after nine real tasks. PyTorch sums the nine terms per task at
+// every step, as CLArena does.
+// RWalk: the epoch of task 2, so that the penalty is active; task 1 is a short
+// task (a small training limit) that only fills RWalk's state.
+import { spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadExperiment } from '../src/config/experiment.js';
+import { EWC } from '../src/continual/algorithms/ewc.js';
+import { regularizedParameters } from '../src/continual/algorithms/fisher_tracker.js';
+import { RWalk } from '../src/continual/algorithms/rwalk.js';
+import { createBenchmark } from '../src/continual/benchmarks/index.js';
+import { buildModel } from '../src/continual/experiment.js';
+import { type TrainingObserver, trainTask } from '../src/continual/trainer.js';
+import { setNumThreads } from '../src/index.js';
+import { noGrad } from '../src/tensor/autograd.js';
+import { rand, randn } from '../src/tensor/creation.js';
+import { manualSeed } from '../src/tensor/index.js';
+import { keep } from '../src/tensor/scope.js';
+import { Tensor } from '../src/tensor/tensor.js';
+
+const FASHION = '/usr/share/datasets/fashion-mnist';
+const LAMBDA_EWC = 100;
+const EWC_TASK = 10;
+// RWalk's task 1 only fills its state: 100 steps of batch 64 (ten score checkpoints at Δt = 10).
+const RWALK_WARMUP_IMAGES = 6400;
+type Sample = Record<string, number>;
+type Which = 'ewc' | 'rwalk';
+
+function config(numTasks: number) {
+  return loadExperiment(undefined, [
+    'benchmark.dataset=fashion-mnist', `benchmark.dataDir=${FASHION}`, `benchmark.numTasks=${numTasks}`, 'benchmark.validationFraction=0',
+    'paradigm=til', 'backbone.hiddenSizes=[256,256]', 'training.epochs=1', 'training.batchSize=64', 'training.optimizer={name: sgd, lr: 0.01}', 'training.validateEveryEpoch=false',
+  ]);
+}
+
+/** An observer that records the wall time of the (single) epoch. */
+function epochTimer(): { observer: TrainingObserver; seconds: () => number } {
+  let start = 0;
+  let end = 0;
+  return {
+    observer: { epochStart: () => (start = performance.now()), epochEnd: () => (end = performance.now()) },
+    seconds: () => (end - start) / 1000,
+  };
+}
+
+function ewcWorker(): Sample {
+  const cfg = config(EWC_TASK);
+  manualSeed(cfg.seed);
+  const benchmark = createBenchmark({ ...cfg.benchmark, seed: cfg.seed });
+  const model = buildModel(cfg, benchmark);
+  const ewc = new EWC({ lambda: LAMBDA_EWC });
+  // Heads 1..9 exist, as after nine tasks; each earlier task gets its term.
+  for (let t = 1; t < EWC_TASK; t++) {
+    model.heads.setupTask(t, benchmark.numClasses(t));
+    const fisher = new Map<string, Tensor>();
+    const anchor = new Map<string, Tensor>();
+    noGrad(() => {
+      for (const [name, p] of regularizedParameters(model, 'til')) {
+        fisher.set(name, keep(rand(p.shape).mul(1e-3)));
+        anchor.set(name, keep(p.add(randn(p.shape).mul(0.01))));
+      }
+    });
+    ewc.anchors.add(t, { fisher, anchor });
+  }
+  const timer = epochTimer();
+  const result = trainTask(EWC_TASK, { model, benchmark, paradigm: 'til', algorithms: [ewc], training: cfg.training, seed: cfg.seed, globalStep: 0, observer: timer.observer });
+  const trainSeconds = timer.seconds();
+  for (const entry of Object.values(result.optimizerState.state)) for (const v of Object.values(entry)) if (v instanceof Tensor) v.dispose();
+  ewc.dispose();
+  model.dispose();
+  benchmark.dispose();
+  return { trainSeconds };
+}
+
+function rwalkWorker(): Sample {
+  const cfg = config(2);
+  manualSeed(cfg.seed);
+  // Same seed, so the same permutations: the limited benchmark serves task 1, the full one task 2.
+  const warmup = createBenchmark({ ...cfg.benchmark, seed: cfg.seed, trainLimit: RWALK_WARMUP_IMAGES });
+  const benchmark = createBenchmark({ ...cfg.benchmark, seed: cfg.seed });
+  const model = buildModel(cfg, benchmark);
+  const rwalk = new RWalk();
+  const common = { model, paradigm: 'til' as const, algorithms: [rwalk], training: cfg.training, seed: cfg.seed };
+  const first = trainTask(1, { ...common, benchmark: warmup, globalStep: 0 });
+  for (const entry of Object.values(first.optimizerState.state)) for (const v of Object.values(entry)) if (v instanceof Tensor) v.dispose();
+  const timer = epochTimer();
+  trainTask(2, { ...common, benchmark, globalStep: first.globalStep, observer: timer.observer });
+  const trainSeconds = timer.seconds();
+  rwalk.dispose();
+  model.dispose();
+  warmup.dispose();
+  benchmark.dispose();
+  return { trainSeconds };
+}
+
+function spawnJson(cmd: string, args: string[], threads: number): Sample {
+  const env = { ...process.env, OPENBLAS_NUM_THREADS: String(threads) };
+  const out = spawnSync(cmd, args, { encoding: 'utf8', env, maxBuffer: 1 << 24 });
+  if (out.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed:\n${out.stderr}`);
+  return JSON.parse(out.stdout.trim().split('\n').pop()!) as Sample;
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+export function runRegularizationBenchmark(options: { repeats: number; threads: number }): Record<string, unknown> {
+  const self = fileURLToPath(import.meta.url);
+  const benchDir = join(dirname(self), '..', '..', 'bench');
+  const result: Record<string, unknown> = { benchmark: 'regularization', threads: options.threads, repeats: options.repeats };
+  const scripts: Record<Which, { script: string; args: string[] }> = {
+    ewc: { script: 'ewc_torch.py', args: [String(EWC_TASK), String(LAMBDA_EWC)] },
+    rwalk: { script: 'rwalk_torch.py', args: [String(RWALK_WARMUP_IMAGES)] },
+  };
+  for (const which of ['ewc', 'rwalk'] as const) {
+    const ours: number[] = [];
+    const theirs: number[] = [];
+    for (let r = 0; r < options.repeats; r++) {
+      ours.push(spawnJson(process.execPath, [self, '--worker', which, String(options.threads)], options.threads)['trainSeconds']!);
+      const { script, args } = scripts[which];
+      theirs.push(spawnJson('/usr/bin/python3', [join(benchDir, script), FASHION, String(options.threads), ...args], options.threads)['trainSeconds']!);
+    }
+    const o = median(ours);
+    const p = median(theirs);
+    result[which] = { ours: o, pytorch: p, ratio: p / o };
+  }
+  return result;
+}
+
+if (process.argv[2] === '--worker') {
+  setNumThreads(Number(process.argv[4]));
+  console.log(JSON.stringify(process.argv[3] === 'rwalk' ? rwalkWorker() : ewcWorker()));
+}
