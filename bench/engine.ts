@@ -5,12 +5,10 @@
 //   - peak resident memory of the MLP run
 // Each measurement runs in a fresh process, ours and PyTorch's alternating,
 // and the median of the repetitions is reported.
-import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { nn, optim, randint, randn, manualSeed, setNumThreads, getNumThreads, tidy, type Tensor } from '../src/index.js';
-
-interface Sample { [key: string]: number }
+import { type Sample, median, spawnJson } from './harness.js';
 
 function mlpWorker(steps: number, batches = 16, batch = 64, warmup = 50): Sample {
   manualSeed(0);
@@ -61,17 +59,6 @@ function runWorker(mode: string, n: number, threads: number): void {
   result['threads'] = getNumThreads();
   console.log(JSON.stringify(result));
 }
-
-function spawnJson(cmd: string, args: string[], threads: number): Sample {
-  // OpenBLAS reads this at start-up; our addon also sets it, PyTorch cannot.
-  const env = { ...process.env, OPENBLAS_NUM_THREADS: String(threads) };
-  const out = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 20, env });
-  if (out.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed:\n${out.stderr}`);
-  const last = out.stdout.trim().split('\n').pop()!;
-  return JSON.parse(last) as Sample;
-}
-
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 export function runEngineBenchmark(options: { repeats: number; mlpSteps: number; addIters: number; threads: number }): Record<string, unknown> {
   const self = fileURLToPath(import.meta.url);

@@ -8,7 +8,6 @@ straightforward per-task sum CLArena evaluates at every step:
 over the backbone's parameters (task-incremental heads are not regularised).
 Usage: ewc_torch.py DATA_DIR THREADS [TASK] [LAMBDA]; prints one JSON line.
 """
-import gzip
 import json
 import sys
 import time
@@ -17,15 +16,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-MEAN, STD = 0.2860, 0.3530
+from fashion_mnist_torch import normalize, read_split
 
-
-def read_idx(path):
-    with gzip.open(path, "rb") as f:
-        data = f.read()
-    dims = data[3]
-    shape = [int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(dims)]
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * dims).reshape(shape)
 
 
 def main():
@@ -35,9 +27,8 @@ def main():
     lam = float(sys.argv[4]) if len(sys.argv) > 4 else 100.0
     rng = np.random.default_rng(task)
     perm = torch.from_numpy(rng.permutation(784))
-    x = torch.from_numpy(read_idx(f"{root}/train-images-idx3-ubyte.gz").copy()).reshape(-1, 784)[:, perm]
-    xtr = ((x.float() / 255) - MEAN) / STD
-    ytr = torch.from_numpy(read_idx(f"{root}/train-labels-idx1-ubyte.gz").astype(np.int64))
+    raw, ytr = read_split(root, "train")
+    xtr = normalize(raw[:, perm])
 
     torch.manual_seed(0)
     backbone = torch.nn.Sequential(

@@ -3,7 +3,6 @@
 // 10,000 test images), `perennial`'s runner against a plain PyTorch script
 // doing the same work (bench/finetuning_torch.py), alternating, in fresh
 // processes. Reports wall-time ratios (PyTorch / ours: above 1 means faster).
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -11,15 +10,13 @@ import { fileURLToPath } from 'node:url';
 import { loadExperiment } from '../src/config/experiment.js';
 import { runExperiment } from '../src/continual/experiment.js';
 import { setNumThreads } from '../src/index.js';
-
-const FASHION = '/usr/share/datasets/fashion-mnist';
-type Sample = Record<string, number>;
+import { FASHION_MNIST_DIR, type Sample, median, spawnJson } from './harness.js';
 
 function worker(threads: number): Sample {
   setNumThreads(threads);
   const start = performance.now();
   const config = loadExperiment(undefined, [
-    'benchmark.dataset=fashion-mnist', `benchmark.dataDir=${FASHION}`, 'benchmark.numTasks=1', 'benchmark.validationFraction=0',
+    'benchmark.dataset=fashion-mnist', `benchmark.dataDir=${FASHION_MNIST_DIR}`, 'benchmark.numTasks=1', 'benchmark.validationFraction=0',
     'backbone.hiddenSizes=[256,256]', 'training.epochs=1', 'training.batchSize=64', 'training.optimizer={name: sgd, lr: 0.01}', 'training.validateEveryEpoch=false',
   ]);
   let trainStart = 0;
@@ -33,15 +30,6 @@ function worker(threads: number): Sample {
   return { totalSeconds: total, trainSeconds: (trainEnd - trainStart) / 1000, testAccuracy: result.accuracy[0]![0]!, peakRssMb: process.resourceUsage().maxRSS / 1024 };
 }
 
-function spawnJson(cmd: string, args: string[], threads: number): Sample {
-  const env = { ...process.env, OPENBLAS_NUM_THREADS: String(threads) };
-  const out = spawnSync(cmd, args, { encoding: 'utf8', env, maxBuffer: 1 << 24 });
-  if (out.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed:\n${out.stderr}`);
-  return JSON.parse(out.stdout.trim().split('\n').pop()!) as Sample;
-}
-
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-
 export function runFinetuningBenchmark(options: { repeats: number; threads: number }): Record<string, unknown> {
   const self = fileURLToPath(import.meta.url);
   const script = join(dirname(self), '..', '..', 'bench', 'finetuning_torch.py');
@@ -49,7 +37,7 @@ export function runFinetuningBenchmark(options: { repeats: number; threads: numb
   const theirs: Sample[] = [];
   for (let r = 0; r < options.repeats; r++) {
     ours.push(spawnJson(process.execPath, [self, '--worker', String(options.threads)], options.threads));
-    theirs.push(spawnJson('/usr/bin/python3', [script, FASHION, String(options.threads)], options.threads));
+    theirs.push(spawnJson('/usr/bin/python3', [script, FASHION_MNIST_DIR, String(options.threads)], options.threads));
   }
   const pick = (s: Sample[], k: string): number => median(s.map((x) => x[k]!));
   const oursTotal = pick(ours, 'totalSeconds');

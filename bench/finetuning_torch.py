@@ -5,7 +5,6 @@ gzipped IDX files, permute the pixels, normalise, train an MLP
 784-256-256-10 for one epoch (batch 64, SGD lr 0.01, shuffled), then test.
 Prints one JSON line with the wall times of loading, training and testing.
 """
-import gzip
 import json
 import resource
 import sys
@@ -15,15 +14,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-MEAN, STD = 0.2860, 0.3530
+from fashion_mnist_torch import normalize, read_split
 
-
-def read_idx(path):
-    with gzip.open(path, "rb") as f:
-        data = f.read()
-    dims = data[3]
-    shape = [int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(dims)]
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * dims).reshape(shape)
 
 
 def main():
@@ -34,9 +26,8 @@ def main():
     perm = torch.from_numpy(rng.permutation(784))
 
     def load(split):
-        x = torch.from_numpy(read_idx(f"{root}/{split}-images-idx3-ubyte.gz").copy()).reshape(-1, 784)[:, perm]
-        y = torch.from_numpy(read_idx(f"{root}/{split}-labels-idx1-ubyte.gz").astype(np.int64))
-        return ((x.float() / 255) - MEAN) / STD, y
+        raw, y = read_split(root, split)
+        return normalize(raw[:, perm]), y
 
     xtr, ytr = load("train")
     xte, yte = load("t10k")

@@ -3,15 +3,13 @@
 // one-sample-at-a-time loop (hypnettorch's method). Fresh processes, ours and
 // PyTorch's alternating, medians reported; the two Fishers are compared
 // through raw float32 files.
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { manualSeed, nn, randint, randn, setNumThreads, tensor, tidy } from '../src/index.js';
 import { computeFisher } from '../src/continual/fisher/index.js';
-
-interface Sample { [key: string]: number }
+import { median, spawnJson } from './harness.js';
 
 function buildModel(): nn.Sequential {
   return new nn.Sequential(new nn.Linear(784, 256), new nn.ReLU(), new nn.Linear(256, 256), new nn.ReLU(), new nn.Linear(256, 10));
@@ -57,15 +55,6 @@ function runWorker(base: string, n: number, threads: number, out: string): void 
   writeFileSync(out, Buffer.from(new Float32Array(flat).buffer));
   console.log(JSON.stringify({ seconds }));
 }
-
-function spawnJson(cmd: string, args: string[], threads: number): Sample {
-  const env = { ...process.env, OPENBLAS_NUM_THREADS: String(threads) };
-  const out = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 20, env });
-  if (out.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed:\n${out.stderr}`);
-  return JSON.parse(out.stdout.trim().split('\n').pop()!) as Sample;
-}
-
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 export function runFisherBenchmark(options: { repeats: number; samples: number; threads: number }): Record<string, unknown> {
   const self = fileURLToPath(import.meta.url);

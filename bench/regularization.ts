@@ -13,7 +13,6 @@
 // every step, as CLArena does.
 // RWalk: the epoch of task 2, so that the penalty is active; task 1 is a short
 // task (a small training limit) that only fills RWalk's state.
-import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadExperiment } from '../src/config/experiment.js';
@@ -29,18 +28,17 @@ import { rand, randn } from '../src/tensor/creation.js';
 import { manualSeed } from '../src/tensor/index.js';
 import { keep } from '../src/tensor/scope.js';
 import { Tensor } from '../src/tensor/tensor.js';
+import { FASHION_MNIST_DIR, type Sample, median, spawnJson } from './harness.js';
 
-const FASHION = '/usr/share/datasets/fashion-mnist';
 const LAMBDA_EWC = 100;
 const EWC_TASK = 10;
 // RWalk's task 1 only fills its state: 100 steps of batch 64 (ten score checkpoints at Δt = 10).
 const RWALK_WARMUP_IMAGES = 6400;
-type Sample = Record<string, number>;
 type Which = 'ewc' | 'rwalk';
 
 function config(numTasks: number) {
   return loadExperiment(undefined, [
-    'benchmark.dataset=fashion-mnist', `benchmark.dataDir=${FASHION}`, `benchmark.numTasks=${numTasks}`, 'benchmark.validationFraction=0',
+    'benchmark.dataset=fashion-mnist', `benchmark.dataDir=${FASHION_MNIST_DIR}`, `benchmark.numTasks=${numTasks}`, 'benchmark.validationFraction=0',
     'paradigm=til', 'backbone.hiddenSizes=[256,256]', 'training.epochs=1', 'training.batchSize=64', 'training.optimizer={name: sgd, lr: 0.01}', 'training.validateEveryEpoch=false',
   ]);
 }
@@ -105,15 +103,6 @@ function rwalkWorker(): Sample {
   return { trainSeconds };
 }
 
-function spawnJson(cmd: string, args: string[], threads: number): Sample {
-  const env = { ...process.env, OPENBLAS_NUM_THREADS: String(threads) };
-  const out = spawnSync(cmd, args, { encoding: 'utf8', env, maxBuffer: 1 << 24 });
-  if (out.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed:\n${out.stderr}`);
-  return JSON.parse(out.stdout.trim().split('\n').pop()!) as Sample;
-}
-
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-
 export function runRegularizationBenchmark(options: { repeats: number; threads: number }): Record<string, unknown> {
   const self = fileURLToPath(import.meta.url);
   const benchDir = join(dirname(self), '..', '..', 'bench');
@@ -128,7 +117,7 @@ export function runRegularizationBenchmark(options: { repeats: number; threads: 
     for (let r = 0; r < options.repeats; r++) {
       ours.push(spawnJson(process.execPath, [self, '--worker', which, String(options.threads)], options.threads)['trainSeconds']!);
       const { script, args } = scripts[which];
-      theirs.push(spawnJson('/usr/bin/python3', [join(benchDir, script), FASHION, String(options.threads), ...args], options.threads)['trainSeconds']!);
+      theirs.push(spawnJson('/usr/bin/python3', [join(benchDir, script), FASHION_MNIST_DIR, String(options.threads), ...args], options.threads)['trainSeconds']!);
     }
     const o = median(ours);
     const p = median(theirs);

@@ -11,7 +11,6 @@ counter, s += l / (1/2 F (theta - theta_ck)^2 + eps). Every parameter of the
 model (backbone and existing heads) is tracked, as on our side.
 Usage: rwalk_torch.py DATA_DIR THREADS [WARMUP]; prints one JSON line.
 """
-import gzip
 import json
 import sys
 import time
@@ -20,17 +19,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-MEAN, STD = 0.2860, 0.3530
+from fashion_mnist_torch import normalize, read_split
+
 LAMBDA, ALPHA, DELTA_T = 0.1, 0.9, 10
 EPS = torch.finfo(torch.float32).eps
-
-
-def read_idx(path):
-    with gzip.open(path, "rb") as f:
-        data = f.read()
-    dims = data[3]
-    shape = [int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(dims)]
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * dims).reshape(shape)
 
 
 class RWalk:
@@ -94,12 +86,11 @@ def main():
     root = sys.argv[1]
     torch.set_num_threads(int(sys.argv[2]))
     warmup = int(sys.argv[3]) if len(sys.argv) > 3 else 6400
-    raw = torch.from_numpy(read_idx(f"{root}/train-images-idx3-ubyte.gz").copy()).reshape(-1, 784)
-    ytr = torch.from_numpy(read_idx(f"{root}/train-labels-idx1-ubyte.gz").astype(np.int64))
+    raw, ytr = read_split(root, "train")
 
     def task_data(task):
         perm = torch.from_numpy(np.random.default_rng(task).permutation(784))
-        return ((raw[:, perm].float() / 255) - MEAN) / STD
+        return normalize(raw[:, perm])
 
     torch.manual_seed(0)
     backbone = torch.nn.Sequential(
