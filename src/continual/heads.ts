@@ -104,15 +104,7 @@ abstract class HeadsBase extends Module implements Heads {
     return this;
   }
 
-  abstract setupTask(task: TaskId, numClasses: number): void;
-  abstract forward(feature: Tensor, task: TaskId): Tensor;
-  abstract targets(localLabels: Tensor, task: TaskId): Tensor;
-}
-
-/** Task-incremental: one head per task, chosen by the task id. */
-export class HeadsTIL extends HeadsBase {
-  readonly paradigm = 'til' as const;
-
+  /** One new head per task, in task order (TIL and CIL); setting a task up again is a no-op. */
   setupTask(task: TaskId, numClasses: number): void {
     if (!this.checkSetup(task, numClasses)) {
       checkSameClasses(this, task, numClasses, this.heads[task - 1]!.outFeatures);
@@ -121,6 +113,13 @@ export class HeadsTIL extends HeadsBase {
     this.heads.push(this.newHead(numClasses));
     this.tasksSetUp = task;
   }
+  abstract forward(feature: Tensor, task: TaskId): Tensor;
+  abstract targets(localLabels: Tensor, task: TaskId): Tensor;
+}
+
+/** Task-incremental: one head per task, chosen by the task id. */
+export class HeadsTIL extends HeadsBase {
+  readonly paradigm = 'til' as const;
 
   /** Logits of `task`'s own head, [N, numClasses(task)]. */
   forward(feature: Tensor, task: TaskId): Tensor {
@@ -139,15 +138,6 @@ export class HeadsTIL extends HeadsBase {
 /** Class-incremental: one head per task; logits over every class seen so far. */
 export class HeadsCIL extends HeadsBase {
   readonly paradigm = 'cil' as const;
-
-  setupTask(task: TaskId, numClasses: number): void {
-    if (!this.checkSetup(task, numClasses)) {
-      checkSameClasses(this, task, numClasses, this.heads[task - 1]!.outFeatures);
-      return;
-    }
-    this.heads.push(this.newHead(numClasses));
-    this.tasksSetUp = task;
-  }
 
   /** Classes of all tasks before `task` (where its classes start in the concatenated logits). */
   classOffset(task: TaskId): number {
@@ -185,7 +175,7 @@ export class HeadsCIL extends HeadsBase {
 export class HeadDIL extends HeadsBase {
   readonly paradigm = 'dil' as const;
 
-  setupTask(task: TaskId, numClasses: number): void {
+  override setupTask(task: TaskId, numClasses: number): void {
     const isNew = this.checkSetup(task, numClasses);
     const head = this.heads[0];
     if (head === undefined) this.heads.push(this.newHead(numClasses));
