@@ -264,12 +264,21 @@ const trainingSchema = object({
 const algorithmSchema = new UnionSchema<AlgorithmConfig>('name', { finetuning: object({}) });
 algorithmSchema.describe('continual-learning algorithm');
 
+/** The paradigms an algorithm supports, when not all (WSN: TIL only). */
+const algorithmParadigms = new Map<string, readonly Paradigm[]>();
+
 /**
  * Makes `name` a valid entry of `algorithms`, with `schema` describing its
- * other keys (the `name` key is handled by the union). Throws if the name is taken.
+ * other keys (the `name` key is handled by the union); `paradigms` restricts
+ * the paradigms it may be configured with. Throws if the name is taken.
  */
-export function registerAlgorithmSchema<K extends AlgorithmName>(name: K, schema: ObjectSchema<Omit<AlgorithmConfigs[K], 'name'>>): void {
+export function registerAlgorithmSchema<K extends AlgorithmName>(
+  name: K,
+  schema: ObjectSchema<Omit<AlgorithmConfigs[K], 'name'>>,
+  options: { paradigms?: readonly Paradigm[] } = {},
+): void {
   algorithmSchema.addVariant(name, schema);
+  if (options.paradigms !== undefined) algorithmParadigms.set(name, options.paradigms);
 }
 
 /** Names accepted in `algorithms[].name`. */
@@ -320,6 +329,12 @@ export const experimentSchema: Schema<ExperimentConfig> = object({
   reference: referenceSchema.default({ joint: false, independent: false, random: false }),
   output: outputSchema.default({ dir: 'runs' }),
 }).refine((e, report) => {
+  e.algorithms.forEach((a, i) => {
+    const paradigms = algorithmParadigms.get(a.name);
+    if (paradigms !== undefined && !paradigms.includes(e.paradigm)) {
+      report(['algorithms', i, 'name'], `'${a.name}' supports paradigm ${paradigms.join(' or ')} only, but paradigm is '${e.paradigm}'; set paradigm: ${paradigms[0]} or choose another algorithm`);
+    }
+  });
   if (e.training.scheduler.name === 'plateau') {
     if (e.benchmark.validationFraction === 0) {
       report(['training', 'scheduler', 'name'], "'plateau' decays on the validation loss, which needs benchmark.validationFraction > 0 (it is 0)");

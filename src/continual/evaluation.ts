@@ -5,21 +5,12 @@ import { tidy } from '../tensor/scope.js';
 import { crossEntropy } from '../nn/functional.js';
 import type { Algorithm } from './algorithms/algorithm.js';
 import { batches } from './benchmarks/data.js';
-import type { ContinualModel } from './model.js';
+import { type ContinualModel, forwardWith } from './model.js';
 import type { TaskId, TensorDataset } from './types.js';
 
 export interface TaskScore {
   accuracy: number;
   loss: number;
-}
-
-/** Logits for testing `task`: the first algorithm that overrides the forward wins, else the model's. */
-export function evaluationLogits(model: ContinualModel, algorithms: readonly Algorithm[], x: Parameters<ContinualModel['forward']>[0], task: TaskId) {
-  for (const algorithm of algorithms) {
-    const logits = algorithm.evaluationLogits?.(model, x, task);
-    if (logits != null) return logits;
-  }
-  return model.forward(x, task).logits;
 }
 
 /** Accuracy and mean cross-entropy of `model` on `data` of `task`, in eval mode; restores the mode. */
@@ -36,7 +27,7 @@ export function evaluateTask(model: ContinualModel, algorithms: readonly Algorit
       tidy(() => {
         for (const batch of batches(data, batchSize, { shuffle: false })) {
           tidy(() => {
-            const logits = evaluationLogits(model, algorithms, batch.x, task);
+            const { logits } = forwardWith(model, algorithms, batch.x, task);
             const targets = model.heads.targets(batch.y, task);
             correct += logits.argmax(1).eq(targets).sum().item();
             lossSum += crossEntropy(logits, targets, { reduction: 'sum' }).item();

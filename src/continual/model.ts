@@ -2,7 +2,14 @@
 // Module so that parameters, state dicts and train/eval cover both.
 import { Module } from '../nn/module.js';
 import type { Tensor } from '../tensor/tensor.js';
+import type { Algorithm } from './algorithms/algorithm.js';
 import type { Backbone, BackboneOutput, Heads, TaskId } from './types.js';
+
+/** A forward pass: the backbone's output and the logits of one task. */
+export interface ModelOutput {
+  output: BackboneOutput;
+  logits: Tensor;
+}
 
 export class ContinualModel extends Module {
   constructor(
@@ -13,8 +20,17 @@ export class ContinualModel extends Module {
   }
 
   /** Backbone output and the logits for `task`. */
-  forward(x: Tensor, task: TaskId): { output: BackboneOutput; logits: Tensor } {
+  forward(x: Tensor, task: TaskId): ModelOutput {
     const output = this.backbone.forward(x);
     return { output, logits: this.heads.forward(output.feature, task) };
   }
+}
+
+/** The forward pass the algorithms ask for: the first that replaces it wins, else the model's own. */
+export function forwardWith(model: ContinualModel, algorithms: readonly Algorithm[], x: Tensor, task: TaskId): ModelOutput {
+  for (const algorithm of algorithms) {
+    const out = algorithm.forward?.(model, x, task);
+    if (out != null) return out;
+  }
+  return model.forward(x, task);
 }

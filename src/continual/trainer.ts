@@ -14,7 +14,7 @@ import type { Parameter } from '../nn/parameter.js';
 import type { Algorithm, StepContext, TaskContext } from './algorithms/algorithm.js';
 import { batches } from './benchmarks/data.js';
 import { evaluateTask } from './evaluation.js';
-import type { ContinualModel } from './model.js';
+import { type ContinualModel, forwardWith } from './model.js';
 import type { ContinualBenchmark, Paradigm, TaskId } from './types.js';
 
 /** Raised when the loss stops being a finite number; names where it happened. */
@@ -109,7 +109,8 @@ export function trainTask(task: TaskId, options: TaskTrainingOptions): TaskTrain
   const { model, benchmark, algorithms, training } = options;
   const splits = benchmark.task(task);
   model.heads.setupTask(task, benchmark.numClasses(task));
-  const optimizer = createOptimizer(training.optimizer, model.parameters());
+  const extra = algorithms.flatMap((a) => a.trainableParameters?.(model, task) ?? []);
+  const optimizer = createOptimizer(training.optimizer, [...model.parameters(), ...extra]);
   const scheduler = createScheduler(training.scheduler, optimizer, training.epochs);
   const context: TaskContext = { task, paradigm: options.paradigm, model, optimizer, benchmark, trainData: splits.train, batchSize: training.batchSize };
   let globalStep = options.globalStep;
@@ -126,7 +127,7 @@ export function trainTask(task: TaskId, options: TaskTrainingOptions): TaskTrain
       let step = 0;
       for (const batch of batches(splits.train, training.batchSize, { shuffle: true, seed: shuffleSeed(options.seed, task, epoch) })) {
         const { loss, hits } = tidy(() => {
-          const { output, logits } = model.forward(batch.x, task);
+          const { output, logits } = forwardWith(model, algorithms, batch.x, task);
           const targets = model.heads.targets(batch.y, task);
           const classificationLoss = crossEntropy(logits, targets);
           const ctx: StepContext = { ...context, epoch, step, globalStep, x: batch.x, targets, output, logits, classificationLoss };

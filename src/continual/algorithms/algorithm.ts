@@ -2,16 +2,21 @@
 // the trainer calls at fixed points; several algorithms (or plugins such as a
 // replay buffer) combine in one run, called in the order configured.
 //
+//   trainableParameters  parameters the algorithm owns that the task's optimizer
+//                   also trains (WSN's scores); asked before the optimizer is made
 //   onTaskStart     before the first batch of a task (fresh optimizer exists)
 //   trainingLoss    adds terms to the classification loss of a batch
 //   afterBackward   gradients exist, the optimizer has not stepped (gradient surgery)
 //   onBatchEnd      after the optimizer step, with the batch's activations
 //   onTaskEnd       after the last epoch, before evaluation
-//   evaluationLogits  replaces the model's forward when testing a task
+//   forward         replaces the model's forward pass, in training and testing
+//                   (WSN runs the masked network); the first algorithm that
+//                   returns one wins
 import type { Tensor } from '../../tensor/tensor.js';
+import type { Parameter } from '../../nn/parameter.js';
 import type { Optimizer } from '../../optim/optimizer.js';
 import type { BackboneOutput, ContinualBenchmark, Paradigm, TaskId, TensorDataset } from '../types.js';
-import type { ContinualModel } from '../model.js';
+import type { ContinualModel, ModelOutput } from '../model.js';
 
 export interface TaskContext {
   readonly task: TaskId;
@@ -48,14 +53,20 @@ export interface AlgorithmState {
 
 export interface Algorithm {
   readonly name: string;
+  /** Parameters outside the model that the optimizer of `task` trains alongside the model's. */
+  trainableParameters?(model: ContinualModel, task: TaskId): Parameter[];
   onTaskStart?(ctx: TaskContext): void;
   /** An extra loss term for this batch, or null. */
   trainingLoss?(ctx: StepContext): Tensor | null;
   afterBackward?(ctx: StepContext): void;
   onBatchEnd?(ctx: StepContext): void;
   onTaskEnd?(ctx: TaskContext): void;
-  /** Logits for testing `task` on `x`, or null to use the model's own forward. */
-  evaluationLogits?(model: ContinualModel, x: Tensor, task: TaskId): Tensor | null;
+  /**
+   * The forward pass for `task` on `x` in place of the model's own, or null to
+   * use the model's. Called for training batches and for testing
+   * (`model.training` tells which).
+   */
+  forward?(model: ContinualModel, x: Tensor, task: TaskId): ModelOutput | null;
   /** State to checkpoint (tensors are copied by the caller's save). */
   state?(): AlgorithmState;
   loadState?(state: AlgorithmState): void;
