@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type DType, Tensor, tensor } from '../src/index.js';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { type DType, Tensor, liveTensorCount, tensor } from '../src/index.js';
 
 /** A tensor as the fixture generators write it: flat row-major data. */
 export interface FixtureTensor {
@@ -66,4 +68,16 @@ export function assertMatches(actual: Tensor, expected: FixtureTensor, message: 
 /** Asserts two plain numbers agree within a relative tolerance. */
 export function assertClose(actual: number, expected: number, message: string, rtol = 1e-5, atol = 1e-7): void {
   assert.ok(Math.abs(actual - expected) <= atol + rtol * Math.abs(expected), `${message}: ${actual} vs ${expected}`);
+}
+
+/**
+ * The number of live tensors once garbage collection has run: tensors that
+ * earlier tests left to the GC guard are freed first, so that a later count
+ * differs only by what the code under test kept. (`--expose-gc` is switched on
+ * at run time, so the test runner needs no flags.)
+ */
+export function settledTensorCount(): number {
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
+  return liveTensorCount();
 }

@@ -2,13 +2,13 @@
 // formula, PyTorch (hypnettorch's semantics), and its option checks.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { type Tensor, grad, liveTensorCount, manualSeed, nn, noGrad, randint, randn, tidy } from '../../../src/index.js';
+import { type Tensor, grad, manualSeed, nn, noGrad, randint, randn, tidy } from '../../../src/index.js';
 import { CNN } from '../../../src/continual/backbones/cnn.js';
 import { MLP } from '../../../src/continual/backbones/mlp.js';
 import { computeFisher } from '../../../src/continual/fisher/index.js';
 import { HeadsCIL, HeadsTIL } from '../../../src/continual/heads.js';
 import { ContinualModel } from '../../../src/continual/model.js';
-import { type FixtureTensor, fromFixture, loadFixture } from '../../helpers.js';
+import { type FixtureTensor, fromFixture, loadFixture, settledTensorCount } from '../../helpers.js';
 import { assertFisherClose, oracleFisher } from './oracle.js';
 
 function mlpModel(batchNorm = false): ContinualModel {
@@ -282,7 +282,7 @@ test('no tensors leak: only the returned Fisher tensors outlive the call, for ev
   const model = new nn.Sequential(new nn.Linear(4, 5), new nn.BatchNorm1d(5), new nn.ReLU(), new nn.Linear(5, 3));
   const x = randn([20, 4]);
   const y = randint(0, 3, [20]);
-  const before = liveTensorCount();
+  const before = settledTensorCount();
   for (const estimator of ['empirical', 'expected', 'true', 'minibatch'] as const) disposeAll(computeFisher({ model, data: { x, y }, estimator, batchSize: 7 }));
-  assert.equal(liveTensorCount(), before);
+  assert.equal(settledTensorCount(), before);
 });
