@@ -3,6 +3,8 @@
 //   perennial run [config.yaml] [key=value ...]   run an experiment (the default one without a file)
 //   perennial run --resume <run directory>        continue a run that was stopped
 //   perennial list                                benchmarks, datasets, backbones, algorithms, config keys
+//   perennial plasticity <config.yaml>... [key=value ...] [--out <dir>]
+//                                                 online accuracy per task of each config, compared
 //   perennial download <dataset> [--dir <cache>]  fetch a dataset (needs a network; never used by tests)
 import { join } from 'node:path';
 import { ConfigError } from '../config/loader.js';
@@ -11,6 +13,8 @@ import { describeAlgorithms } from '../continual/algorithms/index.js';
 import { BACKBONES } from '../continual/backbones/index.js';
 import { BENCHMARK_KINDS } from '../continual/benchmarks/index.js';
 import { readRunConfig, runExperiment } from '../continual/experiment.js';
+import { meanOnlineAccuracy, runPlasticityComparison } from '../continual/plasticity.js';
+import type { FeatureDistances, UnlearningSummary } from '../continual/metrics/unlearning.js';
 import { NonFiniteLossError, type TrainingObserver } from '../continual/trainer.js';
 import { DATASET_NAMES } from '../data/registry.js';
 import { DOWNLOADABLE_DATASETS, downloadDataset } from '../data/download.js';
@@ -21,6 +25,9 @@ const USAGE = `usage:
   perennial run [config.yaml] [key=value ...]   run an experiment (without a file: the embedded default)
   perennial run --resume <run directory>        continue a stopped run from its last checkpoint
   perennial list                                what can be configured
+  perennial plasticity <config.yaml>... [key=value ...] [--out <dir>]
+                                                online (one-pass) accuracy per task of each config,
+                                                one after the other, with a comparison plot
   perennial download <dataset> [--dir <cache>]  download a dataset (${DOWNLOADABLE_DATASETS.join(', ')})`;
 
 class UsageError extends Error {}
@@ -71,7 +78,48 @@ function run(args: string[]): void {
     observer: progressObserver(config.benchmark.numTasks),
     log: (line) => process.stderr.write(`${line}\n`),
   });
-  process.stdout.write(`\n${formatRunSummary(result.summary)}\nresults: ${result.runDir}\n`);
+  const unlearning = result.unlearning === undefined ? '' : `\n${formatUnlearning(result.unlearning)}\n`;
+  process.stdout.write(`\n${formatRunSummary(result.summary)}\n${unlearning}results: ${result.runDir}\n`);
+}
+
+/** The unlearning requests and metrics, a few lines for the terminal. */
+function formatUnlearning(u: UnlearningSummary): string {
+  const distances = (d: FeatureDistances | null): string =>
+    d === null ? 'none' : `euclidean ${d.euclidean.toFixed(4)}, cosine ${d.cosine.toFixed(4)}, manhattan ${d.manhattan.toFixed(4)}, linear CKA ${d.linearCka?.toFixed(4) ?? 'undefined'}`;
+  const lines = [`unlearned: ${u.requests.map((r) => `task ${r.tasks.join(', ')} after task ${r.afterTask}`).join('; ')}`];
+  if (u.remainingAverageAccuracy !== null) lines.push(`average accuracy on the remaining tasks           ${u.remainingAverageAccuracy.toFixed(4)}`);
+  if (u.accuracyGain !== null) lines.push(`accuracy gain on the remaining tasks (vs retrain)  ${u.accuracyGain.toFixed(4)}`);
+  if (u.originalAverageAccuracy !== null) lines.push(`average accuracy without unlearning (original)    ${u.originalAverageAccuracy.toFixed(4)}`);
+  if (u.distance !== null) {
+    lines.push(`features vs retrain, unlearned tasks: ${distances(u.distance.unlearned)}`);
+    lines.push(`features vs retrain, remaining tasks: ${distances(u.distance.remaining)}`);
+  }
+  return lines.join('\n');
+}
+
+function plasticity(args: string[]): void {
+  let out: string | undefined;
+  const files: string[] = [];
+  const overrides: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '--out') {
+      out = args[++i];
+      if (out === undefined) throw new UsageError('--out needs a directory');
+    } else if (arg.startsWith('--')) throw new UsageError(`unknown option '${arg}'`);
+    else (arg.includes('=') ? overrides : files).push(arg);
+  }
+  if (files.length === 0) throw new UsageError('plasticity needs at least one config file');
+  const runs = files.map((file) => ({ config: loadExperiment(file, overrides) }));
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
+  const outDir = out ?? join(runs[0]!.config.output.dir, `${stamp}_plasticity`);
+  const results = runPlasticityComparison({ runs, outDir, log: (line) => process.stderr.write(`${line}\n`) });
+  const lines = results.map((r) => {
+    const n = r.onlineAccuracy.length;
+    const k = Math.max(1, Math.floor(n / 10));
+    return `${r.label}: online accuracy, first ${k} tasks ${meanOnlineAccuracy(r, 1, k).toFixed(4)}, last ${k} tasks ${meanOnlineAccuracy(r, n - k + 1, n).toFixed(4)}`;
+  });
+  process.stdout.write(`\n${lines.join('\n')}\nresults: ${outDir}\n`);
 }
 
 function list(): void {
@@ -99,6 +147,7 @@ async function main(argv: string[]): Promise<number> {
   try {
     if (command === 'run') run(rest);
     else if (command === 'list') list();
+    else if (command === 'plasticity') plasticity(rest);
     else if (command === 'download') await download(rest);
     else if (command === undefined || command === '--help' || command === '-h' || command === 'help') process.stdout.write(`${USAGE}\n`);
     else throw new UsageError(`unknown command '${command}'`);

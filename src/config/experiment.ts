@@ -16,6 +16,7 @@ import type { Paradigm } from '../continual/types.js';
 import { type ConfigSource, loadConfig, readConfigSource } from './loader.js';
 import {
   type ObjectSchema,
+  type Reporter,
   type Schema,
   type SchemaRow,
   UnionSchema,
@@ -132,6 +133,26 @@ export interface ReferenceConfig {
   independent: boolean;
   /** Also evaluate an untrained model (needed for the forgetting ratio; forward transfer against chance). */
   random: boolean;
+  /** Unlearning: also train the task sequence without the unlearned tasks (absent: on when there are requests). */
+  retrain?: boolean;
+  /** Unlearning: also run the same configuration without unlearning requests (absent: on when there are requests). */
+  original?: boolean;
+}
+
+/** Unlearn `tasks` right after training task `afterTask`, before testing it. */
+export interface UnlearningRequest {
+  afterTask: number;
+  tasks: number[];
+}
+
+/** Continual unlearning: when to unlearn which tasks (needs an Amnesiac algorithm). */
+export interface UnlearningConfig {
+  requests: UnlearningRequest[];
+  /**
+   * A task u can be unlearned by the requests after tasks u .. u + age − 1;
+   * its record is freed after that (absent: always).
+   */
+  unlearnableAge?: number;
 }
 
 export interface OutputConfig {
@@ -149,6 +170,7 @@ export interface ExperimentConfig {
   training: TrainingConfig;
   algorithms: AlgorithmConfig[];
   reference: ReferenceConfig;
+  unlearning?: UnlearningConfig;
   output: OutputConfig;
 }
 
@@ -268,6 +290,22 @@ algorithmSchema.describe('continual-learning algorithm');
 const algorithmParadigms = new Map<string, readonly Paradigm[]>();
 
 /**
+ * How a configured algorithm stands towards unlearning requests: it undoes
+ * tasks ('unlearns': the Amnesiac algorithms), keeps nothing of a task once
+ * it ended ('stateless'), or keeps per-task state that it cannot undo
+ * ('retains': importances, anchors, buffers, masks), which would let an
+ * unlearned task live on. Algorithms registered without a role retain.
+ */
+export type UnlearningRole = 'unlearns' | 'stateless' | 'retains';
+
+const algorithmUnlearningRoles = new Map<string, (config: AlgorithmConfig) => UnlearningRole>([['finetuning', () => 'stateless']]);
+
+/** The unlearning role of a configured algorithm entry. */
+function unlearningRole(config: AlgorithmConfig): UnlearningRole {
+  return algorithmUnlearningRoles.get(config.name)?.(config) ?? 'retains';
+}
+
+/**
  * Makes `name` a valid entry of `algorithms`, with `schema` describing its
  * other keys (the `name` key is handled by the union); `paradigms` restricts
  * the paradigms it may be configured with. Throws if the name is taken.
@@ -275,10 +313,11 @@ const algorithmParadigms = new Map<string, readonly Paradigm[]>();
 export function registerAlgorithmSchema<K extends AlgorithmName>(
   name: K,
   schema: ObjectSchema<Omit<AlgorithmConfigs[K], 'name'>>,
-  options: { paradigms?: readonly Paradigm[] } = {},
+  options: { paradigms?: readonly Paradigm[]; unlearning?: (config: AlgorithmConfigs[K]) => UnlearningRole } = {},
 ): void {
   algorithmSchema.addVariant(name, schema);
   if (options.paradigms !== undefined) algorithmParadigms.set(name, options.paradigms);
+  if (options.unlearning !== undefined) algorithmUnlearningRoles.set(name, options.unlearning as (config: AlgorithmConfig) => UnlearningRole);
 }
 
 /** Names accepted in `algorithms[].name`. */
@@ -290,6 +329,22 @@ const referenceSchema = object({
   joint: boolean().default(false).describe('also train one model on all tasks at once (for the forgetting ratio)'),
   independent: boolean().default(false).describe('also train a fresh model per task (for forward transfer)'),
   random: boolean().default(false).describe('also evaluate an untrained model (for the forgetting ratio and FWT against chance)'),
+  retrain: boolean().optional().describe('unlearning: also train the sequence without the unlearned tasks (for accuracy gain and feature distances; absent: on with requests)'),
+  original: boolean().optional().describe('unlearning: also run without the unlearning requests (absent: on with requests)'),
+});
+
+const unlearningSchema = object({
+  requests: array(
+    object({
+      afterTask: integer({ min: 1 }).describe('unlearn right after training this task, before testing it'),
+      tasks: array(integer({ min: 1 }), { minLength: 1 }).describe('the tasks to unlearn'),
+    }),
+  )
+    .default([])
+    .describe('continual unlearning: which tasks to unlearn after which task, at most one request per afterTask (needs amnesiacFinetuning or amnesiacEwc)'),
+  unlearnableAge: integer({ min: 1 })
+    .optional()
+    .describe('a task u can be unlearned by requests after tasks u .. u + unlearnableAge − 1 (absent: always)'),
 });
 
 const outputSchema = object({
@@ -327,8 +382,10 @@ export const experimentSchema: Schema<ExperimentConfig> = object({
       });
     }),
   reference: referenceSchema.default({ joint: false, independent: false, random: false }),
+  unlearning: unlearningSchema.optional(),
   output: outputSchema.default({ dir: 'runs' }),
 }).refine((e, report) => {
+  checkUnlearning(e, report);
   e.algorithms.forEach((a, i) => {
     const paradigms = algorithmParadigms.get(a.name);
     if (paradigms !== undefined && !paradigms.includes(e.paradigm)) {
@@ -344,6 +401,66 @@ export const experimentSchema: Schema<ExperimentConfig> = object({
     }
   }
 });
+
+/**
+ * The cross-field checks of `unlearning`: each request names tasks already
+ * trained, not yet unlearned and young enough; one algorithm undoes them and
+ * no other keeps state of them; the unlearning references need requests.
+ */
+function checkUnlearning(e: ExperimentConfig, report: Reporter): void {
+  const requests = e.unlearning?.requests ?? [];
+  for (const key of ['retrain', 'original'] as const) {
+    if (e.reference[key] === true && requests.length === 0) {
+      report(['reference', key], 'is a reference for unlearning, but unlearning.requests is empty; add requests or remove the key');
+    }
+  }
+  if (requests.length === 0) return;
+  const age = e.unlearning?.unlearnableAge;
+  const numTasks = e.benchmark.numTasks;
+  const firstAt = new Map<number, number>();
+  const unlearnedBy = new Map<number, number>();
+  const order = requests.map((r, i) => ({ r, i })).sort((a, b) => a.r.afterTask - b.r.afterTask);
+  for (const { r, i } of order) {
+    const k = r.afterTask;
+    const first = firstAt.get(k);
+    if (first !== undefined) {
+      report(['unlearning', 'requests', i, 'afterTask'], `there is already a request after task ${k} (unlearning.requests[${first}]); merge their tasks into one request`);
+      continue;
+    }
+    firstAt.set(k, i);
+    if (k > numTasks) {
+      report(['unlearning', 'requests', i, 'afterTask'], `task ${k} is never trained: benchmark.numTasks is ${numTasks}; use a task in 1..${numTasks}`);
+      continue;
+    }
+    r.tasks.forEach((u, j) => {
+      const path = ['unlearning', 'requests', i, 'tasks', j];
+      const earlier = unlearnedBy.get(u);
+      if (r.tasks.indexOf(u) < j) report(path, `task ${u} is listed twice in this request`);
+      else if (u > k) report(path, `task ${u} is not trained yet after task ${k}; a request after task ${k} can unlearn tasks 1..${k}`);
+      else if (earlier !== undefined) report(path, `task ${u} is already unlearned by the request after task ${requests[earlier]!.afterTask} (unlearning.requests[${earlier}])`);
+      else if (age !== undefined && k - u >= age) {
+        report(path, `task ${u} is too old to unlearn after task ${k}: with unlearning.unlearnableAge ${age} a request after task ${k} can unlearn tasks ${Math.max(1, k - age + 1)}..${k}; raise unlearnableAge or request it after an earlier task`);
+      } else unlearnedBy.set(u, i);
+    });
+  }
+  const roles = e.algorithms.map(unlearningRole);
+  const unlearners = roles.flatMap((role, i) => (role === 'unlearns' ? [i] : []));
+  const disabled = e.algorithms.flatMap((a, i) => ('disableUnlearning' in a && a.disableUnlearning === true ? [i] : []));
+  for (const i of disabled) {
+    report(['algorithms', i, 'disableUnlearning'], `is true, but unlearning.requests asks '${e.algorithms[i]!.name}' to unlearn; set it to false or remove the requests`);
+  }
+  if (unlearners.length === 0 && disabled.length === 0) {
+    report(['unlearning', 'requests'], `unlearning is requested, but no configured algorithm can unlearn (${e.algorithms.map((a) => a.name).join(', ')}); use amnesiacFinetuning or amnesiacEwc`);
+  }
+  for (const i of unlearners.slice(1)) {
+    report(['algorithms', i, 'name'], `'${e.algorithms[i]!.name}' would undo the unlearned tasks a second time after algorithms[${unlearners[0]}] ('${e.algorithms[unlearners[0]!]!.name}'); configure one Amnesiac algorithm`);
+  }
+  roles.forEach((role, i) => {
+    if (role === 'retains' && !disabled.includes(i)) {
+      report(['algorithms', i, 'name'], `'${e.algorithms[i]!.name}' keeps state of every task that unlearning cannot undo, so unlearned tasks would live on in it; remove it or the unlearning requests`);
+    }
+  });
+}
 
 /**
  * The experiment run when no file is given. It spells out the schema's

@@ -1,16 +1,18 @@
 // Running an experiment: build the benchmark, model and algorithms from the
-// configuration, train task after task, test on every task seen so far, write
-// results and a checkpoint after each task, and make the reference runs.
+// configuration, train task after task, execute the unlearning requests due
+// after it, test on every task seen so far, write results and a checkpoint
+// after each task, and make the reference runs.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ExperimentConfig } from '../config/experiment.js';
+import type { AlgorithmConfig, ExperimentConfig } from '../config/experiment.js';
 import { writeFileAtomic } from '../serialization/atomic.js';
 import { noGrad } from '../tensor/autograd.js';
 import { manualSeed } from '../tensor/random.js';
+import { cat } from '../tensor/functions.js';
 import { tidy } from '../tensor/scope.js';
 import type { OptimizerStateDict } from '../optim/optimizer.js';
 import { Tensor } from '../tensor/tensor.js';
-import { type Algorithm, createAlgorithms } from './algorithms/index.js';
+import { type Algorithm, type UnlearningContext, createAlgorithms } from './algorithms/index.js';
 import { createBackbone } from './backbones/index.js';
 import { createBenchmark } from './benchmarks/index.js';
 import { batches } from './benchmarks/data.js';
@@ -18,11 +20,12 @@ import { latestCheckpointTask, loadCheckpoint, saveCheckpoint } from './checkpoi
 import { evaluateTask } from './evaluation.js';
 import { createHeads } from './heads.js';
 import { ContinualModel } from './model.js';
-import { jointView, singleTaskView } from './references.js';
+import { jointView, singleTaskView, subsequenceView } from './references.js';
 import { type TrainingObserver, trainTask } from './trainer.js';
 import { TaskMatrix } from './metrics/matrix.js';
+import { type UnlearningRequestRecord, type UnlearningResults, type UnlearningSummary, featureDistances } from './metrics/unlearning.js';
 import { type RunSummary, RESULT_FILES, RunLogger, writeRunResults } from './results/index.js';
-import type { ContinualBenchmark, Paradigm, TaskId } from './types.js';
+import type { ContinualBenchmark, Paradigm, TaskId, TensorDataset } from './types.js';
 
 export interface RunOptions {
   config: ExperimentConfig;
@@ -53,6 +56,8 @@ export interface RunResult {
   loss: number[][];
   references: ReferenceResults;
   summary: RunSummary;
+  /** With unlearning requests: accuracy gain, feature distances and the per-task table. */
+  unlearning?: UnlearningSummary;
 }
 
 export function buildModel(config: ExperimentConfig, benchmark: ContinualBenchmark, paradigm: Paradigm = config.paradigm): ContinualModel {
@@ -64,14 +69,75 @@ function freeOptimizerState(state: OptimizerStateDict): void {
   for (const entry of Object.values(state.state)) for (const v of Object.values(entry)) if (v instanceof Tensor) v.dispose();
 }
 
-/** Trains `model` on every task of `benchmark` from `firstTask` on, testing after each task. */
+/**
+ * The unlearning schedule of a configuration: the tasks to unlearn after each
+ * task, and the unlearnable age after which records are freed.
+ */
+interface UnlearningPlan {
+  requests: Map<TaskId, TaskId[]>;
+  unlearnableAge?: number;
+}
+
+/** The configuration's unlearning schedule, or undefined when it has no `unlearning` section. */
+function unlearningPlan(config: ExperimentConfig): UnlearningPlan | undefined {
+  if (config.unlearning === undefined) return undefined;
+  const plan: UnlearningPlan = { requests: new Map(config.unlearning.requests.map((r) => [r.afterTask, [...r.tasks]])) };
+  if (config.unlearning.unlearnableAge !== undefined) plan.unlearnableAge = config.unlearning.unlearnableAge;
+  return plan;
+}
+
+/** The requests executed up to task `task`, in order. */
+function requestsUpTo(plan: UnlearningPlan, task: TaskId): UnlearningRequestRecord[] {
+  return [...plan.requests]
+    .filter(([k]) => k <= task)
+    .sort(([a], [b]) => a - b)
+    .map(([afterTask, tasks]) => ({ afterTask, tasks }));
+}
+
+/**
+ * What is due after training `task`: the tasks to unlearn, and the task whose
+ * record expires (with unlearnable age A, task u can be unlearned after tasks
+ * u .. u + A − 1, so task task + 1 − A expires now unless it was unlearned).
+ */
+function dueAfter(plan: UnlearningPlan, task: TaskId): { tasks: TaskId[]; expired: TaskId[] } {
+  const tasks = plan.requests.get(task) ?? [];
+  const age = plan.unlearnableAge;
+  const old = age === undefined ? 0 : task + 1 - age;
+  const unlearned = new Set(requestsUpTo(plan, task).flatMap((r) => r.tasks));
+  return { tasks, expired: old >= 1 && !unlearned.has(old) ? [old] : [] };
+}
+
+/** Runs the unlearning due after `task` through every algorithm that can unlearn. */
+function unlearnAfter(task: TaskId, plan: UnlearningPlan, model: ContinualModel, algorithms: readonly Algorithm[], paradigm: Paradigm): { tasks: TaskId[]; expired: TaskId[] } {
+  const due = dueAfter(plan, task);
+  if (due.tasks.length === 0 && due.expired.length === 0) return due;
+  const unlearners = algorithms.filter((a) => a.unlearn !== undefined);
+  if (due.tasks.length > 0 && unlearners.length === 0) {
+    throw new Error(`unlearning task ${due.tasks.join(', ')} after task ${task} was requested, but no algorithm can unlearn (${algorithms.map((a) => a.name).join(', ')}); use amnesiacFinetuning or amnesiacEwc`);
+  }
+  const ctx: UnlearningContext = { model, paradigm, afterTask: task, tasks: due.tasks, expired: due.expired };
+  for (const a of unlearners) a.unlearn!(ctx);
+  return due;
+}
+
+/**
+ * Trains `model` on every task of `benchmark` from `firstTask` on; after each
+ * task executes the unlearning due (with a plan), then tests on every task
+ * seen so far and saves a checkpoint.
+ */
 function trainSequence(
   config: ExperimentConfig,
   benchmark: ContinualBenchmark,
   model: ContinualModel,
   algorithms: readonly Algorithm[],
   start: { firstTask: TaskId; globalStep: number; accuracy: number[][]; loss: number[][] },
-  options: { runDir?: string; observer?: TrainingObserver; onTaskEnd?: RunOptions['onTaskEnd'] },
+  options: {
+    runDir?: string;
+    observer?: TrainingObserver;
+    onTaskEnd?: RunOptions['onTaskEnd'];
+    unlearning?: UnlearningPlan;
+    onUnlearn?(task: TaskId, due: { tasks: TaskId[]; expired: TaskId[] }): void;
+  },
 ): { accuracy: number[][]; loss: number[][] } {
   const accuracy = start.accuracy.map((r) => [...r]);
   const loss = start.loss.map((r) => [...r]);
@@ -81,6 +147,10 @@ function trainSequence(
       model, benchmark, paradigm: config.paradigm, algorithms, training: config.training, seed: config.seed, globalStep, observer: options.observer,
     });
     globalStep = result.globalStep;
+    if (options.unlearning !== undefined) {
+      const due = unlearnAfter(task, options.unlearning, model, algorithms, config.paradigm);
+      if (due.tasks.length > 0 || due.expired.length > 0) options.onUnlearn?.(task, due);
+    }
     const scores = Array.from({ length: task }, (_, j) => evaluateTask(model, algorithms, benchmark.task(j + 1).test, j + 1, config.training.evalBatchSize));
     accuracy.push(scores.map((s) => s.accuracy));
     loss.push(scores.map((s) => s.loss));
@@ -91,11 +161,12 @@ function trainSequence(
   return { accuracy, loss };
 }
 
-function writeResults(runDir: string, accuracy: number[][], loss: number[][], references: ReferenceResults, config: ExperimentConfig): RunSummary {
+function writeResults(runDir: string, accuracy: number[][], loss: number[][], references: ReferenceResults, config: ExperimentConfig, unlearning?: UnlearningResults): RunSummary {
   return writeRunResults(runDir, {
     accuracy: new TaskMatrix('accuracy', accuracy),
     loss: new TaskMatrix('loss', loss),
     references,
+    ...(unlearning === undefined ? {} : { unlearning }),
     metadata: { seed: config.seed, paradigm: config.paradigm, benchmark: config.benchmark.name, dataset: config.benchmark.dataset, algorithms: config.algorithms.map((a) => a.name) },
   }).summary;
 }
@@ -122,6 +193,11 @@ export function runExperiment(options: RunOptions): RunResult {
   const model = buildModel(config, benchmark);
   const configured = createAlgorithms(config.algorithms);
   const algorithms = [...configured, ...(options.plugins ?? [])];
+  const plan = unlearningPlan(config);
+  const requested = plan !== undefined && plan.requests.size > 0 ? plan : undefined;
+  // Unlearning results are written from the first task on, so that the
+  // requests executed so far are in the results of an unfinished run.
+  const unlearningSoFar = (task: TaskId): UnlearningResults | undefined => (requested === undefined ? undefined : { requests: requestsUpTo(requested, task) });
   try {
     let start = { firstTask: 1, globalStep: 0, accuracy: [] as number[][], loss: [] as number[][] };
     if (options.resume) {
@@ -136,16 +212,23 @@ export function runExperiment(options: RunOptions): RunResult {
     const { accuracy, loss } = trainSequence(config, benchmark, model, algorithms, start, {
       runDir,
       observer: options.observer,
+      unlearning: plan,
+      onUnlearn: (task, due) => {
+        if (due.tasks.length > 0) log(`after task ${task}: unlearned task ${due.tasks.join(', ')}`);
+        if (due.expired.length > 0) log(`after task ${task}: task ${due.expired.join(', ')} can no longer be unlearned (unlearnableAge ${plan?.unlearnableAge}); its record is freed`);
+      },
       onTaskEnd: (task, acc, lossRows) => {
-        writeResults(runDir, acc, lossRows, {}, config);
+        writeResults(runDir, acc, lossRows, {}, config, unlearningSoFar(task));
         log(`task ${task} done: accuracy on tasks 1..${task} = ${acc[task - 1]!.map((a) => a.toFixed(4)).join(', ')}`);
         options.onTaskEnd?.(task, acc, lossRows);
       },
     });
     const references = runReferences(config, benchmark, log);
-    const summary = writeResults(runDir, accuracy, loss, references, config);
+    const unlearning = requested === undefined ? undefined : runUnlearningReferences(config, benchmark, model, requestsUpTo(requested, benchmark.numTasks), log);
+    const summary = writeResults(runDir, accuracy, loss, references, config, unlearning);
     log(`finished: average accuracy ${summary.finalAverageAccuracy.toFixed(4)}`);
-    return { runDir, accuracy, loss, references, summary };
+    if (summary.unlearning?.accuracyGain != null) log(`unlearning: accuracy gain on the remaining tasks against the retrain reference ${summary.unlearning.accuracyGain.toFixed(4)}`);
+    return { runDir, accuracy, loss, references, summary, ...(summary.unlearning === undefined ? {} : { unlearning: summary.unlearning }) };
   } catch (error) {
     logger.error(error instanceof Error ? error.message : String(error));
     throw error;
@@ -155,6 +238,81 @@ export function runExperiment(options: RunOptions): RunResult {
     model.dispose();
     benchmark.dispose();
   }
+}
+
+/** The algorithms' configuration for a run without unlearning: Amnesiac algorithms record nothing. */
+function withoutUnlearning(configs: readonly AlgorithmConfig[]): AlgorithmConfig[] {
+  return configs.map((c) => ('disableUnlearning' in c ? { ...c, disableUnlearning: true } : c));
+}
+
+/** The backbone's features of `data`, [N, D], in eval mode (the mode is restored). */
+function backboneFeatures(model: ContinualModel, data: TensorDataset, batchSize: number): Tensor {
+  const wasTraining = model.training;
+  model.eval();
+  try {
+    return noGrad(() =>
+      tidy(() => {
+        const parts: Tensor[] = [];
+        for (const batch of batches(data, batchSize, { shuffle: false })) {
+          parts.push(tidy(() => model.backbone.forward(batch.x).feature));
+          batch.x.dispose();
+          batch.y.dispose();
+        }
+        return cat(parts);
+      }),
+    );
+  } finally {
+    model.train(wasTraining);
+  }
+}
+
+/**
+ * The references of a run with unlearning requests (each on unless the
+ * configuration turns it off): `original`, the same configuration without
+ * requests; `retrain`, the same configuration trained on the tasks that are
+ * never unlearned, in order, from the same seed, compared with the unlearned
+ * model `unlearned` on every task's test data.
+ */
+function runUnlearningReferences(
+  config: ExperimentConfig,
+  benchmark: ContinualBenchmark,
+  unlearned: ContinualModel,
+  requests: readonly UnlearningRequestRecord[],
+  log: (line: string) => void,
+): UnlearningResults {
+  const out: UnlearningResults = { requests };
+  const fresh = { firstTask: 1, globalStep: 0, accuracy: [], loss: [] };
+  const referenceRun = <T>(view: ContinualBenchmark, use: (model: ContinualModel, accuracy: number[][]) => T): T => {
+    manualSeed(config.seed);
+    const model = buildModel(config, view);
+    const algorithms = createAlgorithms(withoutUnlearning(config.algorithms));
+    try {
+      return use(model, trainSequence(config, view, model, algorithms, fresh, {}).accuracy);
+    } finally {
+      for (const a of algorithms) a.dispose?.();
+      model.dispose();
+    }
+  };
+  if (config.reference.original ?? true) {
+    log('reference: the same run without unlearning (original)');
+    out.original = referenceRun(benchmark, (_, accuracy) => accuracy);
+  }
+  if (config.reference.retrain ?? true) {
+    const gone = new Set(requests.flatMap((r) => r.tasks));
+    const kept = Array.from({ length: benchmark.numTasks }, (_, i) => i + 1).filter((t) => !gone.has(t));
+    log(`reference: retrained on the tasks never unlearned (${kept.length === 0 ? 'none: the untrained model' : kept.join(', ')})`);
+    out.retrain = referenceRun(subsequenceView(benchmark, kept), (model, accuracy) => ({
+      tasks: kept,
+      accuracy: kept.length === 0 ? [] : accuracy[kept.length - 1]!,
+      distances: Array.from({ length: benchmark.numTasks }, (_, j) =>
+        tidy(() => {
+          const data = benchmark.task(j + 1).test;
+          return featureDistances(backboneFeatures(unlearned, data, config.training.evalBatchSize), backboneFeatures(model, data, config.training.evalBatchSize));
+        }),
+      ),
+    }));
+  }
+  return out;
 }
 
 /** The reference runs the configuration asks for. */

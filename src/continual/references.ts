@@ -2,7 +2,8 @@
 // makes them: a model trained jointly on all tasks (the upper bound), a fresh
 // model per task (for forward transfer), and an untrained model (chance).
 // Each is a view of the benchmark with a single task, so the ordinary
-// trainer trains it.
+// trainer trains it. The retrain reference of unlearning trains a view that
+// leaves the unlearned tasks out.
 import { cat } from '../tensor/functions.js';
 import { keep, tidy } from '../tensor/scope.js';
 import type { ContinualBenchmark, TaskId, TaskSplits, TensorDataset } from './types.js';
@@ -50,5 +51,29 @@ export function jointView(benchmark: ContinualBenchmark, sharedLabels: boolean):
     dispose: () => {
       if (cached) for (const d of [cached.train, cached.val, cached.test]) { d.x.dispose(); d.y.dispose(); }
     },
+  };
+}
+
+/**
+ * The tasks `tasks` of `benchmark`, in that order, as a benchmark of their own
+ * (the retrain reference of unlearning): its task i is task tasks[i − 1], and
+ * its class offsets count the classes of the chosen tasks only. The data is
+ * the benchmark's, not copied.
+ */
+export function subsequenceView(benchmark: ContinualBenchmark, tasks: readonly TaskId[]): ContinualBenchmark {
+  const name = `${benchmark.name}[tasks ${tasks.join(', ')}]`;
+  const index = (i: TaskId): number => {
+    if (!Number.isInteger(i) || i < 1 || i > tasks.length) throw new RangeError(`${name}: no task ${i} (it has tasks 1..${tasks.length})`);
+    return i - 1;
+  };
+  const offsets = tasks.map((_, i) => tasks.slice(0, i).reduce((n, t) => n + benchmark.numClasses(t), 0));
+  return {
+    name,
+    numTasks: tasks.length,
+    inputShape: benchmark.inputShape,
+    numClasses: (i) => benchmark.numClasses(tasks[index(i)]!),
+    classOffset: (i) => offsets[index(i)]!,
+    task: (i) => benchmark.task(tasks[index(i)]!),
+    dispose: () => undefined,
   };
 }

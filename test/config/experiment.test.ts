@@ -105,7 +105,7 @@ describe('errors', () => {
 
   it('an unknown top-level key', () => {
     assert.deepEqual(errorLines(() => parseExperiment('seed: 1\nbackbones:\n  name: mlp\n', 'exp.yaml')), [
-      "  exp.yaml:2:1: backbones: unknown key 'backbones' — did you mean 'backbone'? allowed keys: seed, paradigm, benchmark, backbone, training, algorithms, reference, output",
+      "  exp.yaml:2:1: backbones: unknown key 'backbones' — did you mean 'backbone'? allowed keys: seed, paradigm, benchmark, backbone, training, algorithms, reference, unlearning, output",
     ]);
   });
 
@@ -275,7 +275,7 @@ describe('overrides', () => {
       "  override 'training.optimizer.lerning_rate=0.1': training.optimizer.lerning_rate: unknown key 'lerning_rate' for name 'sgd' — did you mean 'lr'? allowed keys: name, lr, momentum, weightDecay",
     ]);
     assert.deepEqual(errorLines(() => loadExperiment(undefined, ['trainig.epochs=2'])), [
-      "  override 'trainig.epochs=2': trainig: unknown key 'trainig' — did you mean 'training'? allowed keys: seed, paradigm, benchmark, backbone, training, algorithms, reference, output",
+      "  override 'trainig.epochs=2': trainig: unknown key 'trainig' — did you mean 'training'? allowed keys: seed, paradigm, benchmark, backbone, training, algorithms, reference, unlearning, output",
     ]);
   });
 

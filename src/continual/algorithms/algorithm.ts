@@ -12,6 +12,8 @@
 //   forward         replaces the model's forward pass, in training and testing
 //                   (WSN runs the masked network); the first algorithm that
 //                   returns one wins
+//   unlearn         after a task's training, before testing: undo the training
+//                   of earlier tasks (continual unlearning; Amnesiac algorithms)
 import type { Tensor } from '../../tensor/tensor.js';
 import type { Parameter } from '../../nn/parameter.js';
 import type { Optimizer } from '../../optim/optimizer.js';
@@ -45,6 +47,18 @@ export interface StepContext extends TaskContext {
   readonly classificationLoss: Tensor;
 }
 
+/** An unlearning step, run after training `afterTask` and before testing it. */
+export interface UnlearningContext {
+  readonly model: ContinualModel;
+  readonly paradigm: Paradigm;
+  /** The task just trained. */
+  readonly afterTask: TaskId;
+  /** Tasks whose training is to be undone now (may be empty). */
+  readonly tasks: readonly TaskId[];
+  /** Tasks that can no longer be unlearned from now on (past the unlearnable age): their records may be freed. */
+  readonly expired: readonly TaskId[];
+}
+
 /** What an algorithm keeps across tasks, for checkpoints: tensors plus JSON-able values. */
 export interface AlgorithmState {
   tensors: Record<string, Tensor>;
@@ -67,6 +81,13 @@ export interface Algorithm {
    * (`model.training` tells which).
    */
   forward?(model: ContinualModel, x: Tensor, task: TaskId): ModelOutput | null;
+  /**
+   * Undoes the training of `ctx.tasks` in the model and in the algorithm's
+   * own state, and frees the records of `ctx.expired`. Only algorithms that
+   * can unlearn have it; the configuration checks that one is present when
+   * unlearning is requested.
+   */
+  unlearn?(ctx: UnlearningContext): void;
   /** State to checkpoint (tensors are copied by the caller's save). */
   state?(): AlgorithmState;
   loadState?(state: AlgorithmState): void;

@@ -11,9 +11,9 @@ declare module '../../config/experiment.js' {
   }
 }
 
-const lambda = number({ min: 0, minExclusive: true }).default(1).describe('λ, the penalty strength (CLArena: parameter_change_reg_factor)');
-const fisherTiming = enumOf(['train', 'train_end']).default('train_end').describe('when the Fisher is estimated: during training steps or in a pass after the task');
-const estimator = enumOf(['minibatch', 'empirical', 'true', 'expected'])
+export const lambda = number({ min: 0, minExclusive: true }).default(1).describe('λ, the penalty strength (CLArena: parameter_change_reg_factor)');
+export const fisherTiming = enumOf(['train', 'train_end']).default('train_end').describe('when the Fisher is estimated: during training steps or in a pass after the task');
+export const estimator = enumOf(['minibatch', 'empirical', 'true', 'expected'])
   .default('minibatch')
   .describe("the Fisher estimator: CLArena's B·(∇ batch loss)² over N, or exact per-sample empirical, true (sampled labels) or expected (exact over classes); the exact ones need fisherTiming train_end");
 

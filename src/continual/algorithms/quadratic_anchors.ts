@@ -51,6 +51,28 @@ export class QuadraticAnchors {
     this.#rebuild();
   }
 
+  /**
+   * θ*_t ← θ*_t − δ for each task t of `tasks`, on the entries δ names
+   * (unlearning: an anchor taken after an unlearned task's training carried
+   * that task's change). Rebuilds the aggregates once.
+   */
+  subtractFromAnchors(tasks: readonly TaskId[], delta: ReadonlyMap<string, Tensor>): void {
+    const terms = tasks.map((task) => {
+      const term = this.#terms.get(task);
+      if (term === undefined) throw new Error(`QuadraticAnchors: task ${task} has no anchor to adjust`);
+      return term;
+    });
+    noGrad(() => {
+      for (const term of terms) {
+        for (const [name, anchor] of term.anchor) {
+          const d = delta.get(name);
+          if (d !== undefined) anchor.sub_(d);
+        }
+      }
+    });
+    this.#rebuild();
+  }
+
   /** Σ_i A_i (θ_i − μ_i)² + c over the given parameters, differentiable in θ. */
   penalty(parameters: Iterable<[string, Tensor]>): Tensor | null {
     if (this.#terms.size === 0) return null;
@@ -135,7 +157,7 @@ export class QuadraticAnchors {
   }
 }
 
-/** A detached copy of each parameter, kept past every scope (an anchor θ*). */
+/** A detached copy of each parameter, kept past every scope (an anchor θ*); the detached aliases are freed at once. */
 export function snapshot(parameters: Iterable<[string, Tensor]>): ParameterMap {
-  return noGrad(() => new Map([...parameters].map(([name, p]) => [name, keep(p.detach().clone())] as [string, Tensor])));
+  return tidy(() => noGrad(() => new Map([...parameters].map(([name, p]) => [name, keep(p.detach().clone())] as [string, Tensor]))));
 }

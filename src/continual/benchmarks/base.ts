@@ -244,6 +244,21 @@ export abstract class ImageBenchmark implements ContinualBenchmark {
     });
   }
 
+  /**
+   * Frees the cached tensors of `task` (built again if asked for later), so
+   * that a long sequence of tasks used once each (the online plasticity run)
+   * holds one task at a time.
+   */
+  release(task: TaskId): void {
+    const splits = this.#tasks.get(task);
+    if (splits === undefined) return;
+    for (const d of [splits.train, splits.val, splits.test]) {
+      d.x.dispose();
+      d.y.dispose();
+    }
+    this.#tasks.delete(task);
+  }
+
   /** Frees the cached tasks and the dataset tensors. The benchmark cannot be used afterwards. */
   dispose(): void {
     for (const splits of this.#tasks.values()) {

@@ -13,3 +13,18 @@ export {
   forgettingRatio,
   fwt,
 } from './matrix.js';
+export {
+  type FeatureDistances,
+  type UnlearningRequestRecord,
+  type UnlearningResults,
+  type UnlearningSummary,
+  type UnlearningTaskRow,
+  accuracyGain,
+  cosineDistance,
+  euclideanDistance,
+  featureDistances,
+  linearCka,
+  manhattanDistance,
+  meanDistances,
+  summarizeUnlearning,
+} from './unlearning.js';

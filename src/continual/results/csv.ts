@@ -7,6 +7,7 @@
 // written in full (JavaScript's shortest round-trip form), so reading the CSV
 // back gives exactly the values computed.
 import { type TaskMatrix, averageAccuracy } from '../metrics/matrix.js';
+import type { UnlearningSummary } from '../metrics/unlearning.js';
 
 /** A number as written to CSV; non-finite losses use the spellings pandas reads. */
 export function csvNumber(value: number): string {
@@ -36,4 +37,29 @@ export function accuracyCsv(acc: TaskMatrix): string {
 /** loss.csv: `after_training_task,average_loss,test_on_task_1..T`. */
 export function lossCsv(loss: TaskMatrix): string {
   return matrixCsv(loss, 'average_loss');
+}
+
+/**
+ * unlearning.csv: one row per task with the unlearned model's final accuracy,
+ * the references' and the feature distances to the retrain reference; blank
+ * where a value does not apply (no retrain accuracy for an unlearned task).
+ */
+export function unlearningCsv(summary: UnlearningSummary): string {
+  const cell = (v: number | null): string => (v === null ? '' : csvNumber(v));
+  const header = 'task,unlearned_after_task,accuracy,accuracy_retrain,accuracy_original,accuracy_gain,euclidean,cosine,manhattan,linear_cka';
+  const lines = summary.tasks.map((r) =>
+    [
+      String(r.task),
+      r.unlearnedAfterTask === null ? '' : String(r.unlearnedAfterTask),
+      csvNumber(r.accuracy),
+      cell(r.retrainAccuracy),
+      cell(r.originalAccuracy),
+      cell(r.accuracyGain),
+      cell(r.distance?.euclidean ?? null),
+      cell(r.distance?.cosine ?? null),
+      cell(r.distance?.manhattan ?? null),
+      cell(r.distance?.linearCka ?? null),
+    ].join(','),
+  );
+  return `${[header, ...lines].join('\n')}\n`;
 }

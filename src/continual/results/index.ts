@@ -4,11 +4,12 @@
 // it finished and never a half-written file.
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../serialization/atomic.js';
-import { accuracyCsv, lossCsv } from './csv.js';
+import { TaskMatrix } from '../metrics/matrix.js';
+import { accuracyCsv, lossCsv, unlearningCsv } from './csv.js';
 import { type RunResults, type RunSummary, buildSummary, summaryJson } from './summary.js';
-import { accuracyHeatmapSvg, averageAccuracyCurveSvg } from './svg.js';
+import { accuracyHeatmapSvg, averageAccuracyCurveSvg, unlearningAccuracySvg, unlearningDistanceSvg } from './svg.js';
 
-export { accuracyCsv, csvNumber, lossCsv } from './csv.js';
+export { accuracyCsv, csvNumber, lossCsv, unlearningCsv } from './csv.js';
 export { type RunReferences, type RunResults, type RunSummary, buildSummary, formatJson, summaryJson } from './summary.js';
 export {
   type HeatmapOptions,
@@ -21,6 +22,8 @@ export {
   lineChart,
   matrixHeatmapSvg,
   niceTicks,
+  unlearningAccuracySvg,
+  unlearningDistanceSvg,
 } from './svg.js';
 export { type LogLevel, RunLogger, formatLogLines } from './log.js';
 
@@ -32,6 +35,11 @@ export const RESULT_FILES = Object.freeze({
   accuracyMatrixPlot: 'acc_matrix.svg',
   averageAccuracyPlot: 'average_accuracy.svg',
   log: 'run.log',
+  unlearningCsv: 'unlearning.csv',
+  unlearningAccuracyPlot: 'unlearning_accuracy.svg',
+  unlearningDistancePlot: 'unlearning_distance.svg',
+  originalAccuracyCsv: 'acc_original.csv',
+  originalAccuracyMatrixPlot: 'acc_matrix_original.svg',
 });
 
 export interface WrittenResults {
@@ -42,7 +50,9 @@ export interface WrittenResults {
 
 /**
  * Writes acc.csv, loss.csv (when losses are given), summary.json and the two
- * plots into `dir` (created if needed).
+ * plots into `dir` (created if needed); with unlearning, also unlearning.csv
+ * and its accuracy plot, the distance plot (with the retrain reference) and
+ * the original reference's accuracy table and heatmap.
  */
 export function writeRunResults(dir: string, results: RunResults): WrittenResults {
   const summary = buildSummary(results);
@@ -53,6 +63,15 @@ export function writeRunResults(dir: string, results: RunResults): WrittenResult
     [RESULT_FILES.accuracyMatrixPlot, accuracyHeatmapSvg(results.accuracy)],
     [RESULT_FILES.averageAccuracyPlot, averageAccuracyCurveSvg(results.accuracy)],
   );
+  if (summary.unlearning !== undefined) {
+    outputs.push([RESULT_FILES.unlearningCsv, unlearningCsv(summary.unlearning)], [RESULT_FILES.unlearningAccuracyPlot, unlearningAccuracySvg(summary.unlearning)]);
+    if (summary.unlearning.distance !== null) outputs.push([RESULT_FILES.unlearningDistancePlot, unlearningDistanceSvg(summary.unlearning)]);
+    const original = results.unlearning?.original;
+    if (original !== undefined) {
+      const matrix = new TaskMatrix('accuracy', original);
+      outputs.push([RESULT_FILES.originalAccuracyCsv, accuracyCsv(matrix)], [RESULT_FILES.originalAccuracyMatrixPlot, accuracyHeatmapSvg(matrix, { title: 'Accuracy matrix of the original reference (no unlearning)' })]);
+    }
+  }
   const files: string[] = [];
   for (const [name, content] of outputs) {
     const path = join(dir, name);

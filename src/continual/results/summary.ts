@@ -14,6 +14,7 @@ import {
   forgettingRatio,
   fwt,
 } from '../metrics/matrix.js';
+import { type UnlearningResults, type UnlearningSummary, summarizeUnlearning } from '../metrics/unlearning.js';
 
 /** Results of the reference runs the experiment asked for (see ReferenceConfig). */
 export interface RunReferences {
@@ -30,6 +31,8 @@ export interface RunResults {
   accuracy: AccuracyMatrix;
   loss?: LossMatrix;
   references?: RunReferences;
+  /** Unlearning requests executed so far and, at the end, the unlearning references. */
+  unlearning?: UnlearningResults;
   /** Anything describing the run (config, timings, versions); written as JSON. */
   metadata?: Readonly<Record<string, unknown>>;
 }
@@ -60,6 +63,8 @@ export interface RunSummary {
   loss?: number[][];
   /** The reference results the metrics above used. */
   references?: { joint?: number[] | number[][]; independent?: number[] | number[][]; random?: number[] | number[][] };
+  /** Continual unlearning: requests, accuracy gain, feature distances, per-task table. */
+  unlearning?: UnlearningSummary;
   metadata: Record<string, unknown>;
 }
 
@@ -97,6 +102,7 @@ export function buildSummary(results: RunResults): RunSummary {
     accuracy: accuracy.toRows(),
     ...(loss === undefined ? {} : { loss: loss.toRows() }),
     ...(Object.keys(echoed).length === 0 ? {} : { references: echoed }),
+    ...(results.unlearning === undefined ? {} : { unlearning: summarizeUnlearning(accuracy.row(accuracy.numTasks), results.unlearning) }),
     metadata: { ...results.metadata },
   };
 }

@@ -2,6 +2,7 @@
 // written with no native code or plotting library. The output is
 // deterministic (same data, same bytes), so plots can be compared in tests.
 import { type TaskMatrix, averageAccuracies } from '../metrics/matrix.js';
+import type { UnlearningSummary } from '../metrics/unlearning.js';
 
 /** Escapes text for XML content and attribute values. */
 export function escapeXml(text: string): string {
@@ -164,6 +165,8 @@ export interface LineChartOptions {
   height?: number;
   /** Decimals of the values in point tooltips (default 4). */
   digits?: number;
+  /** A marker (with a tooltip) at every point (default true); off for long series, where only the lines are drawn. */
+  markers?: boolean;
 }
 
 // Okabe–Ito colours: distinguishable with the common colour-vision deficiencies.
@@ -295,7 +298,7 @@ export function lineChart(series: readonly LineSeries[], options: LineChartOptio
     if (current.length > 1) segments.push(current.join(' '));
     for (const d of segments) out.push(`<path class="line" d="${d}" fill="none" stroke="${colour}" stroke-width="2"/>`);
     for (const p of s.points) {
-      if (p.y === null || !Number.isFinite(p.y)) continue;
+      if (options.markers === false || p.y === null || !Number.isFinite(p.y)) continue;
       out.push(
         `<circle class="point" cx="${px(sx(p.x))}" cy="${px(sy(p.y))}" r="4" fill="${colour}"><title>${escapeXml(`${s.name}: x = ${p.x}, y = ${p.y.toFixed(digits)}`)}</title></circle>`,
       );
@@ -326,4 +329,43 @@ export function averageAccuracyCurveSvg(acc: TaskMatrix, options: { title?: stri
     yLabel: 'average accuracy',
     yDomain: [0, 1],
   });
+}
+
+function unlearnedNote(summary: UnlearningSummary): string {
+  return summary.requests.map((r) => `${r.tasks.join(', ')} after task ${r.afterTask}`).join(', ');
+}
+
+/**
+ * Final accuracy per task of the unlearned model next to the retrain and
+ * original references (the retrain reference has no value on unlearned tasks).
+ */
+export function unlearningAccuracySvg(summary: UnlearningSummary): string {
+  const series: LineSeries[] = [{ name: 'unlearned model', points: summary.tasks.map((r) => ({ x: r.task, y: r.accuracy })) }];
+  if (summary.tasks.some((r) => r.retrainAccuracy !== null)) series.push({ name: 'retrain reference', points: summary.tasks.map((r) => ({ x: r.task, y: r.retrainAccuracy })) });
+  if (summary.tasks.some((r) => r.originalAccuracy !== null)) series.push({ name: 'original reference', points: summary.tasks.map((r) => ({ x: r.task, y: r.originalAccuracy })) });
+  const gain = summary.accuracyGain === null ? '' : `; AG ${summary.accuracyGain.toFixed(4)}`;
+  return lineChart(series, {
+    title: `Final accuracy (unlearned ${unlearnedNote(summary)}${gain})`,
+    xLabel: 'test on task',
+    yLabel: 'accuracy',
+    yDomain: [0, 1],
+  });
+}
+
+/** Cosine distance and 1 − linear CKA between the unlearned model's and the retrain reference's features, per task's test data. */
+export function unlearningDistanceSvg(summary: UnlearningSummary): string {
+  const distance = (pick: (d: NonNullable<UnlearningSummary['tasks'][number]['distance']>) => number | null): LinePoint[] =>
+    summary.tasks.map((r) => ({ x: r.task, y: r.distance === null ? null : pick(r.distance) }));
+  return lineChart(
+    [
+      { name: 'cosine distance', points: distance((d) => d.cosine) },
+      { name: '1 − linear CKA', points: distance((d) => (d.linearCka === null ? null : 1 - d.linearCka)) },
+    ],
+    {
+      title: `Features vs the retrain reference (unlearned ${unlearnedNote(summary)})`,
+      xLabel: 'test data of task',
+      yLabel: 'distance',
+      yDomain: [0, 1],
+    },
+  );
 }

@@ -1,0 +1,79 @@
+// WSN benchmark: one training epoch of WSN on Permuted Fashion-MNIST (60,000
+// images, MLP 784-256-256 with task-incremental heads, batch 64, SGD lr 0.05
+// with momentum 0.9, c = 0.1, as experiments/wsn_permuted_fashion_mnist.yaml),
+// `perennial`'s trainer against a plain PyTorch script doing the same
+// algorithm (bench/wsn_torch.py), alternating, in fresh processes. Reports the
+// median epoch wall times and their ratio (PyTorch / ours: above 1 means we
+// are faster).
+//
+// The timed epoch is task 2's, so that every step also zeroes the gradients
+// of the weights task 1 froze; task 1 is a short task (a training limit) that
+// only produces a stored mask. Each step: the top-c gate of all six score
+// tensors, the straight-through masked forward, backward, the gradient
+// masking, the optimizer step over weights, heads and scores.
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadExperiment } from '../src/config/experiment.js';
+import { WSN } from '../src/continual/algorithms/wsn.js';
+import { createBenchmark } from '../src/continual/benchmarks/index.js';
+import { buildModel } from '../src/continual/experiment.js';
+import { type TrainingObserver, trainTask } from '../src/continual/trainer.js';
+import { setNumThreads } from '../src/index.js';
+import { manualSeed } from '../src/tensor/index.js';
+import { Tensor } from '../src/tensor/tensor.js';
+import { FASHION_MNIST_DIR, type Sample, median, spawnJson } from './harness.js';
+
+const MASK_FRACTION = 0.1;
+// Task 1 only has to leave a mask: 100 steps of batch 64.
+const WARMUP_IMAGES = 6400;
+
+function config() {
+  return loadExperiment(undefined, [
+    'benchmark.dataset=fashion-mnist', `benchmark.dataDir=${FASHION_MNIST_DIR}`, 'benchmark.numTasks=2', 'benchmark.validationFraction=0',
+    'paradigm=til', 'backbone.hiddenSizes=[256,256]', 'training.epochs=1', 'training.batchSize=64', 'training.optimizer={name: sgd, lr: 0.05, momentum: 0.9}',
+    'training.validateEveryEpoch=false',
+  ]);
+}
+
+function worker(): Sample {
+  const cfg = config();
+  manualSeed(cfg.seed);
+  // Same seed, so the same permutations: the limited benchmark serves task 1, the full one task 2.
+  const warmup = createBenchmark({ ...cfg.benchmark, seed: cfg.seed, trainLimit: WARMUP_IMAGES });
+  const benchmark = createBenchmark({ ...cfg.benchmark, seed: cfg.seed });
+  const model = buildModel(cfg, benchmark);
+  const wsn = new WSN({ maskPercentage: MASK_FRACTION });
+  const common = { model, paradigm: 'til' as const, algorithms: [wsn], training: cfg.training, seed: cfg.seed };
+  const first = trainTask(1, { ...common, benchmark: warmup, globalStep: 0 });
+  for (const entry of Object.values(first.optimizerState.state)) for (const v of Object.values(entry)) if (v instanceof Tensor) v.dispose();
+  let start = 0;
+  let end = 0;
+  const observer: TrainingObserver = { epochStart: () => (start = performance.now()), epochEnd: () => (end = performance.now()) };
+  const second = trainTask(2, { ...common, benchmark, globalStep: first.globalStep, observer });
+  for (const entry of Object.values(second.optimizerState.state)) for (const v of Object.values(entry)) if (v instanceof Tensor) v.dispose();
+  const capacityUsed = wsn.report()!.capacityUsed;
+  wsn.dispose();
+  model.dispose();
+  warmup.dispose();
+  benchmark.dispose();
+  return { trainSeconds: (end - start) / 1000, capacityUsed };
+}
+
+export function runWSNBenchmark(options: { repeats: number; threads: number }): Record<string, unknown> {
+  const self = fileURLToPath(import.meta.url);
+  const script = join(dirname(self), '..', '..', 'bench', 'wsn_torch.py');
+  const ours: number[] = [];
+  const theirs: number[] = [];
+  for (let r = 0; r < options.repeats; r++) {
+    ours.push(spawnJson(process.execPath, [self, '--worker', String(options.threads)], options.threads)['trainSeconds']!);
+    theirs.push(spawnJson('/usr/bin/python3', [script, FASHION_MNIST_DIR, String(options.threads), String(WARMUP_IMAGES), String(MASK_FRACTION)], options.threads)['trainSeconds']!);
+  }
+  const o = median(ours);
+  const p = median(theirs);
+  return { benchmark: 'wsn', threads: options.threads, repeats: options.repeats, maskPercentage: MASK_FRACTION, ours: o, pytorch: p, ratio: p / o, oursAll: ours, pytorchAll: theirs };
+}
+
+if (process.argv[2] === '--worker') {
+  setNumThreads(Number(process.argv[3]));
+  console.log(JSON.stringify(worker()));
+}

@@ -1,0 +1,106 @@
+"""PyTorch side of the WSN benchmark (bench/wsn.ts runs it).
+
+Task 1 of Permuted Fashion-MNIST on its first WARMUP images (it only leaves a
+stored mask), then one timed training epoch of task 2 on all 60,000 images,
+with the algorithm of src/continual/algorithms/wsn.ts (docs/algorithms/wsn.md):
+a score tensor per weight and bias of the MLP 784-256-256 (kaiming-uniform),
+per tensor the top-c gate (the k-th largest score from an unsorted topk,
+every score at or above it kept, ties at the threshold beyond k dropped from
+the highest flat index), forward on
+w * ((s - s.detach()) + hard) (the bool mask added in place, as ours does),
+a new 10-class head per task, cross-entropy, backward, the weights' gradients
+multiplied by 1 - M (M the union of the stored masks), one SGD step (lr 0.05,
+momentum 0.9) over weights, heads and scores; after each task the mask is
+stored and M updated.
+Usage: wsn_torch.py DATA_DIR THREADS [WARMUP] [C]; prints one JSON line.
+"""
+import json
+import math
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from fashion_mnist_torch import normalize, read_split
+
+
+def gate(s, c):
+    flat = s.detach().reshape(-1)
+    n = flat.numel()
+    k = min(n, max(1, math.floor(c * n + 0.5)))
+    if k <= n - k + 1:
+        threshold = flat.topk(k, sorted=False).values.min()
+    else:
+        threshold = flat.topk(n - k + 1, largest=False, sorted=False).values.max()
+    keep = flat >= threshold
+    excess = int(keep.sum()) - k
+    if excess > 0:
+        ties = (flat == threshold).nonzero().reshape(-1)
+        keep[ties[ties.numel() - excess:]] = False
+    return keep.reshape(s.shape)
+
+
+def main():
+    root = sys.argv[1]
+    torch.set_num_threads(int(sys.argv[2]))
+    warmup = int(sys.argv[3]) if len(sys.argv) > 3 else 6400
+    c = float(sys.argv[4]) if len(sys.argv) > 4 else 0.1
+    raw, ytr = read_split(root, "train")
+    rng = np.random.default_rng(1)
+    perms = [torch.arange(784), torch.from_numpy(rng.permutation(784))]
+
+    torch.manual_seed(1)
+    layers = [torch.nn.Linear(784, 256), torch.nn.Linear(256, 256)]
+    weights = [p for layer in layers for p in (layer.weight, layer.bias)]
+    scores = []
+    for layer in layers:
+        sw = torch.nn.Parameter(torch.empty_like(layer.weight))
+        torch.nn.init.kaiming_uniform_(sw, a=math.sqrt(5))
+        bound = 1 / math.sqrt(layer.weight.shape[1])
+        sb = torch.nn.Parameter(torch.empty_like(layer.bias).uniform_(-bound, bound))
+        scores += [sw, sb]
+    heads = []
+    cumulative = None
+    free = None
+
+    def forward(x, head, masks):
+        h = x
+        for i, layer in enumerate(layers):
+            h = torch.relu(F.linear(h, layer.weight * masks[2 * i], layer.bias * masks[2 * i + 1]))
+        return head(h)
+
+    train_seconds = 0.0
+    for task, limit in ((1, warmup), (2, len(ytr))):
+        xtr = normalize(raw[:limit, perms[task - 1]])
+        y = ytr[:limit]
+        head = torch.nn.Linear(256, 10)
+        heads.append(head)
+        params = weights + [p for h in heads for p in h.parameters()] + scores
+        opt = torch.optim.SGD(params, lr=0.05, momentum=0.9)
+        order = torch.randperm(limit)
+        start = time.perf_counter()
+        for i in range(0, limit, 64):
+            idx = order[i:i + 64]
+            masks = [(s - s.detach()).add_(gate(s, c)) for s in scores]
+            loss = F.cross_entropy(forward(xtr[idx], head, masks), y[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            if free is not None:
+                with torch.no_grad():
+                    for w, f in zip(weights, free):
+                        w.grad.mul_(f)
+            opt.step()
+        if task == 2:
+            train_seconds = time.perf_counter() - start
+        with torch.no_grad():
+            task_mask = [gate(s, c) for s in scores]
+            cumulative = task_mask if cumulative is None else [a | b for a, b in zip(cumulative, task_mask)]
+            free = [(~m).float() for m in cumulative]
+    used = sum(int(m.sum()) for m in cumulative) / sum(m.numel() for m in cumulative)
+    print(json.dumps({"trainSeconds": train_seconds, "finalLoss": loss.item(), "capacityUsed": used}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,116 @@
+// The unlearning metrics: distances and linear CKA on hand-made inputs and
+// against PyTorch (fixture from tools/fixtures/unlearning.py), accuracy gain,
+// and the per-task table built from a run's results.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import {
+  accuracyGain,
+  cosineDistance,
+  euclideanDistance,
+  linearCka,
+  manhattanDistance,
+  meanDistances,
+  summarizeUnlearning,
+} from '../../../src/continual/metrics/unlearning.js';
+import { randn, tensor, tidy } from '../../../src/index.js';
+import { type FixtureTensor, assertClose, fromFixture, loadFixture } from '../../helpers.js';
+
+describe('feature distances', () => {
+  it('euclidean, manhattan and cosine are per-sample means; a zero vector has cosine distance 1', () => {
+    tidy(() => {
+      const x = tensor([[3, 4], [0, 0]]);
+      const y = tensor([[0, 0], [1, 0]]);
+      assert.equal(euclideanDistance(x, y), (5 + 1) / 2);
+      assert.equal(manhattanDistance(x, y), (7 + 1) / 2);
+      assert.equal(cosineDistance(x, y), 1);
+      // Identical direction: 0; opposite: 2.
+      assert.equal(cosineDistance(tensor([[1, 0], [0, 1]]), tensor([[2, 0], [0, -3]])), 1);
+      assertClose(cosineDistance(tensor([[1, 2]]), tensor([[2, 4]])), 0, 'same direction', 0, 1e-15);
+    });
+  });
+
+  it('refuses feature matrices of different shapes', () => {
+    tidy(() => {
+      assert.throws(() => euclideanDistance(tensor([[1, 2]]), tensor([[1, 2, 3]])), /euclideanDistance: expected two feature matrices of the same shape \[N, D\], got \[1, 2\] and \[1, 3\]/);
+      assert.throws(() => linearCka(tensor([[1], [2]]), tensor([[1], [2], [3]])), /linearCka: .* same samples/);
+    });
+  });
+});
+
+describe('linear CKA', () => {
+  it('is 1 for a representation with itself, and for a rotated and scaled copy', () => {
+    tidy(() => {
+      const x = randn([50, 8]);
+      assertClose(linearCka(x, x)!, 1, 'CKA(X, X)', 1e-12);
+      const rotation = tensor([[0, -1], [1, 0]], { dtype: 'float32' });
+      const x2 = randn([30, 2]);
+      assertClose(linearCka(x2, x2.matmul(rotation).mul(3.5).add(7))!, 1, 'CKA(X, 3.5 X R + 7)', 1e-12);
+    });
+  });
+
+  it('matches hand-computed values: 0 for orthogonal centred columns, 3 / (2√10) below', () => {
+    tidy(() => {
+      assertClose(linearCka(tensor([[0], [1], [2]]), tensor([[1], [-1], [1]]))!, 0, 'orthogonal', 0, 1e-15);
+      // X̃ = (−1, 0, 1)ᵀ; Ỹᵀ X̃ = (0, 1), ‖X̃ᵀX̃‖ = 2, ‖ỸᵀỸ‖ = √10 / 3.
+      assertClose(linearCka(tensor([[0], [1], [2]]), tensor([[0, 0], [1, 0], [0, 1]]))!, 3 / (2 * Math.sqrt(10)), 'hand example', 1e-12);
+    });
+  });
+
+  it('is undefined (null) when a representation is constant over the samples', () => {
+    tidy(() => assert.equal(linearCka(tensor([[1, 2], [1, 2]]), tensor([[0, 1], [2, 3]])), null));
+  });
+});
+
+describe('feature distances against PyTorch', () => {
+  it('equal torch.norm / F.cosine_similarity means and the float64 CKA formula', () => {
+    const fx = loadFixture<{ x: FixtureTensor; y: FixtureTensor; z: FixtureTensor; xy: Record<string, number>; xz: { linearCka: number } }>('unlearning');
+    tidy(() => {
+      const x = fromFixture(fx.x);
+      const y = fromFixture(fx.y);
+      assertClose(euclideanDistance(x, y), fx.xy['euclidean']!, 'euclidean', 1e-12);
+      assertClose(cosineDistance(x, y), fx.xy['cosine']!, 'cosine', 1e-12);
+      assertClose(manhattanDistance(x, y), fx.xy['manhattan']!, 'manhattan', 1e-12);
+      assertClose(linearCka(x, y)!, fx.xy['linearCka']!, 'CKA(X, Y)', 1e-12);
+      assertClose(linearCka(x, fromFixture(fx.z))!, fx.xz.linearCka, 'CKA(X, Z) of another width', 1e-12);
+    });
+  });
+});
+
+describe('accuracy gain and the unlearning table', () => {
+  it('AG is the mean difference over the remaining tasks; null with none', () => {
+    assertClose(accuracyGain([0.9, 0.7], [0.8, 0.8])!, 0, 'AG', 0, 1e-15);
+    assertClose(accuracyGain([0.9, 0.75], [0.8, 0.7])!, 0.075, 'AG', 1e-12);
+    assert.equal(accuracyGain([], []), null);
+  });
+
+  it('means distances over tasks, CKA over those where it is defined', () => {
+    const d = meanDistances([
+      { euclidean: 1, cosine: 0.5, manhattan: 4, linearCka: null },
+      { euclidean: 3, cosine: 0.1, manhattan: 2, linearCka: 0.8 },
+    ]);
+    assert.deepEqual(d, { euclidean: 2, cosine: 0.3, manhattan: 3, linearCka: 0.8 });
+    assert.equal(meanDistances([]), null);
+  });
+
+  it('builds one row per task from the final accuracies and the references', () => {
+    const dist = (v: number): { euclidean: number; cosine: number; manhattan: number; linearCka: number } => ({ euclidean: v, cosine: v / 10, manhattan: 2 * v, linearCka: 1 - v / 10 });
+    const summary = summarizeUnlearning([0.1, 0.8, 0.9, 0.2], {
+      requests: [{ afterTask: 2, tasks: [1] }, { afterTask: 4, tasks: [4] }],
+      retrain: { tasks: [2, 3], accuracy: [0.75, 0.95], distances: [dist(1), dist(2), dist(3), dist(4)] },
+      original: [[0.9], [0.8, 0.85], [0.7, 0.8, 0.9], [0.6, 0.7, 0.8, 0.9]],
+    });
+    assert.deepEqual(summary.unlearnedTasks, [1, 4]);
+    assert.deepEqual(summary.remainingTasks, [2, 3]);
+    assertClose(summary.accuracyGain!, (0.05 - 0.05) / 2, 'AG', 0, 1e-15);
+    assertClose(summary.remainingAverageAccuracy!, 0.85, 'remaining AA', 1e-12);
+    assertClose(summary.originalAverageAccuracy!, 0.75, 'original AA', 1e-12);
+    assert.deepEqual(summary.distance, { unlearned: meanDistances([dist(1), dist(4)]), remaining: meanDistances([dist(2), dist(3)]) });
+    assert.deepEqual(summary.tasks[0], { task: 1, unlearnedAfterTask: 2, accuracy: 0.1, retrainAccuracy: null, originalAccuracy: 0.6, accuracyGain: null, distance: dist(1) });
+    assert.equal(summary.tasks[1]!.retrainAccuracy, 0.75);
+    assertClose(summary.tasks[1]!.accuracyGain!, 0.05, 'gain on task 2', 1e-12);
+    assert.throws(
+      () => summarizeUnlearning([0.1, 0.8], { requests: [{ afterTask: 2, tasks: [1] }], retrain: { tasks: [1, 2], accuracy: [0.5, 0.5], distances: [dist(1), dist(2)] } }),
+      /the retrain reference was trained on tasks \[1, 2\], but the remaining tasks are \[2\]/,
+    );
+  });
+});
