@@ -12,7 +12,7 @@ import { cat } from '../tensor/functions.js';
 import { tidy } from '../tensor/scope.js';
 import type { OptimizerStateDict } from '../optim/optimizer.js';
 import { Tensor } from '../tensor/tensor.js';
-import { type Algorithm, type UnlearningContext, createAlgorithms } from './algorithms/index.js';
+import { type Algorithm, type AlgorithmSummary, type UnlearningContext, createAlgorithms } from './algorithms/index.js';
 import { createBackbone } from './backbones/index.js';
 import { createBenchmark } from './benchmarks/index.js';
 import { batches } from './benchmarks/data.js';
@@ -161,12 +161,32 @@ function trainSequence(
   return { accuracy, loss };
 }
 
-function writeResults(runDir: string, accuracy: number[][], loss: number[][], references: ReferenceResults, config: ExperimentConfig, unlearning?: UnlearningResults): RunSummary {
+/** What the algorithms report about themselves now, by name. */
+function algorithmSummaries(algorithms: readonly Algorithm[]): Record<string, AlgorithmSummary> {
+  const out: Record<string, AlgorithmSummary> = {};
+  for (const a of algorithms) {
+    const summary = a.summary?.();
+    if (summary != null) out[a.name] = summary;
+  }
+  return out;
+}
+
+function writeResults(
+  runDir: string,
+  accuracy: number[][],
+  loss: number[][],
+  references: ReferenceResults,
+  config: ExperimentConfig,
+  algorithms: readonly Algorithm[],
+  unlearning?: UnlearningResults,
+): RunSummary {
+  const reports = Object.entries(algorithmSummaries(algorithms)).map(([name, r]) => [name, r.values] as const);
   return writeRunResults(runDir, {
     accuracy: new TaskMatrix('accuracy', accuracy),
     loss: new TaskMatrix('loss', loss),
     references,
     ...(unlearning === undefined ? {} : { unlearning }),
+    ...(reports.length === 0 ? {} : { algorithms: Object.fromEntries(reports) }),
     metadata: { seed: config.seed, paradigm: config.paradigm, benchmark: config.benchmark.name, dataset: config.benchmark.dataset, algorithms: config.algorithms.map((a) => a.name) },
   }).summary;
 }
@@ -218,14 +238,15 @@ export function runExperiment(options: RunOptions): RunResult {
         if (due.expired.length > 0) log(`after task ${task}: task ${due.expired.join(', ')} can no longer be unlearned (unlearnableAge ${plan?.unlearnableAge}); its record is freed`);
       },
       onTaskEnd: (task, acc, lossRows) => {
-        writeResults(runDir, acc, lossRows, {}, config, unlearningSoFar(task));
+        writeResults(runDir, acc, lossRows, {}, config, algorithms, unlearningSoFar(task));
         log(`task ${task} done: accuracy on tasks 1..${task} = ${acc[task - 1]!.map((a) => a.toFixed(4)).join(', ')}`);
+        for (const [name, summary] of Object.entries(algorithmSummaries(algorithms))) log(`${name}: ${summary.text}`);
         options.onTaskEnd?.(task, acc, lossRows);
       },
     });
     const references = runReferences(config, benchmark, log);
     const unlearning = requested === undefined ? undefined : runUnlearningReferences(config, benchmark, model, requestsUpTo(requested, benchmark.numTasks), log);
-    const summary = writeResults(runDir, accuracy, loss, references, config, unlearning);
+    const summary = writeResults(runDir, accuracy, loss, references, config, algorithms, unlearning);
     log(`finished: average accuracy ${summary.finalAverageAccuracy.toFixed(4)}`);
     if (summary.unlearning?.accuracyGain != null) log(`unlearning: accuracy gain on the remaining tasks against the retrain reference ${summary.unlearning.accuracyGain.toFixed(4)}`);
     return { runDir, accuracy, loss, references, summary, ...(summary.unlearning === undefined ? {} : { unlearning: summary.unlearning }) };

@@ -14,6 +14,8 @@
 //                   returns one wins
 //   unlearn         after a task's training, before testing: undo the training
 //                   of earlier tasks (continual unlearning; Amnesiac algorithms)
+//   summary         after each task: figures about the algorithm itself for the
+//                   run's log and summary.json (WSN: capacity used, mask bits)
 import type { Tensor } from '../../tensor/tensor.js';
 import type { Parameter } from '../../nn/parameter.js';
 import type { Optimizer } from '../../optim/optimizer.js';
@@ -59,6 +61,12 @@ export interface UnlearningContext {
   readonly expired: readonly TaskId[];
 }
 
+/** Figures an algorithm reports about itself: a line for the run's log, JSON for summary.json. */
+export interface AlgorithmSummary {
+  text: string;
+  values: Record<string, unknown>;
+}
+
 /** What an algorithm keeps across tasks, for checkpoints: tensors plus JSON-able values. */
 export interface AlgorithmState {
   tensors: Record<string, Tensor>;
@@ -88,6 +96,8 @@ export interface Algorithm {
    * unlearning is requested.
    */
   unlearn?(ctx: UnlearningContext): void;
+  /** What the run reports about the algorithm after a task, or null for nothing yet. */
+  summary?(): AlgorithmSummary | null;
   /** State to checkpoint (tensors are copied by the caller's save). */
   state?(): AlgorithmState;
   loadState?(state: AlgorithmState): void;

@@ -13,7 +13,7 @@ import { createReplay } from './replay.js';
 import { createRWalk } from './rwalk.js';
 import { createWSN } from './wsn.js';
 
-export type { Algorithm, AlgorithmState, StepContext, TaskContext, UnlearningContext } from './algorithm.js';
+export type { Algorithm, AlgorithmState, AlgorithmSummary, StepContext, TaskContext, UnlearningContext } from './algorithm.js';
 export { AmnesiacBookkeeping, type AmnesiacOptions, TaskDeltas } from './amnesiac.js';
 export { AmnesiacEWC, type AmnesiacEWCOptions } from './amnesiac_ewc.js';
 export { AmnesiacFinetuning } from './amnesiac_finetuning.js';

@@ -27,7 +27,7 @@ import type { Tensor } from '../../tensor/tensor.js';
 import { BackboneBase, type LayerParameters } from '../backbones/common.js';
 import type { ContinualModel, ModelOutput } from '../model.js';
 import type { TaskId } from '../types.js';
-import type { Algorithm, AlgorithmState, StepContext, TaskContext } from './algorithm.js';
+import type { Algorithm, AlgorithmState, AlgorithmSummary, StepContext, TaskContext } from './algorithm.js';
 import { huffmanDecode, huffmanEncode } from './huffman.js';
 import { packBits, straightThroughMask, topFractionMask, unpackBits } from './wsn_masks.js';
 
@@ -307,6 +307,18 @@ export class WSN implements Algorithm {
   /** Capacity used and mask storage after the last finished task (null before the first ends). */
   report(): WSNReport | null {
     return this.lastReport;
+  }
+
+  /** The report for the run's log and summary.json: capacity used and the last task's mask bits. */
+  summary(): AlgorithmSummary | null {
+    const r = this.lastReport;
+    const last = r?.tasks[r.tasks.length - 1];
+    if (r == null || last === undefined) return null;
+    const huffman = this.maskCompression === 'huffman' ? `, ${last.huffmanBits} Huffman-coded` : '';
+    const text =
+      `capacity used ${(100 * r.capacityUsed).toFixed(2)}% of ${r.totalWeights} weights; ` +
+      `task ${last.task}'s mask keeps ${last.kept} (${last.newlyUsed} not used before), stored in ${last.packedBits} bits${huffman}`;
+    return { text, values: r as unknown as Record<string, unknown> };
   }
 
   private computeReport(): WSNReport {

@@ -33,6 +33,8 @@ export interface RunResults {
   references?: RunReferences;
   /** Unlearning requests executed so far and, at the end, the unlearning references. */
   unlearning?: UnlearningResults;
+  /** What each algorithm reports about itself (see Algorithm.summary), by algorithm name. */
+  algorithms?: Readonly<Record<string, Record<string, unknown>>>;
   /** Anything describing the run (config, timings, versions); written as JSON. */
   metadata?: Readonly<Record<string, unknown>>;
 }
@@ -65,6 +67,8 @@ export interface RunSummary {
   references?: { joint?: number[] | number[][]; independent?: number[] | number[][]; random?: number[] | number[][] };
   /** Continual unlearning: requests, accuracy gain, feature distances, per-task table. */
   unlearning?: UnlearningSummary;
+  /** What each algorithm reports about itself, by algorithm name (e.g. WSN's capacity). */
+  algorithms?: Record<string, Record<string, unknown>>;
   metadata: Record<string, unknown>;
 }
 
@@ -103,6 +107,7 @@ export function buildSummary(results: RunResults): RunSummary {
     ...(loss === undefined ? {} : { loss: loss.toRows() }),
     ...(Object.keys(echoed).length === 0 ? {} : { references: echoed }),
     ...(results.unlearning === undefined ? {} : { unlearning: summarizeUnlearning(accuracy.row(accuracy.numTasks), results.unlearning) }),
+    ...(results.algorithms === undefined || Object.keys(results.algorithms).length === 0 ? {} : { algorithms: { ...results.algorithms } }),
     metadata: { ...results.metadata },
   };
 }

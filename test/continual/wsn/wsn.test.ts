@@ -6,7 +6,7 @@
 // score initialisation; and the errors for options and setups WSN cannot
 // serve.
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -117,6 +117,11 @@ describe('WSN in a real run', () => {
     assert.ok(report.tasks.every((t) => t.packedBits === report.totalWeights && t.huffmanBits > 0));
     assert.deepEqual(readWSNReport(checkpointPath(run.runDir, 3)), report, 'the checkpoint carries the report');
     assert.deepEqual(readWSNReport(checkpointPath(run.runDir, 2))!.tasks, report.tasks.slice(0, 2));
+    // The run reports it too: summary.json and one log line per task.
+    assert.deepEqual(JSON.parse(readFileSync(join(run.runDir, 'summary.json'), 'utf8')).algorithms.wsn, report);
+    const lines = readFileSync(join(run.runDir, 'run.log'), 'utf8').split('\n').filter((l) => l.includes('wsn: capacity used'));
+    assert.equal(lines.length, 3);
+    assert.match(lines[2]!, new RegExp(`capacity used ${(100 * report.capacityUsed).toFixed(2)}% of ${report.totalWeights} weights; task 3's mask keeps ${k} \\(${report.tasks[2]!.newlyUsed} not used before\\), stored in ${report.totalWeights} bits`));
   });
 
   it('never changes them with Adam either, nor with a CNN and scores redrawn at every task', () => {
