@@ -127,6 +127,8 @@ export class WSN implements Algorithm {
   private readonly cumulative = new Map<string, Tensor>();
   /** 1 − M as the weights' dtype: the gradient factor (a multiply is ten times faster than a masked fill). */
   private readonly free = new Map<string, Tensor>();
+  /** Each finished task's mask packed at 1 bit per weight and Huffman-coded, encoded once (at the task's end or on load). */
+  private readonly storedMasks = new Map<TaskId, { packed: Uint8Array; huffman: Uint8Array }>();
   /** The task being trained: its forward uses the live gate on the scores. */
   private currentTask: TaskId | null = null;
   private lastReport: WSNReport | null = null;
@@ -260,12 +262,16 @@ export class WSN implements Algorithm {
   /** Stores m_t = gate(s) and updates M_t = M_{t−1} ∨ m_t. */
   onTaskEnd(ctx: TaskContext): void {
     const masks = new Map<string, Tensor>();
+    let kept = 0;
+    let newlyUsed = 0;
     tidy(() =>
       noGrad(() => {
         for (const entry of this.layout!) {
           const m = keep(topFractionMask(this.scores.get(entry.key)!, this.maskPercentage));
           masks.set(entry.key, m);
           const previous = this.cumulative.get(entry.key);
+          kept += m.sum().item();
+          newlyUsed += (previous === undefined ? m : m.logicalAnd(previous.logicalNot())).sum().item();
           this.cumulative.set(entry.key, keep(previous === undefined ? m.clone() : previous.logicalOr(m)));
           previous?.dispose();
         }
@@ -274,7 +280,17 @@ export class WSN implements Algorithm {
     this.updateFree();
     this.taskMasks.get(ctx.task)?.forEach((m) => m.dispose());
     this.taskMasks.set(ctx.task, masks);
-    this.lastReport = this.computeReport();
+    const packed = packBits(this.maskBits(ctx.task));
+    const huffman = huffmanEncode(packed);
+    this.storedMasks.set(ctx.task, { packed, huffman });
+    const entry: WSNTaskReport = { task: ctx.task, kept, newlyUsed, packedBits: this.totalWeights(), huffmanBits: huffman.length * 8 };
+    const earlier = (this.lastReport?.tasks ?? []).filter((t) => t.task !== ctx.task);
+    this.lastReport = this.computeReport([...earlier, entry].sort((a, b) => a.task - b.task));
+  }
+
+  /** Weights and biases under masks: every masked tensor's size, summed. */
+  private totalWeights(): number {
+    return this.layout!.reduce((n, e) => n + numel(e.shape), 0);
   }
 
   /** 1 − M from M, in the dtype and on the device of the weights. */
@@ -321,9 +337,10 @@ export class WSN implements Algorithm {
     return { text, values: r as unknown as Record<string, unknown> };
   }
 
-  private computeReport(): WSNReport {
+  /** The report from the per-task entries (each computed once, at its task's end) and the capacity M uses now. */
+  private computeReport(tasks: WSNTaskReport[]): WSNReport {
     const layout = this.layout!;
-    const totalWeights = layout.reduce((n, e) => n + numel(e.shape), 0);
+    const totalWeights = this.totalWeights();
     const capacityByTensor: Record<string, number> = {};
     let used = 0;
     tidy(() => {
@@ -331,24 +348,6 @@ export class WSN implements Algorithm {
         const count = this.cumulative.get(e.key)!.sum().item();
         capacityByTensor[e.key] = count / numel(e.shape);
         used += count;
-      }
-    });
-    const tasks: WSNTaskReport[] = [];
-    const seen = new Map<string, Tensor>();
-    tidy(() => {
-      for (const task of [...this.taskMasks.keys()].sort((a, b) => a - b)) {
-        const masks = this.taskMasks.get(task)!;
-        let kept = 0;
-        let newlyUsed = 0;
-        for (const e of layout) {
-          const m = masks.get(e.key)!;
-          const before = seen.get(e.key);
-          kept += m.sum().item();
-          newlyUsed += (before === undefined ? m : m.logicalAnd(before.logicalNot())).sum().item();
-          seen.set(e.key, before === undefined ? m : before.logicalOr(m));
-        }
-        const packed = packBits(this.maskBits(task));
-        tasks.push({ task, kept, newlyUsed, packedBits: totalWeights, huffmanBits: huffmanEncode(packed).length * 8 });
       }
     });
     return { maskPercentage: this.maskPercentage, totalWeights, capacityUsed: used / totalWeights, capacityByTensor, tasks };
@@ -373,8 +372,8 @@ export class WSN implements Algorithm {
     for (const [key, s] of this.scores) tensors[`scores.${key}`] = s;
     const tasks = [...this.taskMasks.keys()].sort((a, b) => a - b);
     for (const task of tasks) {
-      const packed = packBits(this.maskBits(task));
-      tensors[`masks.${task}`] = tensor(this.maskCompression === 'huffman' ? huffmanEncode(packed) : packed);
+      const stored = this.storedMasks.get(task)!;
+      tensors[`masks.${task}`] = tensor(this.maskCompression === 'huffman' ? stored.huffman : stored.packed);
     }
     const values: SavedValues = {
       maskPercentage: this.maskPercentage,
@@ -402,12 +401,14 @@ export class WSN implements Algorithm {
       if (saved === undefined) throw new Error(`WSN: the checkpoint has no scores for ${e.key}`);
       this.scores.set(e.key, parameterFrom(saved.clone()));
     }
-    const total = this.layout.reduce((n, e) => n + numel(e.shape), 0);
+    const total = this.totalWeights();
     for (const task of values.tasks) {
       const saved = state.tensors[`masks.${task}`];
       if (saved === undefined) throw new Error(`WSN: the checkpoint has no mask for task ${task}`);
       const bytes = saved.toTypedArray() as Uint8Array;
-      const bits = unpackBits(values.maskEncoding === 'huffman' ? huffmanDecode(bytes) : bytes, total);
+      const packed = values.maskEncoding === 'huffman' ? huffmanDecode(bytes) : bytes;
+      this.storedMasks.set(task, { packed, huffman: values.maskEncoding === 'huffman' ? bytes : huffmanEncode(packed) });
+      const bits = unpackBits(packed, total);
       const masks = new Map<string, Tensor>();
       let offset = 0;
       for (const e of this.layout) {
@@ -433,6 +434,7 @@ export class WSN implements Algorithm {
     this.scores.clear();
     for (const masks of this.taskMasks.values()) for (const m of masks.values()) m.dispose();
     this.taskMasks.clear();
+    this.storedMasks.clear();
     for (const m of [...this.cumulative.values(), ...this.free.values()]) m.dispose();
     this.cumulative.clear();
     this.free.clear();
