@@ -16,7 +16,7 @@ import { buildModel } from '../src/continual/experiment.js';
 import { trainTask } from '../src/continual/trainer.js';
 import { setNumThreads } from '../src/index.js';
 import { manualSeed } from '../src/tensor/index.js';
-import { Tensor } from '../src/tensor/tensor.js';
+import { disposeStateDict } from '../src/optim/optimizer.js';
 import { FASHION_MNIST_DIR, type Sample, median, spawnJson } from './harness.js';
 
 const RHO = 1e-3;
@@ -51,7 +51,7 @@ function worker(which: Which, width: number): Sample {
       },
     },
   });
-  for (const entry of Object.values(result.optimizerState.state)) for (const v of Object.values(entry)) if (v instanceof Tensor) v.dispose();
+  disposeStateDict(result.optimizerState);
   for (const a of algorithms) a.dispose?.();
   model.dispose();
   benchmark.dispose();

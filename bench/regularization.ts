@@ -27,7 +27,8 @@ import { noGrad } from '../src/tensor/autograd.js';
 import { rand, randn } from '../src/tensor/creation.js';
 import { manualSeed } from '../src/tensor/index.js';
 import { keep } from '../src/tensor/scope.js';
-import { Tensor } from '../src/tensor/tensor.js';
+import type { Tensor } from '../src/tensor/tensor.js';
+import { disposeStateDict } from '../src/optim/optimizer.js';
 import { FASHION_MNIST_DIR, type Sample, median, spawnJson } from './harness.js';
 
 const LAMBDA_EWC = 100;
@@ -75,7 +76,7 @@ function ewcWorker(): Sample {
   const timer = epochTimer();
   const result = trainTask(EWC_TASK, { model, benchmark, paradigm: 'til', algorithms: [ewc], training: cfg.training, seed: cfg.seed, globalStep: 0, observer: timer.observer });
   const trainSeconds = timer.seconds();
-  for (const entry of Object.values(result.optimizerState.state)) for (const v of Object.values(entry)) if (v instanceof Tensor) v.dispose();
+  disposeStateDict(result.optimizerState);
   ewc.dispose();
   model.dispose();
   benchmark.dispose();
@@ -92,7 +93,7 @@ function rwalkWorker(): Sample {
   const rwalk = new RWalk();
   const common = { model, paradigm: 'til' as const, algorithms: [rwalk], training: cfg.training, seed: cfg.seed };
   const first = trainTask(1, { ...common, benchmark: warmup, globalStep: 0 });
-  for (const entry of Object.values(first.optimizerState.state)) for (const v of Object.values(entry)) if (v instanceof Tensor) v.dispose();
+  disposeStateDict(first.optimizerState);
   const timer = epochTimer();
   trainTask(2, { ...common, benchmark, globalStep: first.globalStep, observer: timer.observer });
   const trainSeconds = timer.seconds();

@@ -20,7 +20,7 @@ import { buildModel } from '../src/continual/experiment.js';
 import { type TrainingObserver, trainTask } from '../src/continual/trainer.js';
 import { setNumThreads } from '../src/index.js';
 import { manualSeed } from '../src/tensor/index.js';
-import { Tensor } from '../src/tensor/tensor.js';
+import { disposeStateDict } from '../src/optim/optimizer.js';
 import { FASHION_MNIST_DIR, type Sample, median, spawnJson } from './harness.js';
 
 const MASK_FRACTION = 0.1;
@@ -45,12 +45,12 @@ function worker(): Sample {
   const wsn = new WSN({ maskPercentage: MASK_FRACTION });
   const common = { model, paradigm: 'til' as const, algorithms: [wsn], training: cfg.training, seed: cfg.seed };
   const first = trainTask(1, { ...common, benchmark: warmup, globalStep: 0 });
-  for (const entry of Object.values(first.optimizerState.state)) for (const v of Object.values(entry)) if (v instanceof Tensor) v.dispose();
+  disposeStateDict(first.optimizerState);
   let start = 0;
   let end = 0;
   const observer: TrainingObserver = { epochStart: () => (start = performance.now()), epochEnd: () => (end = performance.now()) };
   const second = trainTask(2, { ...common, benchmark, globalStep: first.globalStep, observer });
-  for (const entry of Object.values(second.optimizerState.state)) for (const v of Object.values(entry)) if (v instanceof Tensor) v.dispose();
+  disposeStateDict(second.optimizerState);
   const capacityUsed = wsn.report()!.capacityUsed;
   wsn.dispose();
   model.dispose();

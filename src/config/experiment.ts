@@ -347,11 +347,13 @@ const unlearningSchema = object({
     .describe('a task u can be unlearned by requests after tasks u .. u + unlearnableAge − 1 (absent: always)'),
 });
 
+/** A run's directory name: a bare name, so that a run cannot be written outside its parent directory. */
+export const RUN_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
 const outputSchema = object({
   dir: string({ nonEmpty: true }).default('runs').describe('runs are written under this directory'),
-  // A bare name, so that a run cannot be written outside `dir`.
   name: string({
-    pattern: /^[A-Za-z0-9][A-Za-z0-9._-]*$/,
+    pattern: RUN_NAME_PATTERN,
     patternDescription: "a name of letters, digits, '.', '-' and '_' (not starting with '.' or '-')",
     label: 'name of [A-Za-z0-9._-]',
   })

@@ -10,8 +10,8 @@ import { noGrad } from '../tensor/autograd.js';
 import { manualSeed } from '../tensor/random.js';
 import { cat } from '../tensor/functions.js';
 import { tidy } from '../tensor/scope.js';
-import type { OptimizerStateDict } from '../optim/optimizer.js';
-import { Tensor } from '../tensor/tensor.js';
+import { disposeStateDict } from '../optim/optimizer.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { type Algorithm, type AlgorithmSummary, type UnlearningContext, createAlgorithms } from './algorithms/index.js';
 import { createBackbone } from './backbones/index.js';
 import { createBenchmark } from './benchmarks/index.js';
@@ -65,9 +65,6 @@ export function buildModel(config: ExperimentConfig, benchmark: ContinualBenchma
   return new ContinualModel(backbone, createHeads(paradigm, backbone.outputDim));
 }
 
-function freeOptimizerState(state: OptimizerStateDict): void {
-  for (const entry of Object.values(state.state)) for (const v of Object.values(entry)) if (v instanceof Tensor) v.dispose();
-}
 
 /**
  * The unlearning schedule of a configuration: the tasks to unlearn after each
@@ -155,7 +152,7 @@ function trainSequence(
     accuracy.push(scores.map((s) => s.accuracy));
     loss.push(scores.map((s) => s.loss));
     if (options.runDir !== undefined) saveCheckpoint(options.runDir, model, algorithms, result.optimizerState, { task, globalStep, accuracy, loss });
-    freeOptimizerState(result.optimizerState);
+    disposeStateDict(result.optimizerState);
     options.onTaskEnd?.(task, accuracy, loss);
   }
   return { accuracy, loss };

@@ -12,10 +12,10 @@
 // trained, so a run holds one task at a time.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ExperimentConfig } from '../config/experiment.js';
+import { type ExperimentConfig, RUN_NAME_PATTERN } from '../config/experiment.js';
 import { writeFileAtomic } from '../serialization/atomic.js';
 import { manualSeed } from '../tensor/random.js';
-import { Tensor } from '../tensor/tensor.js';
+import { disposeStateDict } from '../optim/optimizer.js';
 import { type Algorithm, createAlgorithms } from './algorithms/index.js';
 import { createBenchmark } from './benchmarks/index.js';
 import { buildModel } from './experiment.js';
@@ -117,7 +117,7 @@ export function runPlasticity(options: PlasticityRunOptions): PlasticityResult {
     for (let task: TaskId = 1; task <= benchmark.numTasks; task++) {
       const trained = trainTask(task, { model, benchmark, paradigm: config.paradigm, algorithms, training: config.training, seed: config.seed, globalStep, observer });
       globalStep = trained.globalStep;
-      for (const entry of Object.values(trained.optimizerState.state)) for (const v of Object.values(entry)) if (v instanceof Tensor) v.dispose();
+      disposeStateDict(trained.optimizerState);
       benchmark.release(task);
       const { trainAccuracy, trainLoss } = online.get(task)!;
       result.onlineAccuracy.push(trainAccuracy);
@@ -148,7 +148,7 @@ export interface PlasticityComparisonOptions {
 export function runPlasticityComparison(options: PlasticityComparisonOptions): PlasticityResult[] {
   const labels = options.runs.map((r) => r.label ?? plasticityLabel(r.config));
   labels.forEach((label, i) => {
-    if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(label)) throw new Error(`run ${i + 1}: the label '${label}' is not a directory name of letters, digits, '.', '-' and '_'; set output.name`);
+    if (!RUN_NAME_PATTERN.test(label)) throw new Error(`run ${i + 1}: the label '${label}' is not a directory name of letters, digits, '.', '-' and '_'; set output.name`);
     const first = labels.indexOf(label);
     if (first < i) throw new Error(`runs ${first + 1} and ${i + 1} are both called '${label}'; give them different output.name values`);
   });

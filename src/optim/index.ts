@@ -2,6 +2,7 @@
 export {
   Optimizer,
   packStateDict,
+  disposeStateDict,
   unpackStateDict,
   type BaseHyperparameters,
   type ParamGroup,

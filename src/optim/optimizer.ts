@@ -332,6 +332,11 @@ export function packStateDict<H extends BaseHyperparameters>(stateDict: Optimize
   return { tensors, json: { state, paramGroups: stateDict.paramGroups } };
 }
 
+/** Frees the tensors of a state dict taken with stateDict() (e.g. once it is checkpointed). */
+export function disposeStateDict(stateDict: OptimizerStateDict): void {
+  for (const entry of Object.values(stateDict.state)) for (const v of Object.values(entry)) if (v instanceof Tensor) v.dispose();
+}
+
 /** Rebuilds a state dict from packStateDict's parts (after a save and load). */
 export function unpackStateDict<H extends BaseHyperparameters>(tensors: Record<string, Tensor>, json: PackedOptimizerState<H>['json']): OptimizerStateDict<H> {
   const state: Record<number, Record<string, Tensor | number>> = {};
