@@ -1,6 +1,7 @@
 // Shared test utilities: PyTorch fixtures and numeric comparison.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
@@ -80,4 +81,33 @@ export function settledTensorCount(): number {
   setFlagsFromString('--expose-gc');
   (runInNewContext('gc') as () => void)();
   return liveTensorCount();
+}
+
+let tempRoot: string | undefined;
+
+/**
+ * A fresh directory for one test. Every directory a test file makes lives
+ * under one root that is removed when the test file's process exits, however
+ * the tests ended, so a full run leaves nothing in the system temp folder.
+ */
+export function tempDir(prefix: string): string {
+  if (tempRoot === undefined) {
+    const root = mkdtempSync(join(tmpdir(), 'perennial-test-'));
+    tempRoot = root;
+    process.on('exit', () => rmSync(root, { recursive: true, force: true }));
+  }
+  return mkdtempSync(join(tempRoot, prefix));
+}
+
+/**
+ * Debian's Fashion-MNIST directory. Tests that read it fail, never skip, when
+ * it is missing: `npm test` installs it, so a missing copy is a set-up defect.
+ */
+export function fashionMnistDir(): string {
+  const dir = '/usr/share/datasets/fashion-mnist';
+  assert.ok(
+    existsSync(join(dir, 'train-images-idx3-ubyte.gz')),
+    `Debian's dataset-fashion-mnist is not installed (${dir}); npm test installs it, or run: bash scripts/setup.sh --test`,
+  );
+  return dir;
 }

@@ -3,11 +3,11 @@
 // exit with status 2 and say what is wrong.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { tempDir } from '../helpers.js';
 
 const cli = join(fileURLToPath(import.meta.url), '..', '..', '..', 'src', 'cli', 'main.js');
 const overrides = ['benchmark.numTasks=3', 'benchmark.trainLimit=1500', 'backbone.hiddenSizes=[64]', 'training.epochs=2', 'backbone.dropout=0.2'];
@@ -26,7 +26,7 @@ async function waitFor(path: string, child: ChildProcess): Promise<void> {
 
 describe('perennial run', () => {
   it('a run killed after its first task and resumed ends with exactly the results of an uninterrupted run', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'perennial-cli-'));
+    const dir = tempDir('cli-');
     const whole = runCli(['run', ...overrides, `output.dir=${dir}`, 'output.name=whole']);
     assert.equal(whole.status, 0, whole.stderr);
 

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +17,7 @@ import {
 } from '../../src/config/experiment.js';
 import { ConfigError, applyOverride, parseOverride } from '../../src/config/loader.js';
 import { type ObjectSchema, number, object } from '../../src/config/schema.js';
+import { tempDir } from '../helpers.js';
 
 const DEFAULTS: ExperimentConfig = {
   seed: 1,
@@ -51,7 +51,7 @@ function errorLines(fn: () => unknown): string[] {
 }
 
 function tempFile(name: string, text: string): string {
-  const path = join(mkdtempSync(join(tmpdir(), 'perennial-config-')), name);
+  const path = join(tempDir('config-'), name);
   writeFileSync(path, text);
   return path;
 }

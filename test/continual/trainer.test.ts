@@ -2,8 +2,7 @@
 // runs are reproducible, hooks run in order and combine, schedulers step,
 // CIL offsets labels, and a non-finite loss stops the run keeping results.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadExperiment } from '../../src/config/experiment.js';
@@ -11,8 +10,9 @@ import type { Algorithm, StepContext, TaskContext } from '../../src/continual/al
 import { runExperiment } from '../../src/continual/experiment.js';
 import { NonFiniteLossError } from '../../src/continual/trainer.js';
 import { full } from '../../src/index.js';
+import { tempDir } from '../helpers.js';
 
-const tmp = (): string => mkdtempSync(join(tmpdir(), 'perennial-run-'));
+const tmp = (): string => tempDir('run-');
 const small = ['benchmark.numTasks=2', 'benchmark.trainLimit=256', 'backbone.hiddenSizes=[32]', 'training.epochs=1', 'training.batchSize=64'];
 
 describe('trainer', () => {

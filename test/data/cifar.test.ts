@@ -2,12 +2,12 @@
 // tools/fixtures/cifar.py: real Fashion-MNIST images in the real CIFAR
 // record layout, with expected values computed in Python.
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { DataFormatError, DatasetNotFoundError, type RawDataset, decodeCifarRecords, loadCifar10, loadCifar100, loadIdxDataset } from '../../src/data/index.js';
+import { fashionMnistDir, tempDir } from '../helpers.js';
 
 const FIXTURES = join(fileURLToPath(import.meta.url), '..', '..', '..', '..', 'test', 'fixtures', 'cifar');
 
@@ -64,7 +64,7 @@ describe('CIFAR-10 binary reader', () => {
   });
 
   it('finds the files inside the cifar-10-batches-bin folder the archive unpacks to', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'perennial-cifar-'));
+    const dir = tempDir('cifar-');
     try {
       mkdirSync(join(dir, 'cifar-10-batches-bin'));
       copyFileSync(join(FIXTURES, 'test_batch.bin'), join(dir, 'cifar-10-batches-bin', 'test_batch.bin'));
@@ -92,9 +92,9 @@ describe('CIFAR-100 binary reader', () => {
   });
 });
 
-describe('CIFAR readers agree with the IDX reader on the source images', { skip: existsSync('/usr/share/datasets/fashion-mnist') ? false : 'dataset-fashion-mnist is not installed' }, () => {
+describe('CIFAR readers agree with the IDX reader on the source images', () => {
   it('the red plane is the padded Fashion-MNIST image, green its transpose, blue its negative', () => {
-    const fashion = loadIdxDataset('/usr/share/datasets/fashion-mnist', 'test');
+    const fashion = loadIdxDataset(fashionMnistDir(), 'test');
     const raw = loadCifar10(FIXTURES, 'test');
     const facts = expected.cifar10['test_batch.bin']!;
     facts.sources.forEach(([, src], i) => {
@@ -117,7 +117,7 @@ describe('CIFAR readers agree with the IDX reader on the source images', { skip:
 describe('CIFAR readers: damaged and missing files', () => {
   let dir: string;
   before(() => {
-    dir = mkdtempSync(join(tmpdir(), 'perennial-cifar-bad-'));
+    dir = tempDir('cifar-bad-');
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -1,18 +1,16 @@
 // Checksums and archive extraction of the downloader. Nothing here touches
 // the network: downloadDataset itself is never called by the tests.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { DOWNLOADABLE_DATASETS, DataFormatError, extractArchiveMembers, extractTarMembers, fileDigest, loadCifar10, publishedChecksums, verifyChecksum } from '../../src/data/index.js';
-import { loadFixture } from '../helpers.js';
+import { fashionMnistDir, loadFixture, tempDir } from '../helpers.js';
 
 const CIFAR = join(fileURLToPath(import.meta.url), '..', '..', '..', '..', 'test', 'fixtures', 'cifar');
-const FASHION = '/usr/share/datasets/fashion-mnist';
 
 interface FileFacts {
   debianMd5: string;
@@ -46,7 +44,8 @@ describe('checksums', () => {
 
   // Debian re-packed the gzip files: same data, header without the stored
   // file name, hence other MD5s than the published ones (see tools/fixtures/datasets.py).
-  it("Debian's Fashion-MNIST files have the checksums recorded for them, not the published ones", { skip: existsSync(FASHION) ? false : 'dataset-fashion-mnist is not installed' }, async () => {
+  it("Debian's Fashion-MNIST files have the checksums recorded for them, not the published ones", async () => {
+    const FASHION = fashionMnistDir();
     for (const [name, f] of Object.entries(files)) {
       const path = join(FASHION, name);
       assert.equal(await verifyChecksum(path, f.debianMd5), true, `${name} md5`);
@@ -58,13 +57,13 @@ describe('checksums', () => {
       assert.equal(readFileSync(path)[3]! & 0x08, 0, 'no FNAME flag in the Debian gzip header');
       assert.equal(createHash('md5').update(gunzipSync(readFileSync(path))).digest('hex'), f.decompressedMd5);
     }
-    assert.equal(await fileDigest(join(FASHION, 't10k-labels-idx1-ubyte.gz'), 'md5'), files['t10k-labels-idx1-ubyte.gz']!.debianMd5);
+    assert.equal(await fileDigest(join(fashionMnistDir(), 't10k-labels-idx1-ubyte.gz'), 'md5'), files['t10k-labels-idx1-ubyte.gz']!.debianMd5);
   });
 });
 
 describe('archive extraction', () => {
   it('extracts the wanted members of a tar written by Python, byte for byte', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'perennial-tar-'));
+    const dir = tempDir('tar-');
     try {
       extractArchiveMembers(join(CIFAR, archiveFacts.name), dir, ['test_batch.bin', 'batches.meta.txt']);
       assert.deepEqual(readdirSync(dir).sort(), ['batches.meta.txt', 'test_batch.bin']);
@@ -78,7 +77,7 @@ describe('archive extraction', () => {
   });
 
   it('reports members the archive lacks', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'perennial-tar-'));
+    const dir = tempDir('tar-');
     try {
       assert.throws(() => extractArchiveMembers(join(CIFAR, archiveFacts.name), dir, ['test_batch.bin', 'data_batch_1.bin']), /lacks data_batch_1\.bin; it is not the expected dataset archive/);
       assert.deepEqual(readdirSync(dir), [], 'nothing is written when a member is missing');

@@ -1,15 +1,13 @@
 // The IDX reader on Debian's real Fashion-MNIST files and on damaged copies.
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { DataFormatError, DatasetNotFoundError, type RawDataset, decodeIdx, loadIdxDataset, readIdxFile, transposeImages } from '../../src/data/index.js';
-import { loadFixture } from '../helpers.js';
+import { fashionMnistDir, loadFixture, tempDir } from '../helpers.js';
 
-const FASHION = '/usr/share/datasets/fashion-mnist';
-const skip = existsSync(join(FASHION, 'train-images-idx3-ubyte.gz')) ? false : 'Debian package dataset-fashion-mnist is not installed';
+const FASHION = fashionMnistDir();
 
 interface SplitFacts {
   count: number;
@@ -51,7 +49,7 @@ function checkAgainst(raw: RawDataset, f: SplitFacts): void {
   assert.deepEqual([...raw.images.subarray(14 * 28, 15 * 28)], f.image0Row14);
 }
 
-describe('IDX reader on the real Fashion-MNIST (Debian)', { skip }, () => {
+describe('IDX reader on the real Fashion-MNIST (Debian)', () => {
   let train: RawDataset;
   before(() => {
     train = loadIdxDataset(FASHION, 'train');
@@ -72,12 +70,12 @@ describe('IDX reader on the real Fashion-MNIST (Debian)', { skip }, () => {
   });
 });
 
-describe('IDX reader: formats and damaged files', { skip }, () => {
+describe('IDX reader: formats and damaged files', () => {
   let dir: string;
   let images: Uint8Array; // the real t10k images file, decompressed
   let labels: Uint8Array;
   before(() => {
-    dir = mkdtempSync(join(tmpdir(), 'perennial-idx-'));
+    dir = tempDir('idx-');
     images = gunzipSync(readFileSync(join(FASHION, 't10k-images-idx3-ubyte.gz')));
     labels = gunzipSync(readFileSync(join(FASHION, 't10k-labels-idx1-ubyte.gz')));
   });

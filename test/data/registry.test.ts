@@ -1,14 +1,14 @@
 // Dataset names to loaders, defaults and errors.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { DATASET_NAMES, DEFAULT_DATASET, DataFormatError, DatasetNotFoundError, channelStatistics, datasetSpec, loadDataset, resolveDataDirectory } from '../../src/data/index.js';
+import { fashionMnistDir, tempDir } from '../helpers.js';
 
 const CIFAR = join(fileURLToPath(import.meta.url), '..', '..', '..', '..', 'test', 'fixtures', 'cifar');
-const FASHION = '/usr/share/datasets/fashion-mnist';
 
 describe('dataset registry', () => {
   it('knows the datasets of the brief, with their class counts and shapes', () => {
@@ -41,7 +41,7 @@ describe('dataset registry', () => {
   });
 
   it('says how to get data when the directory lacks the files', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'perennial-reg-'));
+    const dir = tempDir('reg-');
     try {
       assert.throws(() => loadDataset('kmnist', 'train', dir), (e: Error) => e instanceof DatasetNotFoundError && /no train images file/.test(e.message) && /perennial download kmnist/.test(e.message));
     } finally {
@@ -56,7 +56,7 @@ describe('dataset registry', () => {
   });
 
   it('rejects labels beyond the class count (files of another dataset)', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'perennial-reg-'));
+    const dir = tempDir('reg-');
     try {
       // An EMNIST 'digits' directory holding a label 12 (as another split would).
       const images = new Uint8Array(16 + 2 * 784);
@@ -78,7 +78,8 @@ describe('dataset registry', () => {
     }
   });
 
-  it('the published Fashion-MNIST constants match the real training pixels', { skip: existsSync(FASHION) ? false : 'dataset-fashion-mnist is not installed' }, () => {
+  it('the published Fashion-MNIST constants match the real training pixels', () => {
+    const FASHION = fashionMnistDir();
     const spec = datasetSpec('fashion-mnist');
     assert.equal(resolveDataDirectory('fashion-mnist'), FASHION);
     const stats = channelStatistics(loadDataset('fashion-mnist', 'train'));

@@ -2,11 +2,11 @@
 // way to CUDA) or in Debian's libtorch-dev. No GPU is needed to check how the
 // build is configured for each layout.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { tempDir } from '../helpers.js';
 
 interface Located { source: string; include: string[]; libdir: string; hasCuda: boolean; problems: string[] }
 interface LocatorModule {
@@ -24,7 +24,7 @@ after(() => {
 });
 
 function fakeDownload(withCuda: boolean): string {
-  const root = mkdtempSync(join(tmpdir(), 'libtorch-'));
+  const root = tempDir('libtorch-');
   mkdirSync(join(root, 'include/torch/csrc/api/include/torch'), { recursive: true });
   writeFileSync(join(root, 'include/torch/csrc/api/include/torch/torch.h'), '');
   mkdirSync(join(root, 'lib'));
@@ -52,7 +52,7 @@ describe('locating libtorch', () => {
   });
 
   it('names what is missing in a wrong LIBTORCH directory', () => {
-    process.env['LIBTORCH'] = mkdtempSync(join(tmpdir(), 'not-libtorch-'));
+    process.env['LIBTORCH'] = tempDir('not-libtorch-');
     const { problems } = locator.locateLibtorch();
     assert.equal(problems.length, 2);
     assert.match(problems[0]!, /has no include\/torch\/csrc\/api\/include\/torch\/torch\.h; point LIBTORCH at the unpacked libtorch directory/);

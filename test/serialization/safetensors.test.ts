@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -16,13 +15,9 @@ import {
   tensor,
   zeros,
 } from '../../src/index.js';
-import { type FixtureTensor, assertMatches, loadFixture } from '../helpers.js';
+import { assertMatches, type FixtureTensor, loadFixture, tempDir } from '../helpers.js';
 
 const fixtures = join(fileURLToPath(import.meta.url), '..', '..', '..', '..', 'test', 'fixtures');
-
-function tempDir(): string {
-  return mkdtempSync(join(tmpdir(), 'perennial-st-'));
-}
 
 function sample(): Record<string, Tensor> {
   manualSeed(3);
@@ -55,7 +50,7 @@ function withHeader(bytes: Buffer, edit: (h: Record<string, unknown>) => void): 
 
 describe('safetensors', () => {
   it('round-trips every dtype, shape and metadata through a file', () => {
-    const dir = tempDir();
+    const dir = tempDir('st-');
     const path = join(dir, 'model.safetensors');
     const original = sample();
     saveSafetensors(path, original, { epoch: '3' });
@@ -118,14 +113,14 @@ describe('safetensors', () => {
       });
     }
     it('names the file when loading from disk', () => {
-      const path = join(tempDir(), 'cut.safetensors');
+      const path = join(tempDir('st-'), 'cut.safetensors');
       writeFileSync(path, good.subarray(0, 20));
       assert.throws(() => loadSafetensors(path), (e: Error) => e.message.startsWith(`${path}: not a valid safetensors file`));
     });
   });
 
   it('keeps the previous file intact and leaves no temporary file when a save fails', () => {
-    const dir = tempDir();
+    const dir = tempDir('st-');
     const path = join(dir, 'ckpt.safetensors');
     saveSafetensors(path, { a: tensor([1, 2, 3], { dtype: 'float32' }) });
     const before = readFileSync(path);

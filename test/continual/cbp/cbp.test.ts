@@ -5,8 +5,6 @@
 // replacement count (ρ × eligible units accumulated, no truncation to zero),
 // maturity, option validation, memory, and a resumed run.
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadExperiment } from '../../../src/config/experiment.js';
@@ -27,7 +25,7 @@ import { noGrad } from '../../../src/tensor/autograd.js';
 import { randint, randn, tensor } from '../../../src/tensor/creation.js';
 import { keep, tidy } from '../../../src/tensor/scope.js';
 import type { Tensor } from '../../../src/tensor/tensor.js';
-import { type FixtureTensor, assertMatches, fromFixture, loadFixture, settledTensorCount } from '../../helpers.js';
+import { assertMatches, type FixtureTensor, fromFixture, loadFixture, settledTensorCount, tempDir } from '../../helpers.js';
 
 interface StepRecord {
   task: number;
@@ -47,7 +45,7 @@ interface CBPFixture {
   runs: Record<CBPUtility, { initial: Record<string, FixtureTensor>; steps: StepRecord[] }>;
 }
 
-const tmp = (): string => join(mkdtempSync(join(tmpdir(), 'perennial-cbp-')), 'run');
+const tmp = (): string => join(tempDir('cbp-'), 'run');
 
 function taskContext(model: ContinualModel, optimizer: Optimizer, task = 1, paradigm: Paradigm = 'til'): TaskContext {
   const none = { x: null as unknown as Tensor, y: null as unknown as Tensor, size: 0 };

@@ -5,18 +5,17 @@
 // and its command line; configuration mistakes.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { loadExperiment } from '../../../src/config/experiment.js';
 import type { Algorithm, StepContext } from '../../../src/continual/algorithms/index.js';
 import { PLASTICITY_FILES, runPlasticity, runPlasticityComparison } from '../../../src/continual/plasticity.js';
-import { settledTensorCount } from '../../helpers.js';
+import { settledTensorCount, tempDir } from '../../helpers.js';
 
 const cli = join(fileURLToPath(import.meta.url), '..', '..', '..', '..', 'src', 'cli', 'main.js');
-const tmp = (): string => mkdtempSync(join(tmpdir(), 'perennial-plasticity-'));
+const tmp = (): string => tempDir('plasticity-');
 const small = [
   'paradigm=dil', 'benchmark.numTasks=4', 'benchmark.trainLimit=200', 'benchmark.validationFraction=0', 'backbone.hiddenSizes=[16, 16]',
   'training.epochs=1', 'training.batchSize=16', 'training.optimizer={name: sgd, lr: 0.1}', 'training.validateEveryEpoch=false',

@@ -3,8 +3,6 @@
 // online EWC never mutates its stored Fisher, and both forget less than
 // Finetuning on a real run.
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadExperiment } from '../../../src/config/experiment.js';
@@ -12,8 +10,9 @@ import { EWC, OnlineEWC, QuadraticAnchors } from '../../../src/continual/algorit
 import type { TaskContext } from '../../../src/continual/algorithms/index.js';
 import { runExperiment } from '../../../src/continual/experiment.js';
 import { type Tensor, grad, keep, manualSeed, rand, randn, tidy } from '../../../src/index.js';
+import { tempDir } from '../../helpers.js';
 
-const tmp = (): string => join(mkdtempSync(join(tmpdir(), 'perennial-ewc-')), 'run');
+const tmp = (): string => join(tempDir('ewc-'), 'run');
 
 describe('QuadraticAnchors', () => {
   it('A (θ − μ)² + c equals Σ_t F_t (θ − θ*_t)² in value and gradient (float64 reference), also after removing a task', () => {

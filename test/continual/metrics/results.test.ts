@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { AccuracyMatrix, LossMatrix } from '../../../src/continual/metrics/matrix.js';
@@ -21,6 +20,7 @@ import {
   writeRunResults,
 } from '../../../src/continual/results/index.js';
 import { count, xmlProblems } from './xml.js';
+import { tempDir } from '../../helpers.js';
 
 // The worked example of matrix.test.ts (multiples of 1/8, exact sums).
 function accuracy(): AccuracyMatrix {
@@ -29,10 +29,6 @@ function accuracy(): AccuracyMatrix {
 
 function loss(): LossMatrix {
   return new LossMatrix([[0.5], [0.25, 0.125], [2, 1.5, 0.25]]);
-}
-
-function tempDir(): string {
-  return mkdtempSync(join(tmpdir(), 'perennial-results-'));
 }
 
 describe('CSV', () => {
@@ -224,7 +220,7 @@ describe('SVG plots', () => {
 
 describe('writeRunResults', () => {
   it('writes every file atomically and leaves no temporary file', () => {
-    const dir = join(tempDir(), 'run');
+    const dir = join(tempDir('results-'), 'run');
     const { files, summary } = writeRunResults(dir, { accuracy: accuracy(), loss: loss(), metadata: { seed: 1 } });
     assert.deepEqual(files, ['acc.csv', 'loss.csv', 'summary.json', 'acc_matrix.svg', 'average_accuracy.svg'].map((f) => join(dir, f)));
     assert.deepEqual(readdirSync(dir).sort(), ['acc.csv', 'acc_matrix.svg', 'average_accuracy.svg', 'loss.csv', 'summary.json']);
@@ -234,7 +230,7 @@ describe('writeRunResults', () => {
   });
 
   it('rewrites the files after each task', () => {
-    const dir = tempDir();
+    const dir = tempDir('results-');
     const acc = new AccuracyMatrix([[0.5]]);
     writeRunResults(dir, { accuracy: acc });
     acc.set(2, 1, 0.25);
@@ -245,7 +241,7 @@ describe('writeRunResults', () => {
   });
 
   it('writes nothing when the results are invalid', () => {
-    const dir = join(tempDir(), 'never');
+    const dir = join(tempDir('results-'), 'never');
     const acc = new AccuracyMatrix();
     acc.set(2, 2, 0.5);
     assert.throws(() => writeRunResults(dir, { accuracy: acc }), /has not been recorded/);
@@ -255,7 +251,7 @@ describe('writeRunResults', () => {
 
 describe('RunLogger', () => {
   it('appends timestamped lines', () => {
-    const path = join(tempDir(), 'sub', 'run.log');
+    const path = join(tempDir('results-'), 'sub', 'run.log');
     let ms = Date.UTC(2024, 4, 1, 12, 0, 0);
     const logger = new RunLogger(path, () => new Date(ms));
     logger.info('starting');

@@ -2,16 +2,15 @@
 // stores per paradigm, and RWalk with replay in one class-incremental
 // experiment, including a resumed run that reproduces an uninterrupted one.
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadExperiment } from '../../../src/config/experiment.js';
 import { Replay, Reservoir } from '../../../src/continual/algorithms/replay.js';
 import { runExperiment } from '../../../src/continual/experiment.js';
 import { Rng } from '../../../src/continual/rng.js';
+import { tempDir } from '../../helpers.js';
 
-const tmp = (): string => join(mkdtempSync(join(tmpdir(), 'perennial-replay-')), 'run');
+const tmp = (): string => join(tempDir('replay-'), 'run');
 const cil = [
   'paradigm=cil', 'benchmark.name=split', 'benchmark.numTasks=3', 'benchmark.classSplit=[[0,1],[2,3],[4,5]]', 'benchmark.trainLimit=96',
   'backbone.hiddenSizes=[16]', 'training.epochs=1', 'training.batchSize=16', 'training.validateEveryEpoch=false',

@@ -3,8 +3,6 @@
 // point), the model's training mode and dropout kept during its gradient,
 // the no-checkpoint case, and option validation.
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadExperiment } from '../../../src/config/experiment.js';
@@ -20,7 +18,7 @@ import { SGD } from '../../../src/optim/sgd.js';
 import { grad, noGrad } from '../../../src/tensor/autograd.js';
 import { tidy } from '../../../src/tensor/scope.js';
 import type { Tensor } from '../../../src/tensor/tensor.js';
-import { type FixtureTensor, assertClose, assertMatches, fromFixture, loadFixture } from '../../helpers.js';
+import { assertClose, assertMatches, type FixtureTensor, fromFixture, loadFixture, tempDir } from '../../helpers.js';
 
 interface TaskRecord {
   checkpoints: number;
@@ -37,7 +35,7 @@ interface RWalkFixture {
   fixedPenalty: number;
 }
 
-const tmp = (): string => join(mkdtempSync(join(tmpdir(), 'perennial-rwalk-')), 'run');
+const tmp = (): string => join(tempDir('rwalk-'), 'run');
 const small = ['benchmark.numTasks=2', 'benchmark.trainLimit=128', 'backbone.hiddenSizes=[16]', 'training.epochs=1', 'training.batchSize=32', 'training.validateEveryEpoch=false'];
 
 function setParams(model: ContinualModel, values: Record<string, FixtureTensor>, names: readonly string[]): void {

@@ -5,8 +5,7 @@
 // records expire with the unlearnable age, and a resumed run unlearns from
 // the records in its checkpoint.
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { type ExperimentConfig, loadExperiment } from '../../../src/config/experiment.js';
@@ -24,8 +23,9 @@ import { createHeads } from '../../../src/continual/heads.js';
 import { MLP } from '../../../src/continual/backbones/index.js';
 import { ContinualModel } from '../../../src/continual/model.js';
 import { type Tensor, keep, liveTensorCount, manualSeed, noGrad, randn, tidy } from '../../../src/index.js';
+import { tempDir } from '../../helpers.js';
 
-const tmp = (): string => join(mkdtempSync(join(tmpdir(), 'perennial-unlearning-')), 'run');
+const tmp = (): string => join(tempDir('unlearning-'), 'run');
 const TINY = ['benchmark.trainLimit=256', 'backbone.hiddenSizes=[32]', 'training.optimizer.lr=0.05', 'training.optimizer.momentum=0.9'];
 
 function snapshotState(model: ContinualModel): Map<string, Tensor> {

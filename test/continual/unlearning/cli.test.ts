@@ -2,17 +2,17 @@
 // same configuration and the unlearning metrics are printed and written.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { tempDir } from '../../helpers.js';
 
 const cli = join(fileURLToPath(import.meta.url), '..', '..', '..', '..', 'src', 'cli', 'main.js');
 
 describe('perennial run with unlearning requests', () => {
   it('makes the retrain and original references and reports the unlearning metrics', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'perennial-unlearning-cli-'));
+    const dir = tempDir('unlearning-cli-');
     const out = spawnSync(
       process.execPath,
       [cli, 'run', 'benchmark.numTasks=3', 'benchmark.trainLimit=256', 'backbone.hiddenSizes=[32]', 'algorithms=[{name: amnesiacFinetuning}]', 'unlearning.requests=[{afterTask: 3, tasks: [2]}]', `output.dir=${dir}`, 'output.name=run'],

@@ -2,8 +2,7 @@
 // run writes: unlearning.csv, the original reference's table, the plots and
 // the summary.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { TaskMatrix } from '../../../src/continual/metrics/matrix.js';
@@ -12,6 +11,7 @@ import { subsequenceView } from '../../../src/continual/references.js';
 import { writeRunResults } from '../../../src/continual/results/index.js';
 import type { ContinualBenchmark, TaskSplits } from '../../../src/continual/types.js';
 import { xmlProblems } from '../metrics/xml.js';
+import { tempDir } from '../../helpers.js';
 
 describe('subsequenceView', () => {
   it("maps its task i to the kept task kept[i − 1], with class offsets over the kept tasks only", () => {
@@ -42,7 +42,7 @@ describe('unlearning results files', () => {
   const distance = { euclidean: 1.5, cosine: 0.25, manhattan: 6, linearCka: 0.75 };
 
   it('writes unlearning.csv, its plots and the original reference, and puts the table in summary.json', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'perennial-unlearning-results-'));
+    const dir = tempDir('unlearning-results-');
     const unlearning: UnlearningResults = {
       requests: [{ afterTask: 2, tasks: [1] }],
       retrain: { tasks: [2, 3], accuracy: [0.5, 0.75], distances: [distance, { ...distance, linearCka: null }, distance] },
@@ -76,7 +76,7 @@ describe('unlearning results files', () => {
   });
 
   it('before the references exist (during the run), writes the requests executed so far without reference columns or distance plot', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'perennial-unlearning-results-'));
+    const dir = tempDir('unlearning-results-');
     writeRunResults(dir, { accuracy, unlearning: { requests: [{ afterTask: 2, tasks: [1] }] } });
     assert.ok(!readdirSync(dir).includes('unlearning_distance.svg'));
     assert.equal(readFileSync(join(dir, 'unlearning.csv'), 'utf8').split('\n')[1], '1,2,0.25,,,,,,,');

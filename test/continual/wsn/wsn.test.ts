@@ -6,8 +6,7 @@
 // score initialisation; and the errors for options and setups WSN cannot
 // serve.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadExperiment } from '../../../src/config/experiment.js';
@@ -24,8 +23,9 @@ import { randn } from '../../../src/tensor/creation.js';
 import { manualSeed } from '../../../src/tensor/random.js';
 import { keep, tidy } from '../../../src/tensor/scope.js';
 import type { Tensor } from '../../../src/tensor/tensor.js';
+import { tempDir } from '../../helpers.js';
 
-const tmp = (): string => join(mkdtempSync(join(tmpdir(), 'perennial-wsn-')), 'run');
+const tmp = (): string => join(tempDir('wsn-'), 'run');
 const small = [
   'paradigm=til', 'benchmark.numTasks=3', 'benchmark.trainLimit=256', 'backbone.hiddenSizes=[32, 32]',
   'training.epochs=2', 'training.batchSize=32', 'training.validateEveryEpoch=false',
