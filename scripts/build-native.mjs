@@ -1,10 +1,33 @@
 // `npm install` hook: checks that libtorch is present, then builds the N-API
 // addon with node-gyp. A missing dependency is reported with the command that
-// installs it instead of a compiler error.
+// installs it instead of a compiler error. When the addon was already built
+// from the same sources, libtorch and Node, it does nothing: `npx perennial`
+// in a checkout installs the checkout into npm's cache as a linked package and
+// runs this hook every time, and a rebuild there took minutes.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { locateLibtorch, openblasPresent } from './libtorch.mjs';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+process.chdir(root);
+const addon = join('build', 'Release', 'perennial.node');
+const stampFile = join('build', 'inputs.sha256');
+
+/** A digest of everything the addon is built from. */
+function buildInputs() {
+  const hash = createHash('sha256');
+  const files = ['binding.gyp', 'scripts/build-native.mjs', 'scripts/libtorch.mjs', 'node_modules/node-addon-api/package.json'];
+  for (const name of readdirSync('native').sort()) files.push(join('native', name));
+  for (const file of files) hash.update(file).update(existsSync(file) ? readFileSync(file) : '');
+  hash.update(`LIBTORCH=${process.env.LIBTORCH ?? ''} node=${process.versions.node} abi=${process.versions.modules}`);
+  return hash.digest('hex');
+}
+
+const inputs = buildInputs();
+if (existsSync(addon) && existsSync(stampFile) && readFileSync(stampFile, 'utf8').trim() === inputs) process.exit(0);
 
 const lt = locateLibtorch();
 if (lt.problems.length > 0) {
@@ -31,4 +54,5 @@ const args = [candidates[0], 'rebuild', `--jobs=${process.env.JOBS ?? '2'}`];
 // downloading them, which fails without a network.
 if (!process.env.npm_config_nodedir && existsSync('/usr/include/node/node_api.h')) args.push('--nodedir=/usr');
 const result = spawnSync(process.execPath, args, { stdio: 'inherit' });
+if (result.status === 0) writeFileSync(stampFile, `${inputs}\n`);
 process.exit(result.status ?? 1);

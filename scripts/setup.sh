@@ -1,18 +1,25 @@
 #!/usr/bin/env bash
 # Sets up a fresh Debian machine for Perennial, and does nothing when already
-# set up (npm test and npm start call it first):
+# set up (npm start and npm test call it first):
 #   - Debian packages: libtorch-dev (unless LIBTORCH points at a libtorch
 #     download) and libopenblas0-pthread (the BLAS libtorch should use; the
 #     default reference BLAS is about 13x slower here);
-#   - with --dev: python3-torch and dataset-fashion-mnist, for the fixture
-#     generators and the benchmarks (never needed at run time);
-#   - npm dependencies, the native addon, and the TypeScript build.
+#   - with --test: dataset-fashion-mnist, the full-size data the tests read;
+#   - with --dev: that, and python3-torch for the fixture generators and the
+#     benchmarks (never needed at run time or by the tests);
+#   - npm dependencies, the native addon and the TypeScript build, each redone
+#     only when its inputs changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(libopenblas0-pthread)
 [ -n "${LIBTORCH:-}" ] || packages+=(libtorch-dev)
-[ "${1:-}" = "--dev" ] && packages+=(python3-torch dataset-fashion-mnist)
+case "${1:-}" in
+  --test) packages+=(dataset-fashion-mnist) ;;
+  --dev) packages+=(dataset-fashion-mnist python3-torch) ;;
+  "") ;;
+  *) echo "perennial: unknown set-up option '$1' (use --test or --dev)" >&2; exit 2 ;;
+esac
 
 missing=()
 for p in "${packages[@]}"; do
@@ -31,13 +38,16 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# Rebuild only when the inputs of the build changed.
-stamp=.setup-stamp
-inputs=$(cat package.json package-lock.json binding.gyp native/* scripts/*.mjs 2>/dev/null | sha256sum | cut -c1-16)-${LIBTORCH:-debian}
-if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$inputs" ] || [ ! -f build/Release/perennial.node ] || [ ! -d node_modules ]; then
+# npm dependencies when the lock file changed; `npm ci` runs the install hook,
+# which builds the native addon. Otherwise the hook alone, which returns at
+# once when the addon is up to date.
+stamp=node_modules/.perennial-lock.sha256
+lock=$(cat package.json package-lock.json | sha256sum | cut -c1-64)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$lock" ]; then
   echo "perennial: installing npm dependencies and building the native addon (a few minutes)"
   npm ci --no-audit --no-fund --loglevel=error
-  echo "$inputs" > "$stamp"
+  echo "$lock" > "$stamp"
+else
+  node scripts/build-native.mjs
 fi
-rm -rf dist
-npx tsc -p tsconfig.json
+node scripts/build-ts.mjs

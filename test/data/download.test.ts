@@ -1,13 +1,13 @@
 // Checksums and archive extraction of the downloader. Nothing here touches
-// the network: downloadDataset itself is never called by the tests.
+// the network: downloadDataset is called only with a fetch that fails.
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
-import { DOWNLOADABLE_DATASETS, DataFormatError, extractArchiveMembers, extractTarMembers, fileDigest, loadCifar10, publishedChecksums, verifyChecksum } from '../../src/data/index.js';
+import { DOWNLOADABLE_DATASETS, DataFormatError, downloadDataset, extractArchiveMembers, extractTarMembers, fileDigest, loadCifar10, publishedChecksums, verifyChecksum } from '../../src/data/index.js';
 import { fashionMnistDir, loadFixture, tempDir } from '../helpers.js';
 
 const CIFAR = join(fileURLToPath(import.meta.url), '..', '..', '..', '..', 'test', 'fixtures', 'cifar');
@@ -58,6 +58,22 @@ describe('checksums', () => {
       assert.equal(createHash('md5').update(gunzipSync(readFileSync(path))).digest('hex'), f.decompressedMd5);
     }
     assert.equal(await fileDigest(join(fashionMnistDir(), 't10k-labels-idx1-ubyte.gz'), 'md5'), files['t10k-labels-idx1-ubyte.gz']!.debianMd5);
+  });
+
+  it("a cache holding Debian's copies is complete: nothing is fetched; a damaged copy is fetched again", async () => {
+    const cache = tempDir('cache-');
+    mkdirSync(join(cache, 'fashion-mnist'));
+    for (const name of Object.keys(files)) copyFileSync(join(fashionMnistDir(), name), join(cache, 'fashion-mnist', name));
+    const fetched: string[] = [];
+    const offline = (async (url: string | URL | Request) => {
+      fetched.push(String(url));
+      throw new Error('offline');
+    }) as typeof fetch;
+    assert.equal(await downloadDataset('fashion-mnist', { cacheDir: cache, fetch: offline }), join(cache, 'fashion-mnist'));
+    assert.equal(fetched.length, 0, fetched.join(', '));
+    writeFileSync(join(cache, 'fashion-mnist', 't10k-labels-idx1-ubyte.gz'), 'damaged');
+    await assert.rejects(downloadDataset('fashion-mnist', { cacheDir: cache, fetch: offline }), /could not download t10k-labels-idx1-ubyte\.gz/);
+    assert.ok(fetched.length > 0 && fetched.every((url) => url.endsWith('t10k-labels-idx1-ubyte.gz')), fetched.join(', '));
   });
 });
 

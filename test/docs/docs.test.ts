@@ -1,0 +1,140 @@
+// Every `perennial` command in the README's and the docs' shell blocks runs
+// as typed, so the documentation cannot drift from the CLI. Long runs get
+// small overrides (one epoch, a few hundred samples, fewer tasks), each
+// command writes into a directory of its own, and placeholders such as
+// `<run directory>` are replaced by what an earlier command made.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { DEFAULT_EXPERIMENT_YAML, experimentSchemaRows, loadExperiment } from '../../src/config/index.js';
+import '../../src/continual/index.js';
+import { fashionMnistDir, tempDir } from '../helpers.js';
+
+const root = join(fileURLToPath(import.meta.url), '..', '..', '..', '..');
+const cli = join(root, 'dist', 'src', 'cli', 'main.js');
+const documents = ['README.md', ...['docs', 'docs/algorithms'].flatMap((d) => readdirSync(join(root, d)).filter((f) => f.endsWith('.md')).map((f) => `${d}/${f}`))];
+
+interface DocumentedCommand {
+  document: string;
+  line: string;
+  args: string[];
+}
+
+/**
+ * Splits a shell line into words, honouring single quotes (the only quoting
+ * the docs use) and keeping a placeholder such as `<run directory>` whole.
+ */
+function shellWords(line: string): string[] {
+  const words: string[] = [];
+  for (const match of line.matchAll(/'([^']*)'|((?:<[^>]*>|[^\s'])+)/g)) words.push(match[1] ?? match[2]!);
+  return words;
+}
+
+/** The `perennial` commands of a Markdown document's sh blocks, continuation lines joined and comments removed. */
+function documentedCommands(document: string): DocumentedCommand[] {
+  const text = readFileSync(join(root, document), 'utf8');
+  const commands: DocumentedCommand[] = [];
+  for (const block of text.matchAll(/```sh\n([\s\S]*?)```/g)) {
+    for (const raw of block[1]!.replace(/\\\n/g, ' ').split('\n')) {
+      const line = raw.replace(/\s+#.*$/, '').trim();
+      const match = /^(?:npx )?perennial\s+(.*)$/.exec(line);
+      if (match) commands.push({ document, line, args: shellWords(match[1]!) });
+    }
+  }
+  return commands;
+}
+
+function runCli(args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const out = spawnSync(process.execPath, [cli, ...args], { cwd: root, encoding: 'utf8' });
+  return { status: out.status, stdout: out.stdout, stderr: out.stderr };
+}
+
+/** Overrides that make a documented experiment quick without changing what it exercises. */
+function quickOverrides(configFile: string | undefined, overrides: string[]): string[] {
+  const config = loadExperiment(configFile === undefined ? undefined : resolve(root, configFile), overrides);
+  const quick = ['training.epochs=1', `benchmark.trainLimit=${Math.min(config.benchmark.trainLimit ?? 300, 300)}`];
+  // Split and rotated benchmarks list one entry per task, and unlearning
+  // requests name tasks: those keep their task count.
+  const fixedTasks = config.benchmark.classSplit !== undefined || config.benchmark.angles !== undefined || config.unlearning !== undefined;
+  if (!fixedTasks && config.benchmark.numTasks > 3) quick.push('benchmark.numTasks=3');
+  return quick;
+}
+
+describe('documented commands', () => {
+  const commands = documents.flatMap(documentedCommands);
+
+  it('the package runs dist/src/cli/main.js as `perennial`, and the docs use every command', () => {
+    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { bin: Record<string, string> };
+    assert.equal(pkg.bin['perennial'], 'dist/src/cli/main.js');
+    const used = new Set(commands.map((c) => c.args[0]));
+    for (const command of ['run', 'list', 'plasticity', 'download']) assert.ok(used.has(command), `no documented example of 'perennial ${command}'`);
+  });
+
+  it('the default experiment in docs/configuration.md is the one the code runs', () => {
+    const doc = readFileSync(join(root, 'docs', 'configuration.md'), 'utf8');
+    assert.ok(doc.includes(`\`\`\`yaml\n${DEFAULT_EXPERIMENT_YAML}\`\`\``), 'docs/configuration.md must quote DEFAULT_EXPERIMENT_YAML verbatim in a yaml block');
+  });
+
+  it("docs/configuration.md's table has every key of the schema, with the schema's default", () => {
+    const doc = readFileSync(join(root, 'docs', 'configuration.md'), 'utf8');
+    const rows = doc.split('\n').filter((l) => l.startsWith('| `'));
+    for (const key of experimentSchemaRows()) {
+      const matching = rows.filter((r) => r.startsWith(`| \`${key.key}\` |`));
+      assert.ok(matching.length > 0, `docs/configuration.md has no row for ${key.key}`);
+      const defaults = matching.map((r) => r.split(' | ')[2]!);
+      if (key.defaultValue !== undefined) assert.ok(defaults.some((d) => d.includes(`\`${key.defaultValue}\``)), `${key.key}: the schema's default is ${key.defaultValue}, the docs say ${defaults.join(' / ')}`);
+      else if (!key.optional) assert.ok(defaults.some((d) => d.includes('required')), `${key.key} is required, the docs say ${defaults.join(' / ')}`);
+    }
+  });
+
+  const outputs: string[] = [];
+  for (const [i, command] of commands.entries()) {
+    it(`${command.document}: ${command.line}`, () => {
+      const out = tempDir(`command-${i}-`);
+      const placeholders = (word: string): string => {
+        if (word === 'runs/<run directory>') {
+          const previous = outputs.at(-1);
+          assert.ok(previous !== undefined, 'a resume example needs a run before it');
+          return join(previous, readdirSync(previous)[0]!);
+        }
+        if (word === 'experiments/<config>.yaml') return 'experiments/ewc_permuted_fashion_mnist.yaml';
+        if (word === 'my-experiment.yaml') {
+          const file = join(out, word);
+          writeFileSync(file, DEFAULT_EXPERIMENT_YAML);
+          return file;
+        }
+        assert.doesNotMatch(word, /<[^>]+>/, `unknown placeholder in '${command.line}'`);
+        return word;
+      };
+      let args = command.args.map(placeholders);
+      const [subcommand, ...rest] = args;
+      if (subcommand === 'run' && !rest.includes('--resume')) {
+        const configFile = rest[0] !== undefined && !rest[0].includes('=') ? rest[0] : undefined;
+        const overrides = rest.filter((a) => a.includes('='));
+        args = [...args, ...quickOverrides(configFile, overrides), `output.dir=${out}`];
+        outputs.push(out);
+      } else if (subcommand === 'plasticity') {
+        const outIndex = args.indexOf('--out');
+        if (outIndex >= 0) args.splice(outIndex, 2);
+        const files = rest.filter((a) => a.endsWith('.yaml'));
+        args = [...args, ...quickOverrides(files[0], rest.filter((a) => a.includes('='))), '--out', out];
+      } else if (subcommand === 'download') {
+        // Debian's copy stands for the network: files already present and
+        // verified are not fetched again.
+        const dataset = args[1]!;
+        mkdirSync(join(out, dataset));
+        for (const file of readdirSync(fashionMnistDir())) copyFileSync(join(fashionMnistDir(), file), join(out, dataset, file));
+        args = [...args, '--dir', out];
+      }
+      const result = runCli(args);
+      assert.equal(result.status, 0, `perennial ${args.join(' ')}\n${result.stderr}`);
+      if (subcommand === 'run') assert.match(result.stdout, /results: /);
+      if (subcommand === 'plasticity') assert.ok(existsSync(join(out, 'online_accuracy.csv')), 'online_accuracy.csv written');
+      if (subcommand === 'list') assert.match(result.stdout, /configuration keys:/);
+      if (subcommand === 'download') assert.match(result.stdout, new RegExp(`${args[1]} is in ${join(out, args[1]!)}`));
+    });
+  }
+});
