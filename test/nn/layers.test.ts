@@ -120,18 +120,22 @@ describe('layer construction', () => {
   });
 });
 
-describe('BatchNorm', () => {
-  test('BatchNorm2d: training batches update running stats as PyTorch, eval uses them', () => {
-    const c = fixture.batchnorm.bn2d;
+/**
+ * Replays the generator's BatchNorm2d case (PyTorch's defaults: momentum
+ * 0.1, eps 1e-5) on a layer built with `options` and compares every step.
+ */
+function replayBatchNorm2d(options: nn.BatchNormOptions): void {
+  const c = fixture.batchnorm.bn2d;
+  manualSeed(10);
+  const bn = new nn.BatchNorm2d(3, options);
+  try {
     tidy(() => {
-      manualSeed(10);
-      const bn = new nn.BatchNorm2d(3);
       nn.init.uniform_(bn.weight!, 0.5, 1.5);
       nn.init.uniform_(bn.bias!, -0.5, 0.5);
       assertMatches(bn.weight!, c.weight, 'weight', EXACT);
       assertMatches(bn.bias!, c.bias, 'bias', EXACT);
       for (let i = 0; i < 3; i++) {
-        const x = randn([4, 3, 3, 3]).mul(2).add(1).requiresGrad_(i === 0);
+        const x = randn(c.inputs[i]!.shape).mul(2).add(1).requiresGrad_(i === 0);
         assertMatches(x, c.inputs[i]!, `input ${i}`, EXACT);
         const y = bn.forward(x);
         assertMatches(y, c.outputs[i]!, `training output ${i}`, { atol: 1e-5 });
@@ -148,12 +152,23 @@ describe('BatchNorm', () => {
       assertMatches(bn.runningVar!, c.runningVar, 'running var');
       assertMatches(bn.numBatchesTracked!, c.numBatchesTracked, 'batches tracked');
       bn.eval();
-      const x = randn([2, 3, 3, 3]);
+      const x = randn(c.evalInput.shape);
       assertMatches(x, c.evalInput, 'eval input', EXACT);
       assertMatches(bn.forward(x), c.evalOutput, 'eval output', { atol: 1e-5 });
       assertMatches(bn.numBatchesTracked!, c.numBatchesTracked, 'eval does not count batches');
-      bn.dispose();
     });
+  } finally {
+    bn.dispose();
+  }
+}
+
+describe('BatchNorm', () => {
+  test('BatchNorm2d: training batches update running stats as PyTorch, eval uses them', () => replayBatchNorm2d({}));
+
+  test('the BatchNorm2d comparison fails for a momentum of 0.11 or an eps of 1e-3 (the tolerances catch real bugs)', () => {
+    // Momentum enters only the running statistics; eps every normalised output.
+    assert.throws(() => replayBatchNorm2d({ momentum: 0.11 }), { name: 'AssertionError', message: /^running mean: element/ });
+    assert.throws(() => replayBatchNorm2d({ eps: 1e-3 }), { name: 'AssertionError', message: /^training output 0: element/ });
   });
 
   test('BatchNorm1d with momentum null keeps a cumulative average (2-d and 3-d batches)', () => {

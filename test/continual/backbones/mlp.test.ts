@@ -111,8 +111,8 @@ describe('MLP: seeded equality with PyTorch', () => {
       assertMatches(model.namedParameters().find(([n]) => n === name)![1], expected, name, { rtol: 0, atol: 0 });
     }
     tidy(() => {
-      const x1 = randn([6, 20]);
-      const x2 = randn([6, 20]);
+      const x1 = randn([16, 20]);
+      const x2 = randn([16, 20]);
       model.train();
       assertMatches(model.forward(x1).feature, fx.train1, 'training pass 1', { rtol: 1e-5, atol: 1e-6 });
       model.forward(x2);

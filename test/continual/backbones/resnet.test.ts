@@ -1,6 +1,6 @@
 // ResNet-18 with the CIFAR stem: size and names as torchvision's (checked
 // against the PyTorch model of tools/fixtures/backbones.py), seeded
-// initialisation and a forward pass of a tiny batch, the layer list and
+// initialisation and a forward pass of a seeded batch, the layer list and
 // chain (main path, downsample side branches) and the activations. One
 // seeded model serves every test, built once, to keep the suite fast.
 import assert from 'node:assert/strict';
@@ -14,13 +14,50 @@ const F = nn.functional;
 const fx = fixture.resnet18;
 
 // As the fixture: seed, build, then draw the input (before any other draw).
+// A batch of 8 at 32x32 leaves layer 4's batch norms 128 values per channel.
 manualSeed(4);
 const model = new ResNet18([3, 32, 32]);
-const tinyBatch = randn([2, 3, 8, 8]);
+const batch = randn([8, 3, 32, 32]);
+// The model as built, before any forward pass updates its running statistics.
+const pristine = model.clone();
 after(() => {
   model.dispose();
-  tinyBatch.dispose();
+  batch.dispose();
+  pristine.dispose();
 });
+
+/**
+ * Relative to the tensor's RMS. oneDNN's SSE4.1, AVX2 and AVX-512 kernels
+ * put the features up to 5e-6 apart; an eps of 1e-3 instead of 1e-5 moves
+ * them by 1e-2, a momentum of 0.11 instead of 0.1 the running mean by 10%.
+ */
+const RTOL = 5e-5;
+
+/**
+ * Runs the fixture's batch through `m` in training mode, then in eval mode,
+ * and compares the features and layer4.1.bn2's running mean with PyTorch's.
+ */
+function compareForward(m: ResNet18): void {
+  tidy(() => {
+    m.train();
+    const trained = m.forward(batch).feature;
+    assertSummary(trained, fx.train, 'training feature', RTOL);
+    assertMatches(trained.slice(1, 0, 16), fx.trainHead, 'training feature, first 16 per sample', { rtol: RTOL, atol: 0 });
+    assertSummary(m.layer4.at(1).stateDict()['bn2.runningMean']!, fx.runningMean, 'layer4.1.bn2 running mean', RTOL);
+    m.eval();
+    const evaluated = m.forward(batch).feature;
+    assertSummary(evaluated, fx.eval, 'eval feature', RTOL);
+    assertMatches(evaluated.slice(1, 0, 16), fx.evalHead, 'eval feature, first 16 per sample', { rtol: RTOL, atol: 0 });
+    m.train();
+  });
+}
+
+/** A copy of the model as built, every batch norm changed by `change`. */
+function pristineWith(change: (bn: nn.BatchNorm2d) => void): ResNet18 {
+  const copy = pristine.clone();
+  for (const m of copy.modules()) if (m instanceof nn.BatchNorm2d) change(m);
+  return copy;
+}
 
 /** The convolution called `name`. */
 function conv(name: string): nn.Conv2d {
@@ -96,20 +133,16 @@ describe('ResNet18: seeded equality with PyTorch', () => {
     for (const [name, summary] of fx.params) assertSummary(model.namedParameters().find(([n]) => n === name)![1], summary, name);
   });
 
-  test('forward of a tiny batch in training and eval mode', () => {
-    tidy(() => {
-      const x = tinyBatch;
-      model.train();
-      const trained = model.forward(x).feature;
-      assertSummary(trained, fx.train, 'training feature', 1e-4);
-      assertMatches(trained.slice(1, 0, 16), fx.trainHead, 'training feature, first 16 per sample', { rtol: 1e-4, atol: 1e-5 });
-      assertSummary(model.layer4.at(1).stateDict()['bn2.runningMean']!, fx.runningMean, 'layer4.1.bn2 running mean', 1e-4);
-      model.eval();
-      const evaluated = model.forward(x).feature;
-      assertSummary(evaluated, fx.eval, 'eval feature', 1e-4);
-      assertMatches(evaluated.slice(1, 0, 16), fx.evalHead, 'eval feature, first 16 per sample', { rtol: 1e-4, atol: 1e-5 });
-      model.train();
-    });
+  test('forward of a seeded batch in training and eval mode', () => compareForward(model));
+
+  test('the comparison fails for a batch-norm momentum of 0.11 or an eps of 1e-3 (the tolerances catch real bugs)', () => {
+    // Momentum enters only the running statistics; eps every normalised output.
+    const wrongMomentum = pristineWith((bn) => (bn.momentum = 0.11));
+    assert.throws(() => compareForward(wrongMomentum), { name: 'AssertionError', message: /^layer4\.1\.bn2 running mean: / });
+    wrongMomentum.dispose();
+    const wrongEps = pristineWith((bn) => (bn.eps = 1e-3));
+    assert.throws(() => compareForward(wrongEps), { name: 'AssertionError', message: /^training feature: / });
+    wrongEps.dispose();
   });
 });
 

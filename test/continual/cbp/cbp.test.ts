@@ -25,7 +25,7 @@ import { noGrad } from '../../../src/tensor/autograd.js';
 import { randint, randn, tensor } from '../../../src/tensor/creation.js';
 import { keep, tidy } from '../../../src/tensor/scope.js';
 import type { Tensor } from '../../../src/tensor/tensor.js';
-import { assertMatches, type FixtureTensor, fromFixture, loadFixture, settledTensorCount, tempDir } from '../../helpers.js';
+import { assertMatches, assertTensorsMatch, type FixtureTensor, fromFixture, loadFixture, settledTensorCount, tempDir } from '../../helpers.js';
 
 interface StepRecord {
   task: number;
@@ -87,12 +87,8 @@ function values(t: Tensor): number[] {
   return Array.from(t.toTypedArray(), Number);
 }
 
-function assertAllClose(actual: Tensor, expected: Tensor, what: string, atol = 1e-5): void {
-  const a = values(actual);
-  const e = values(expected);
-  assert.equal(a.length, e.length, `${what}: size`);
-  a.forEach((v, i) => assert.ok(Math.abs(v - e[i]!) <= atol + 1e-5 * Math.abs(e[i]!), `${what}: element ${i} is ${v}, expected ${e[i]}`));
-}
+/** Two float32 computations of the same quantity by different kernels. */
+const CLOSE = { rtol: 1e-5, atol: 1e-5 };
 
 describe('CBP', () => {
   for (const utility of ['contribution', 'adaptable'] as const) {
@@ -214,7 +210,7 @@ describe('CBP', () => {
           const expected = F.linear(h, w.get('heads.heads.0.weight')!, w.get('heads.heads.0.bias')!);
           const original = F.linear(plain, w.get('heads.heads.0.weight')!, w.get('heads.heads.0.bias')!);
           const after = model.forward(probe, 1).logits;
-          assertAllClose(after, expected, 'outputs after replacement vs before with replaced units at f̂');
+          assertTensorsMatch(after, expected, 'outputs after replacement vs before with replaced units at f̂', CLOSE);
           assert.ok(!after.allclose(original, { rtol: 1e-3, atol: 1e-3 }), 'the replaced units did carry input-dependent signal (the check is not vacuous)');
         }),
       );
@@ -335,7 +331,7 @@ describe('CBP', () => {
           const actual2 = F.conv2d(a1, backbone.layer('conv2').weight, backbone.layer('conv2').bias, { padding: 1 });
           const interior = (t: Tensor): Tensor => t.narrow(2, 1, 2).narrow(3, 1, 2);
           const keepRows = tensor(Array.from({ length: 4 }, (_, i) => i).filter((i) => i !== r2));
-          assertAllClose(interior(actual2.indexSelect(1, keepRows)), interior(expected2.indexSelect(1, keepRows)), 'conv2 interior pre-activation');
+          assertTensorsMatch(interior(actual2.indexSelect(1, keepRows)), interior(expected2.indexSelect(1, keepRows)), 'conv2 interior pre-activation', CLOSE);
           // conv2 → fc1: channel r2 held at its per-position f̂2, rows ≠ r3.
           const a2 = a.get('conv2')!;
           const m2 = only(4, r2).view(1, 4, 1, 1);
@@ -343,12 +339,12 @@ describe('CBP', () => {
           const rows3 = tensor(Array.from({ length: 5 }, (_, i) => i).filter((i) => i !== r3));
           const expected3 = F.linear(held2.flatten(1), w.get('backbone.fc1.weight')!, w.get('backbone.fc1.bias')!).indexSelect(1, rows3);
           const actual3 = F.linear(a2.flatten(1), backbone.layer('fc1').weight, backbone.layer('fc1').bias).indexSelect(1, rows3);
-          assertAllClose(actual3, expected3, 'fc1 pre-activation');
+          assertTensorsMatch(actual3, expected3, 'fc1 pre-activation', CLOSE);
           // fc1 → head: unit r3 held at f̂3[r3].
           const a3 = a.get('fc1')!;
           const m3 = only(5, r3).view(1, 5);
           const held3 = a3.maskedFill(m3, 0).add(m3.float().mul(f3.div(correction)));
-          assertAllClose(model.forward(probe, 1).logits, F.linear(held3, w.get('heads.heads.0.weight')!, w.get('heads.heads.0.bias')!), 'logits');
+          assertTensorsMatch(model.forward(probe, 1).logits, F.linear(held3, w.get('heads.heads.0.weight')!, w.get('heads.heads.0.bias')!), 'logits', CLOSE);
           // Zeroed slices: conv2[:, r1] (rows ≠ r2), fc1's 2×2 columns of channel r2 (rows ≠ r3).
           assert.equal(backbone.layer('conv2').weight.indexSelect(0, keepRows).select(1, r1).abs().sum().item(), 0);
           assert.equal(backbone.layer('fc1').weight.indexSelect(0, rows3).narrow(1, r2 * 4, 4).abs().sum().item(), 0);
