@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { cat, empty, nn, randint, randn, tensor, tidy, zeros } from '../../src/index.js';
+import { Tensor, cat, empty, nn, randint, randn, tensor, tidy, zeros } from '../../src/index.js';
 import { native } from '../../src/tensor/native.js';
 
 /** A computation whose result is known: the engine still works. */
@@ -88,9 +88,39 @@ describe('errors: bad arguments', () => {
       expectError(() => x.add({} as never), TypeError, /^add: argument 2 must be a Tensor or a number$/);
       expectError(() => x.add('1' as never), TypeError, /^add: argument 2 must be a Tensor or a number$/);
       expectError(() => x.gather(0, [[0]] as never), TypeError, /^gather: argument 3 must be a Tensor$/);
-      expectError(() => cat([x, { handle: 1 } as never]), TypeError, /^cat: argument 1\[1\] must be a Tensor$/);
+      expectError(() => cat([x, { handle: 'x' } as never]), TypeError, /^cat: argument 1\[1\] must be a Tensor$/);
       expectError(() => native.add(x.handle, x.handle, 'one' as never), TypeError, /^add: argument 3 must be a number$/);
       expectError(() => x.reshape([2, 1.5]), TypeError, /^reshape: argument 2 must be an array of integers$/);
+    });
+  });
+
+  it('a forged handle (a fraction, negative, NaN, out of range) is refused, not truncated to another tensor', () => {
+    tidy(() => {
+      const x = tensor([1, 2, 3]);
+      const y = tensor([10, 20]);
+      for (const forged of [y.handle + 0.5, x.handle + 0.5, x.handle - 0.5, -2, -0.5, NaN, Infinity, 2 ** 53, 2 ** 60, 4_000_000_000]) {
+        const shown = Number.isNaN(forged) ? 'NaN' : forged === Infinity ? 'Infinity' : String(forged);
+        const pattern = new RegExp(`^shape: argument 1 must be a Tensor, got the number ${shown.replace(/[.+]/g, '\\$&')}, which is not a tensor handle$`);
+        expectError(() => native.shape(forged as never), TypeError, pattern);
+        expectError(() => Tensor.wrap(forged as never).add(1), TypeError, /^add: argument 1 must be a Tensor, got the number .*, which is not a tensor handle$/);
+      }
+      assert.deepEqual(x.toArray(), [1, 2, 3]);
+    });
+  });
+
+  it("a stale handle (kept past its tensor's freeing) is refused once its slot holds another tensor", () => {
+    tidy(() => {
+      const x = tensor([1, 2, 3]);
+      const stale = x.handle;
+      x.dispose();
+      // The freed slot is reused at once (last freed, first reused).
+      const y = tensor([7, 8]);
+      expectError(() => native.shape(stale), Error, /^shape: argument 1 is a stale tensor handle: its tensor was freed \(by dispose\(\) or by the scope that created it\); pass the Tensor itself/);
+      expectError(() => native.mul(y.handle, stale), Error, /^mul: argument 2 is a stale tensor handle/);
+      // Disposing through the stale handle must not free the new tensor.
+      native.dispose(stale);
+      assert.equal(native.isTensorHandle(stale), false);
+      assert.deepEqual(y.toArray(), [7, 8]);
     });
   });
 
