@@ -179,6 +179,7 @@ export interface NativeBinding {
 
   setNumThreads(n: number): void;
   getNumThreads(): number;
+  maxNumThreads(): number;
   cudaIsAvailable(): boolean;
   cudaDeviceCount(): number;
   cudaSynchronize(): void;
@@ -209,10 +210,17 @@ export const native: NativeBinding = loadBinding();
 // overrides both for the whole process.
 const fromEnvironment = process.env['PERENNIAL_NUM_THREADS'];
 if (fromEnvironment !== undefined && fromEnvironment !== '') {
+  // Checked here, before libtorch sees it, so that the error names the variable.
   const n = Number(fromEnvironment);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`PERENNIAL_NUM_THREADS must be a positive integer, got '${fromEnvironment}'`);
+  const max = native.maxNumThreads();
+  if (!Number.isInteger(n) || n < 1 || n > max) {
+    throw new RangeError(
+      `PERENNIAL_NUM_THREADS must be an integer from 1 to ${max}, got '${fromEnvironment}' ` +
+        '(the limit is 4 per CPU and at least 64: more threads only add overhead, and a huge count aborts the process); ' +
+        'set it within the range or unset it to use one thread per core',
+    );
+  }
   native.setNumThreads(n);
 } else {
   native.setNumThreads(native.getNumThreads());
 }
-
