@@ -217,7 +217,7 @@ if (fromEnvironment !== undefined && fromEnvironment !== '') {
     throw new RangeError(
       `PERENNIAL_NUM_THREADS must be an integer from 1 to ${max}, got '${fromEnvironment}' ` +
         '(the limit is 4 per CPU and at least 64: more threads only add overhead, and a huge count aborts the process); ' +
-        'set it within the range or unset it to use one thread per core',
+        "set it within the range, or unset it for libtorch's default",
     );
   }
   native.setNumThreads(n);
