@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** An opaque reference to a native tensor (a slot index in the addon's table). */
+/** An opaque reference to a native tensor (a slot of the addon's table and the slot's generation). */
 export type Handle = number & { readonly __nativeTensor: unique symbol };
 /** A tensor handle, or a scalar operand boxed in a one-element array. */
 export type Operand = Handle | [number | boolean];
