@@ -15,9 +15,9 @@
 
 #include <cstdint>
 #include <cstdlib>
-#include <new>
 
 #include "block_cache.h"
+#include "errors.h"
 
 namespace perennial {
 namespace {
@@ -43,10 +43,13 @@ struct ExactFitAllocator final : c10::Allocator {
     if (nbytes == 0) return {nullptr, nullptr, &FreeAligned, c10::Device(c10::DeviceType::CPU)};
     // malloc's blocks are at least 16-byte aligned, so the aligned address
     // after a 16-byte header lies at most 64 bytes in.
+    // The error names the size, which the caller's message then carries
+    // (a plain std::bad_alloc reached users as "zeros: std::bad_alloc").
+    if (nbytes > SIZE_MAX - kAlignment) throw AllocationError(nbytes);
     size_t size = nbytes + kAlignment;
     void* block = cache.Take(size);
     if (block == nullptr) block = std::malloc(size);
-    if (block == nullptr) throw std::bad_alloc();
+    if (block == nullptr) throw AllocationError(nbytes);
     auto address = (reinterpret_cast<uintptr_t>(block) + 2 * sizeof(void*) + kAlignment - 1) & ~(kAlignment - 1);
     auto* data = reinterpret_cast<void*>(address);
     static_cast<void**>(data)[-1] = block;

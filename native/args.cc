@@ -9,6 +9,18 @@ namespace {
 
 std::string ArgName(size_t i) { return "argument " + std::to_string(i + 1); }
 
+// Doubles at or beyond 2^63 do not convert to int64_t (the conversion is
+// undefined behaviour and in practice yields INT64_MIN).
+constexpr double kInt64Bound = 9223372036854775808.0;
+
+bool IsInteger(double v) { return std::isfinite(v) && std::trunc(v) == v; }
+bool FitsInt64(double v) { return v >= -kInt64Bound && v < kInt64Bound; }
+
+// Larger element counts cannot be allocated on any machine (2^60 one-byte
+// elements is an exbibyte), and keeping below it means elements times element
+// size cannot overflow int64 for any dtype.
+constexpr double kMaxElements = 1152921504606846976.0;  // 2^60
+
 ArgumentError TypeErr(const Napi::CallbackInfo&, size_t i, const char* expected) {
   return ArgumentError(ArgName(i) + " must be " + expected);
 }
@@ -88,7 +100,8 @@ c10::optional<at::Scalar> OptionalScalarArg(const Napi::CallbackInfo& info, size
 int64_t IntArg(const Napi::CallbackInfo& info, size_t i) {
   if (i >= info.Length() || !info[i].IsNumber()) throw TypeErr(info, i, "an integer");
   double v = info[i].As<Napi::Number>().DoubleValue();
-  if (!std::isfinite(v) || std::trunc(v) != v) throw TypeErr(info, i, "an integer");
+  if (!IsInteger(v)) throw TypeErr(info, i, "an integer");
+  if (!FitsInt64(v)) throw RangeArgumentError(ArgName(i) + " is " + FormatNumber(v) + ", outside the int64 range");
   return static_cast<int64_t>(v);
 }
 
@@ -124,10 +137,44 @@ std::vector<int64_t> IntListArg(const Napi::CallbackInfo& info, size_t i) {
   for (uint32_t k = 0; k < array.Length(); ++k) {
     Napi::Value v = array.Get(k);
     double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : NAN;
-    if (!std::isfinite(d) || std::trunc(d) != d) throw TypeErr(info, i, "an array of integers");
+    if (!IsInteger(d)) throw TypeErr(info, i, "an array of integers");
+    if (!FitsInt64(d)) {
+      throw RangeArgumentError(ArgName(i) + "[" + std::to_string(k) + "] is " + FormatNumber(d) + ", outside the int64 range");
+    }
     out[k] = static_cast<int64_t>(d);
   }
   return out;
+}
+
+std::vector<int64_t> ShapeArg(const Napi::CallbackInfo& info, size_t i) {
+  if (i >= info.Length() || !info[i].IsArray()) throw ArgumentError("the shape must be an array of integers >= 0");
+  auto array = info[i].As<Napi::Array>();
+  std::vector<double> sizes(array.Length());
+  std::string text;
+  for (uint32_t k = 0; k < array.Length(); ++k) {
+    Napi::Value v = array.Get(k);
+    if (!v.IsNumber()) throw ArgumentError("shape[" + std::to_string(k) + "] is not a number; sizes must be integers >= 0");
+    sizes[k] = v.As<Napi::Number>().DoubleValue();
+    text += (k == 0 ? "" : ", ") + FormatNumber(sizes[k]);
+  }
+  text = "shape [" + text + "]";
+  double elements = 1;
+  bool empty = false;
+  for (size_t k = 0; k < sizes.size(); ++k) {
+    std::string size = text + ": dimension " + std::to_string(k) + " has size " + FormatNumber(sizes[k]);
+    if (!IsInteger(sizes[k])) throw ArgumentError(size + ", not an integer; sizes must be integers >= 0");
+    if (sizes[k] < 0) throw RangeArgumentError(size + ", a negative size; sizes must be integers >= 0");
+    if (sizes[k] > kMaxElements) throw RangeArgumentError(size + ", more than can ever be allocated (at most 2^60 elements)");
+    empty = empty || sizes[k] == 0;
+    elements *= sizes[k];
+  }
+  // A zero size makes an empty tensor, whatever the other sizes.
+  if (!empty && elements > kMaxElements) {
+    throw RangeArgumentError(text + " has " + FormatNumber(elements) + " elements, more than can ever be allocated (at most 2^60); check the sizes");
+  }
+  std::vector<int64_t> shape(sizes.size());
+  for (size_t k = 0; k < sizes.size(); ++k) shape[k] = static_cast<int64_t>(sizes[k]);
+  return shape;
 }
 
 c10::optional<std::vector<int64_t>> OptionalIntListArg(const Napi::CallbackInfo& info, size_t i) {

@@ -42,6 +42,11 @@ c10::optional<double> OptionalDoubleArg(const Napi::CallbackInfo& info, size_t i
 bool BoolArg(const Napi::CallbackInfo& info, size_t i);
 std::string StringArg(const Napi::CallbackInfo& info, size_t i);
 std::vector<int64_t> IntListArg(const Napi::CallbackInfo& info, size_t i);
+// The shape of a tensor to create: non-negative integers whose product is
+// small enough to allocate. Checked here because libtorch reports a negative
+// size as a negative size but an overflowing product only obscurely, and
+// sizes beyond int64 reach it as wrapped garbage.
+std::vector<int64_t> ShapeArg(const Napi::CallbackInfo& info, size_t i);
 c10::optional<std::vector<int64_t>> OptionalIntListArg(const Napi::CallbackInfo& info, size_t i);
 
 at::ScalarType DTypeArg(const Napi::CallbackInfo& info, size_t i);

@@ -7,27 +7,15 @@
 #include "macros.h"
 
 namespace perennial {
-namespace {
-
-size_t ExpectedBytes(at::ScalarType dtype, const std::vector<int64_t>& shape) {
-  size_t n = 1;
-  for (int64_t d : shape) {
-    if (d < 0) throw ArgumentError("shape has a negative dimension");
-    n *= static_cast<size_t>(d);
-  }
-  return n * c10::elementSize(dtype);
-}
-
-}  // namespace
-
 void RegisterCreation(Napi::Env env, Napi::Object exports) {
   // fromTypedArray(typedArray, dtype, shape, device?, requiresGrad?): copies.
   DEF("fromTypedArray") {
     if (!info[0].IsTypedArray()) throw ArgumentError("data must be a typed array");
     auto array = info[0].As<Napi::TypedArray>();
     at::ScalarType dtype = DTypeArg(info, 1);
-    std::vector<int64_t> shape = IntListArg(info, 2);
-    size_t bytes = ExpectedBytes(dtype, shape);
+    std::vector<int64_t> shape = ShapeArg(info, 2);
+    // ShapeArg bounds the element count, so this product cannot overflow.
+    size_t bytes = static_cast<size_t>(c10::multiply_integers(shape)) * c10::elementSize(dtype);
     if (array.ByteLength() != bytes) {
       throw ArgumentError("data holds " + std::to_string(array.ByteLength()) + " bytes but shape and dtype need " + std::to_string(bytes));
     }
@@ -57,10 +45,10 @@ void RegisterCreation(Napi::Env env, Napi::Object exports) {
     return Napi::Number::New(info.Env(), s.toDouble());
   });
 
-  DEF("empty") { return WrapTensor(info.Env(), torch::empty(IntListArg(info, 0), FactoryOptions(info, 1))); });
-  DEF("zeros") { return WrapTensor(info.Env(), torch::zeros(IntListArg(info, 0), FactoryOptions(info, 1))); });
-  DEF("ones") { return WrapTensor(info.Env(), torch::ones(IntListArg(info, 0), FactoryOptions(info, 1))); });
-  DEF("full") { return WrapTensor(info.Env(), torch::full(IntListArg(info, 0), ScalarArg(info, 1), FactoryOptions(info, 2))); });
+  DEF("empty") { return WrapTensor(info.Env(), torch::empty(ShapeArg(info, 0), FactoryOptions(info, 1))); });
+  DEF("zeros") { return WrapTensor(info.Env(), torch::zeros(ShapeArg(info, 0), FactoryOptions(info, 1))); });
+  DEF("ones") { return WrapTensor(info.Env(), torch::ones(ShapeArg(info, 0), FactoryOptions(info, 1))); });
+  DEF("full") { return WrapTensor(info.Env(), torch::full(ShapeArg(info, 0), ScalarArg(info, 1), FactoryOptions(info, 2))); });
   DEF("scalarTensor") { return WrapTensor(info.Env(), torch::scalar_tensor(ScalarArg(info, 0), FactoryOptions(info, 1))); });
   DEF("arange") {
     return WrapTensor(info.Env(), torch::arange(ScalarArg(info, 0), ScalarArg(info, 1), ScalarArg(info, 2), FactoryOptions(info, 3)));

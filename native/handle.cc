@@ -2,6 +2,8 @@
 
 #include "errors.h"
 
+#include <cmath>
+
 namespace perennial {
 namespace {
 
@@ -54,12 +56,46 @@ void Release(uint32_t index) {
   --liveSlots;
 }
 
+// A handle is a slot's index (the low 32 bits) plus its generation (the 21
+// bits above, keeping the whole an exact double), so that a handle kept past
+// its tensor's freeing no longer matches once the slot holds another tensor,
+// instead of acting on that tensor. The generation wraps, which lets a stale
+// handle through only after two million reuses of its slot.
+constexpr double kIndexSpan = 4294967296.0;  // 2^32
+constexpr uint32_t kGenerationMask = (1u << 21) - 1;
+constexpr double kHandleBound = 9007199254740992.0;  // 2^53
+
+double EncodeHandle(uint32_t index, uint32_t generation) {
+  return static_cast<double>(generation & kGenerationMask) * kIndexSpan + index;
+}
+
+enum class HandleKind { kLive, kDisposed, kStale, kNotAHandle };
+
+struct Lookup {
+  HandleKind kind;
+  uint32_t index;
+};
+
+// Rejects what the addon never issued (a fraction, NaN, a negative or
+// out-of-range number would otherwise be truncated to some live slot's index).
+Lookup Find(const Napi::Value& value) {
+  if (!value.IsNumber()) return {HandleKind::kNotAHandle, 0};
+  double h = value.As<Napi::Number>().DoubleValue();
+  if (h == kDisposedHandle) return {HandleKind::kDisposed, 0};
+  if (!(h >= 0 && h < kHandleBound) || std::trunc(h) != h) return {HandleKind::kNotAHandle, 0};
+  auto bits = static_cast<uint64_t>(h);
+  uint64_t index = bits & 0xffffffffu;
+  auto generation = static_cast<uint32_t>(bits >> 32);
+  if (index >= slots.size()) return {HandleKind::kNotAHandle, 0};
+  const Slot& slot = slots[index];
+  if (!slot.tensor.defined() || (slot.generation & kGenerationMask) != generation) return {HandleKind::kStale, 0};
+  return {HandleKind::kLive, static_cast<uint32_t>(index)};
+}
+
 // Index of a live slot, or -1.
 int64_t LiveIndex(const Napi::Value& value) {
-  if (!value.IsNumber()) return -1;
-  int64_t index = value.As<Napi::Number>().Int64Value();
-  if (index < 0 || index >= static_cast<int64_t>(slots.size()) || !slots[index].tensor.defined()) return -1;
-  return index;
+  Lookup found = Find(value);
+  return found.kind == HandleKind::kLive ? static_cast<int64_t>(found.index) : -1;
 }
 
 struct Guard {
@@ -92,7 +128,7 @@ Napi::Value WrapTensor(Napi::Env env, at::Tensor tensor) {
   slot.tensor = std::move(tensor);
   ++liveSlots;
   if (slot.accountedBytes != 0) Account(env, slot.accountedBytes);
-  return Napi::Number::New(env, index);
+  return Napi::Number::New(env, EncodeHandle(index, slot.generation));
 }
 
 Napi::Value WrapTensorList(Napi::Env env, const std::vector<at::Tensor>& tensors) {
@@ -102,10 +138,20 @@ Napi::Value WrapTensorList(Napi::Env env, const std::vector<at::Tensor>& tensors
 }
 
 const at::Tensor& UnwrapTensor(const Napi::Value& value, const char* what) {
-  int64_t index = LiveIndex(value);
-  if (index >= 0) return slots[index].tensor;
-  if (value.IsNumber() && value.As<Napi::Number>().Int64Value() == kDisposedHandle) {
-    throw std::runtime_error(std::string(what) + " is a disposed Tensor (it was freed by dispose() or by the scope that created it; keep() it or return it from the scope to use it later)");
+  Lookup found = Find(value);
+  switch (found.kind) {
+    case HandleKind::kLive:
+      return slots[found.index].tensor;
+    case HandleKind::kDisposed:
+      throw std::runtime_error(std::string(what) + " is a disposed Tensor (it was freed by dispose() or by the scope that created it; keep() it or return it from the scope to use it later)");
+    case HandleKind::kStale:
+      throw std::runtime_error(std::string(what) + " is a stale tensor handle: its tensor was freed (by dispose() or by the scope that created it); pass the Tensor itself, not a copy of its handle");
+    case HandleKind::kNotAHandle:
+      break;
+  }
+  if (value.IsNumber()) {
+    throw ArgumentError(std::string(what) + " must be a Tensor, got the number " + FormatNumber(value.As<Napi::Number>().DoubleValue()) +
+                        ", which is not a tensor handle");
   }
   throw ArgumentError(std::string(what) + " must be a Tensor");
 }
@@ -120,7 +166,7 @@ void RegisterHandle(Napi::Env env, Napi::Object exports) {
   // guard(handle): an object that frees the tensor when it is garbage collected.
   Define(env, exports, "guard", [](const Napi::CallbackInfo& info) -> Napi::Value {
     int64_t index = LiveIndex(info[0]);
-    if (index < 0) throw ArgumentError("argument 1 must be a live Tensor");
+    if (index < 0) UnwrapTensor(info[0], "argument 1");  // throws, saying why the handle is not live
     auto* guard = new Guard{static_cast<uint32_t>(index), slots[index].generation};
     return Napi::External<Guard>::New(info.Env(), guard, FinalizeGuard);
   });

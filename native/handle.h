@@ -1,7 +1,8 @@
 // Tensor handles: how an at::Tensor crosses into JavaScript.
 //
-// Live tensors sit in a slot table; JavaScript holds a slot's index, a small
-// integer that costs nothing to create. dispose() empties the slot at once
+// Live tensors sit in a slot table; JavaScript holds a number that packs the
+// slot's index with the slot's generation (so that a handle outliving its
+// tensor is recognised as stale). dispose() empties the slot at once
 // (deterministic freeing). A tensor that may outlive every scope also gets a
 // guard: an external whose finalizer empties the slot when the garbage
 // collector finds the tensor unreachable (the safety net). Guards are left off

@@ -25,10 +25,10 @@ void RegisterRandom(Napi::Env env, Napi::Object exports) {
     gen.set_state(TensorArg(info, 0));
     return info.Env().Undefined();
   });
-  DEF("rand") { return WrapTensor(info.Env(), torch::rand(IntListArg(info, 0), FactoryOptions(info, 1))); });
-  DEF("randn") { return WrapTensor(info.Env(), torch::randn(IntListArg(info, 0), FactoryOptions(info, 1))); });
+  DEF("rand") { return WrapTensor(info.Env(), torch::rand(ShapeArg(info, 0), FactoryOptions(info, 1))); });
+  DEF("randn") { return WrapTensor(info.Env(), torch::randn(ShapeArg(info, 0), FactoryOptions(info, 1))); });
   // randint(low, high, shape, dtype, device, requiresGrad)
-  DEF("randint") { return WrapTensor(info.Env(), torch::randint(IntArg(info, 0), IntArg(info, 1), IntListArg(info, 2), FactoryOptions(info, 3))); });
+  DEF("randint") { return WrapTensor(info.Env(), torch::randint(IntArg(info, 0), IntArg(info, 1), ShapeArg(info, 2), FactoryOptions(info, 3))); });
   DEF("randperm") { return WrapTensor(info.Env(), torch::randperm(IntArg(info, 0), FactoryOptions(info, 1))); });
   DEF("bernoulli") { return WrapTensor(info.Env(), at::bernoulli(TensorArg(info, 0))); });
   // multinomial(probs, numSamples, replacement)

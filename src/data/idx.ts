@@ -7,7 +7,8 @@
 // apart by the gzip magic bytes rather than by the file name.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
+import { constants as bufferConstants } from 'node:buffer';
+import { constants as zlibConstants, gunzipSync } from 'node:zlib';
 import { DataFormatError, DatasetNotFoundError, type RawDataset, type Split, checkRawDataset } from './raw.js';
 
 export interface IdxArray {
@@ -22,28 +23,81 @@ function isGzip(bytes: Uint8Array): boolean {
   return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
 }
 
-/** The file's bytes, decompressed when it is gzipped. */
-export function readMaybeGzipped(path: string): Uint8Array {
-  let bytes: Uint8Array;
+function readBytes(path: string): Uint8Array {
   try {
-    bytes = readFileSync(path);
+    return readFileSync(path);
   } catch (error) {
     throw new DatasetNotFoundError(`${path}: cannot read the file (${(error as Error).message})`);
   }
-  if (!isGzip(bytes)) return bytes;
+}
+
+function corruptGzip(path: string, error: unknown): DataFormatError {
+  return new DataFormatError(`${path}: the gzip data is corrupt or truncated (${(error as Error).message}); re-download the file`);
+}
+
+/**
+ * Decompresses `gz`, stopping as soon as the output passes `maxBytes`: a
+ * small file can expand to gigabytes (a gzip bomb), and the reader should
+ * not find that out by holding them. `tooLarge` says why more is wrong.
+ */
+function gunzipAtMost(gz: Uint8Array, maxBytes: number, path: string, tooLarge: () => string): Uint8Array {
   try {
-    return gunzipSync(bytes);
+    return gunzipSync(gz, { maxOutputLength: Math.min(Math.max(maxBytes, 1), bufferConstants.MAX_LENGTH) });
   } catch (error) {
-    throw new DataFormatError(`${path}: the gzip data is corrupt or truncated (${(error as Error).message}); re-download the file`);
+    if ((error as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE') throw new DataFormatError(`${path}: ${tooLarge()}`);
+    throw corruptGzip(path, error);
   }
 }
 
 /**
- * Parses IDX bytes. `source` names the file in errors; `expectedDims`, when
- * given, is the number of dimensions the caller needs (1 for labels, 3 for
- * images).
+ * The file's bytes, decompressed when it is gzipped. Decompression stops
+ * once the output passes `maxBytes`, with an error naming the file.
  */
-export function decodeIdx(bytes: Uint8Array, source: string, expectedDims?: number): IdxArray {
+export function readMaybeGzipped(path: string, maxBytes: number): Uint8Array {
+  const bytes = readBytes(path);
+  if (!isGzip(bytes)) return bytes;
+  return gunzipAtMost(bytes, maxBytes, path, () => `decompresses to more than ${maxBytes} bytes (a gzip bomb, or not the file expected)`);
+}
+
+// Compressed bytes searched for the IDX header. A gzip file reaches its first
+// data within a few dozen bytes (after its name); each compressed byte
+// expands to at most 1032, so the search holds at most about 66 MB.
+const MAX_HEADER_SEARCH = 64 * 1024;
+
+/**
+ * The first decompressed bytes of a gzipped file: at least the IDX header,
+ * unless the file ends first. Decompresses a growing prefix of the file,
+ * so that what follows the header is never expanded.
+ */
+function gunzipHead(gz: Uint8Array, path: string): Uint8Array {
+  for (let length = 256; ; length *= 2) {
+    const prefix = gz.subarray(0, Math.min(length, gz.length));
+    let head: Uint8Array;
+    try {
+      // Z_SYNC_FLUSH: return what the prefix holds instead of failing on its missing end.
+      head = gunzipSync(prefix, { finishFlush: zlibConstants.Z_SYNC_FLUSH });
+    } catch (error) {
+      throw corruptGzip(path, error);
+    }
+    // The magic number's last byte gives the header's length: 4 bytes more per dimension.
+    const needed = head.length >= 4 ? 4 + 4 * head[3]! : 4;
+    if (head.length >= needed || prefix.length === gz.length) return head;
+    if (length >= MAX_HEADER_SEARCH) {
+      throw new DataFormatError(`${path}: the first ${MAX_HEADER_SEARCH} compressed bytes hold no IDX header; it is not a gzipped IDX file, or it is corrupt: re-download it`);
+    }
+  }
+}
+
+interface IdxHeader {
+  shape: number[];
+  /** Bytes of the header: the magic number and one uint32 per dimension. */
+  headerSize: number;
+  /** Elements (bytes) the header announces after it. */
+  count: number;
+}
+
+/** Checks the magic number and reads the dimensions; see decodeIdx. */
+function parseIdxHeader(bytes: Uint8Array, source: string, expectedDims?: number): IdxHeader {
   if (bytes.length < 4) throw new DataFormatError(`${source}: ${bytes.length} bytes is too short for an IDX file (the header alone has at least 8); re-download it`);
   const magic = ((bytes[0]! << 24) | (bytes[1]! << 16) | (bytes[2]! << 8) | bytes[3]!) >>> 0;
   const hex = `0x${magic.toString(16).padStart(8, '0')}`;
@@ -75,6 +129,16 @@ export function decodeIdx(bytes: Uint8Array, source: string, expectedDims?: numb
     shape.push(size);
     count *= size;
   }
+  return { shape, headerSize, count };
+}
+
+/**
+ * Parses IDX bytes. `source` names the file in errors; `expectedDims`, when
+ * given, is the number of dimensions the caller needs (1 for labels, 3 for
+ * images).
+ */
+export function decodeIdx(bytes: Uint8Array, source: string, expectedDims?: number): IdxArray {
+  const { shape, headerSize, count } = parseIdxHeader(bytes, source, expectedDims);
   const available = bytes.length - headerSize;
   if (available < count) {
     throw new DataFormatError(`${source}: truncated: the header announces ${shape.join(' x ')} = ${count} bytes of data but only ${available} follow; re-download it`);
@@ -86,9 +150,24 @@ export function decodeIdx(bytes: Uint8Array, source: string, expectedDims?: numb
   return { data: new Uint8Array(bytes.buffer, bytes.byteOffset + headerSize, count), shape };
 }
 
-/** Reads one IDX file, gzipped or not. */
+/**
+ * Reads one IDX file, gzipped or not. A gzipped file is decompressed only as
+ * far as its IDX header says it extends, so a small file that expands to
+ * gigabytes is refused after a few kilobytes.
+ */
 export function readIdxFile(path: string, expectedDims?: number): IdxArray {
-  return decodeIdx(readMaybeGzipped(path), path, expectedDims);
+  const file = readBytes(path);
+  if (!isGzip(file)) return decodeIdx(file, path, expectedDims);
+  const { shape, headerSize, count } = parseIdxHeader(gunzipHead(file, path), path, expectedDims);
+  const declared = headerSize + count;
+  if (declared > bufferConstants.MAX_LENGTH) {
+    throw new DataFormatError(`${path}: the header announces ${shape.join(' x ')} = ${count} bytes of data, more than can be loaded (at most ${bufferConstants.MAX_LENGTH}); the file is corrupt: re-download it`);
+  }
+  const bytes = gunzipAtMost(file, declared, path, () =>
+    `decompresses to more than the ${declared} bytes its IDX header declares (${shape.join(' x ')} elements after a ${headerSize}-byte header), ` +
+      'so decompression was stopped; the file is corrupt or not what its header says (a gzip bomb?): re-download it',
+  );
+  return decodeIdx(bytes, path, expectedDims);
 }
 
 export interface IdxDatasetOptions {

@@ -340,12 +340,14 @@ export function disposeStateDict(stateDict: OptimizerStateDict): void {
 /** Rebuilds a state dict from packStateDict's parts (after a save and load). */
 export function unpackStateDict<H extends BaseHyperparameters>(tensors: Record<string, Tensor>, json: PackedOptimizerState<H>['json']): OptimizerStateDict<H> {
   const state: Record<number, Record<string, Tensor | number>> = {};
-  for (const [i, numbers] of Object.entries(json.state)) state[Number(i)] = { ...numbers };
+  // Prototype-free, so that a state named '__proto__' in a file is kept as one, not made a prototype.
+  const entry = (): Record<string, Tensor | number> => Object.create(null) as Record<string, Tensor | number>;
+  for (const [i, numbers] of Object.entries(json.state)) state[Number(i)] = Object.assign(entry(), numbers);
   for (const [key, t] of Object.entries(tensors)) {
     const match = /^state\.(\d+)\.([^.]+)$/.exec(key);
     if (match === null) throw new Error(`unpackStateDict: unexpected tensor key '${key}'`);
     const i = Number(match[1]);
-    (state[i] ??= {})[match[2]!] = t;
+    (state[i] ??= entry())[match[2]!] = t;
   }
   return { state, paramGroups: json.paramGroups };
 }

@@ -5,6 +5,12 @@
 // Loading reads nothing but bytes and JSON (no code runs) and validates every
 // field before any tensor is built, so a corrupt or truncated file is rejected
 // with an error that names the file and the problem.
+//
+// A file's names become keys of the objects returned, so those objects have
+// no prototype: a tensor named '__proto__' is an entry like any other, not a
+// prototype change that drops it, and looking up 'constructor' or 'toString'
+// finds nothing instead of Object.prototype's members. Lookups of a file's
+// strings in our own tables go through Maps for the same reason.
 import { readFileSync } from 'node:fs';
 import { type DType } from '../tensor/dtype.js';
 import { native } from '../tensor/native.js';
@@ -14,7 +20,7 @@ import { writeFileAtomic } from './atomic.js';
 export type TensorMap = Record<string, Tensor>;
 
 const TO_FORMAT: Record<DType, string> = { float32: 'F32', float64: 'F64', int64: 'I64', int32: 'I32', uint8: 'U8', bool: 'BOOL' };
-const FROM_FORMAT: Record<string, DType> = { F32: 'float32', F64: 'float64', I64: 'int64', I32: 'int32', U8: 'uint8', BOOL: 'bool' };
+const FROM_FORMAT = new Map<string, DType>(Object.entries(TO_FORMAT).map(([dtype, format]) => [format, dtype as DType]));
 const ELEMENT_BYTES: Record<DType, number> = { float32: 4, float64: 8, int64: 8, int32: 4, uint8: 1, bool: 1 };
 const METADATA_KEY = '__metadata__';
 // Larger headers are refused as corrupt; the reference implementation uses the same bound.
@@ -28,7 +34,7 @@ interface HeaderEntry {
 
 /** The bytes of a safetensors file holding `tensors` (in key order) and string metadata. */
 export function serializeSafetensors(tensors: TensorMap, metadata: Record<string, string> = {}): Uint8Array[] {
-  const header: Record<string, HeaderEntry | Record<string, string>> = {};
+  const header = Object.create(null) as Record<string, HeaderEntry | Record<string, string>>;
   if (Object.keys(metadata).length > 0) {
     for (const [k, v] of Object.entries(metadata)) {
       if (typeof v !== 'string') throw new TypeError(`safetensors: metadata value for '${k}' must be a string`);
@@ -84,7 +90,7 @@ export function deserializeSafetensors(bytes: Uint8Array, source = 'safetensors 
   if (header === null || typeof header !== 'object' || Array.isArray(header)) fail('the header is not a JSON object');
   const dataLength = bytes.byteLength - dataStart;
 
-  const metadata: Record<string, string> = {};
+  const metadata = Object.create(null) as Record<string, string>;
   const entries: [string, DType, number[], number, number][] = [];
   for (const [name, raw] of Object.entries(header as Record<string, unknown>)) {
     if (name === METADATA_KEY) {
@@ -97,8 +103,8 @@ export function deserializeSafetensors(bytes: Uint8Array, source = 'safetensors 
     }
     const entry = raw as Partial<HeaderEntry> | null;
     if (entry === null || typeof entry !== 'object') fail(`entry '${name}' is not an object`);
-    const dtype = FROM_FORMAT[String(entry!.dtype)];
-    if (dtype === undefined) fail(`tensor '${name}' has unsupported dtype ${JSON.stringify(entry!.dtype)} (supported: ${Object.keys(FROM_FORMAT).join(', ')})`);
+    const dtype = FROM_FORMAT.get(String(entry!.dtype));
+    if (dtype === undefined) fail(`tensor '${name}' has unsupported dtype ${JSON.stringify(entry!.dtype)} (supported: ${[...FROM_FORMAT.keys()].join(', ')})`);
     const shape = entry!.shape;
     if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) fail(`tensor '${name}' has an invalid shape ${JSON.stringify(shape)}`);
     const offsets = entry!.data_offsets;
@@ -124,7 +130,7 @@ export function deserializeSafetensors(bytes: Uint8Array, source = 'safetensors 
   }
   if (cursor !== dataLength) fail(`the data section has ${dataLength - cursor} bytes not covered by any tensor`);
 
-  const tensors: TensorMap = {};
+  const tensors = Object.create(null) as TensorMap;
   for (const [name, dtype, shape, begin, end] of entries) {
     const slice = new Uint8Array(bytes.buffer, bytes.byteOffset + dataStart + begin, end - begin);
     tensors[name] = Tensor.wrap(native.fromTypedArray(slice, dtype, shape));

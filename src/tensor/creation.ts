@@ -1,7 +1,7 @@
 // Creating tensors: from data, factories, random draws, and `*Like` variants.
 import { type DType, dtypeOfTypedArray, typedArrayOfValues } from './dtype.js';
 import { native } from './native.js';
-import { type Device, type NestedArray, type Shape, Tensor } from './tensor.js';
+import { type Device, type Shape, Tensor } from './tensor.js';
 
 export interface TensorOptions {
   dtype?: DType;
@@ -9,25 +9,70 @@ export interface TensorOptions {
   requiresGrad?: boolean;
 }
 
-type Data = number | boolean | NestedArray | ArrayBufferView;
+/** What tensor() accepts as elements: numbers, booleans and bigints, nested in rectangular arrays. */
+export type NestedData = number | boolean | bigint | readonly NestedData[];
+type Element = number | boolean | bigint;
+type Data = NestedData | ArrayBufferView;
 
-function flattenNested(data: NestedArray): { values: (number | boolean)[]; shape: number[] } {
+// No tensor needs more dimensions, and a cyclic array (a = [a]) would
+// otherwise be followed forever.
+const MAX_NESTING = 64;
+
+/** "[1][0]", or "the data" for the top level. */
+function position(path: readonly number[]): string {
+  return path.length === 0 ? 'the data' : `element ${path.map((i) => `[${i}]`).join('')}`;
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (value === undefined) return 'undefined (a hole in the array?)';
+  if (typeof value === 'string') return `a string (${JSON.stringify(value)})`;
+  if (Array.isArray(value)) return `an array of length ${value.length}`;
+  if (ArrayBuffer.isView(value)) return `a ${value.constructor.name} (typed arrays cannot be nested: pass one typed array and the shape option)`;
+  if (typeof value === 'object') return `an object (${Object.prototype.toString.call(value)})`;
+  return `a ${typeof value}`;
+}
+
+function isElement(value: unknown): value is Element {
+  return typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint';
+}
+
+/**
+ * The elements of nested arrays, row-major, and their shape, which the first
+ * element at each depth sets. Anything but a number, boolean or bigint, and
+ * any sub-array of another length or depth, is refused with its position,
+ * rather than coerced ('2' to 2, null to 0, 'abc' to NaN).
+ */
+function flattenNested(data: NestedData): { values: Element[]; shape: number[] } {
   const shape: number[] = [];
-  for (let level: NestedArray = data; Array.isArray(level); level = level[0]!) {
+  for (let level: unknown = data; Array.isArray(level); level = level[0]) {
+    if (shape.length === MAX_NESTING) throw new RangeError(`tensor: the arrays are nested more than ${MAX_NESTING} deep (is an array inside itself?)`);
     shape.push(level.length);
     if (level.length === 0) break;
   }
-  const values: (number | boolean)[] = [];
-  const walk = (node: NestedArray, depth: number): void => {
+  const values: Element[] = [];
+  const path: number[] = [];
+  const walk = (node: unknown, depth: number): void => {
     if (depth === shape.length) {
-      if (Array.isArray(node)) throw new TypeError('tensor: nested arrays are ragged (sub-arrays differ in depth)');
+      if (Array.isArray(node)) {
+        throw new TypeError(`tensor: nested arrays are ragged: ${position(path)} is ${describe(node)} where a number was expected, as at ${position(path.map(() => 0))}`);
+      }
+      if (!isElement(node)) {
+        const expected = path.length === 0 ? 'a number, boolean, bigint, typed array or nested arrays of them' : 'a number, boolean or bigint';
+        throw new TypeError(`tensor: ${position(path)} is ${describe(node)}; expected ${expected}`);
+      }
       values.push(node);
       return;
     }
     if (!Array.isArray(node) || node.length !== shape[depth]) {
-      throw new TypeError(`tensor: nested arrays are ragged (expected length ${shape[depth]} at depth ${depth})`);
+      const what = Array.isArray(node) || isElement(node) ? describe(node) : `${describe(node)}, not an array`;
+      throw new TypeError(`tensor: nested arrays are ragged: ${position(path)} is ${what}; expected an array of length ${shape[depth]}, as at ${position(path.map(() => 0))}`);
     }
-    for (const child of node) walk(child, depth + 1);
+    for (let i = 0; i < node.length; i++) {
+      path.push(i);
+      walk(node[i], depth + 1);
+      path.pop();
+    }
   };
   walk(data, 0);
   return { values, shape };
@@ -35,20 +80,23 @@ function flattenNested(data: NestedArray): { values: (number | boolean)[]; shape
 
 /**
  * PyTorch's inference: booleans give bool, integers int64, anything else
- * float32. JavaScript has no integer type, so "integer" means a safe integer:
- * an integer-valued number beyond 2^53 (1e20, say) is the result of floating
- * arithmetic, and as int64 it would be inexact or, past 2^63, wrap around.
+ * float32. JavaScript has no integer type, so "integer" means a safe integer
+ * or a bigint: an integer-valued number beyond 2^53 (1e20, say) is the result
+ * of floating arithmetic, and as int64 it would be inexact or, past 2^63, wrap
+ * around.
  */
-function inferDType(values: readonly (number | boolean)[]): DType {
+function inferDType(values: readonly Element[]): DType {
   if (values.length > 0 && values.every((v) => typeof v === 'boolean')) return 'bool';
   if (values.some((v) => typeof v === 'boolean')) throw new TypeError('tensor: cannot mix booleans and numbers');
+  if (values.some((v) => typeof v === 'bigint')) return 'int64';
   return values.every((v) => Number.isSafeInteger(v)) && values.length > 0 ? 'int64' : 'float32';
 }
 
 /**
- * A tensor holding a copy of `data`: a number, boolean, nested arrays or a
- * typed array (whose type gives the dtype). Integer-valued numbers give int64
- * as in PyTorch; pass `dtype` for anything else.
+ * A tensor holding a copy of `data`: a number, boolean or bigint, rectangular
+ * nested arrays of them, or a typed array (whose type gives the dtype).
+ * Integer-valued numbers and bigints give int64 as in PyTorch; pass `dtype`
+ * for anything else.
  */
 export function tensor(data: Data, options: TensorOptions & { shape?: Shape } = {}): Tensor {
   if (ArrayBuffer.isView(data)) {

@@ -51,13 +51,19 @@ export function dtypeOfTypedArray(data: ArrayBufferView): DType {
   throw new TypeError(`unsupported typed array ${data.constructor.name} (use Float32Array, Float64Array, BigInt64Array, Int32Array or Uint8Array)`);
 }
 
-/** Converts plain numbers or booleans into the typed array for `dtype`. */
+/** Converts plain numbers, booleans or bigints into the typed array for `dtype`. */
 export function typedArrayOfValues(values: ArrayLike<number | boolean | bigint>, dtype: DType): AnyTypedArray {
   const n = values.length;
   switch (dtype) {
     case 'int64': {
       const out = new BigInt64Array(n);
-      for (let i = 0; i < n; i++) out[i] = BigInt(toInteger(values[i]!));
+      for (let i = 0; i < n; i++) out[i] = BigInt(toInteger(values[i]!, dtype));
+      return out;
+    }
+    case 'int32':
+    case 'uint8': {
+      const out = dtype === 'int32' ? new Int32Array(n) : new Uint8Array(n);
+      for (let i = 0; i < n; i++) out[i] = Number(toInteger(values[i]!, dtype));
       return out;
     }
     case 'bool': {
@@ -66,22 +72,31 @@ export function typedArrayOfValues(values: ArrayLike<number | boolean | bigint>,
       return out;
     }
     default: {
-      const out = new (dtype === 'float32' ? Float32Array : dtype === 'float64' ? Float64Array : dtype === 'int32' ? Int32Array : Uint8Array)(n);
+      const out = dtype === 'float32' ? new Float32Array(n) : new Float64Array(n);
       for (let i = 0; i < n; i++) out[i] = Number(values[i]);
       return out;
     }
   }
 }
 
-// BigInt64Array stores values modulo 2^64 without a word; PyTorch refuses
-// values outside int64 ("Overflow when unpacking long"), and so do we.
-const INT64_LIMIT = 2 ** 63;
+// Integer typed arrays store values modulo 2^bits, and fractions truncated,
+// without a word; PyTorch refuses values outside the dtype ("Overflow when
+// unpacking long", "value cannot be converted to type uint8_t without
+// overflow"), and so do we, and fractions too. Bounds are [min, max + 1): as
+// numbers, 2^63 - 1 is not representable but 2^63 is.
+const INTEGER_RANGES = {
+  int64: { min: -(2 ** 63), end: 2 ** 63, minBig: -(2n ** 63n), endBig: 2n ** 63n },
+  int32: { min: -(2 ** 31), end: 2 ** 31, minBig: -(2n ** 31n), endBig: 2n ** 31n },
+  uint8: { min: 0, end: 256, minBig: 0n, endBig: 256n },
+} as const;
 
-function toInteger(v: number | boolean | bigint): number | bigint {
+function toInteger(v: number | boolean | bigint, dtype: keyof typeof INTEGER_RANGES): number | bigint {
   if (typeof v === 'boolean') return v ? 1 : 0;
-  if (typeof v === 'bigint' ? v < -(2n ** 63n) || v >= 2n ** 63n : v < -INT64_LIMIT || v >= INT64_LIMIT) {
-    throw new RangeError(`cannot store ${v} in an int64 tensor: out of range`);
+  const where = `in ${dtype === 'uint8' ? 'a' : 'an'} ${dtype} tensor`;
+  if (typeof v === 'number' && !Number.isInteger(v)) throw new TypeError(`cannot store ${v} ${where}`);
+  const range = INTEGER_RANGES[dtype];
+  if (typeof v === 'bigint' ? v < range.minBig || v >= range.endBig : v < range.min || v >= range.end) {
+    throw new RangeError(`cannot store ${v} ${where}: out of range`);
   }
-  if (typeof v === 'number' && !Number.isInteger(v)) throw new TypeError(`cannot store ${v} in an int64 tensor`);
   return v;
 }

@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** An opaque reference to a native tensor (a slot index in the addon's table). */
+/** An opaque reference to a native tensor (a slot of the addon's table and the slot's generation). */
 export type Handle = number & { readonly __nativeTensor: unique symbol };
 /** A tensor handle, or a scalar operand boxed in a one-element array. */
 export type Operand = Handle | [number | boolean];
@@ -179,6 +179,7 @@ export interface NativeBinding {
 
   setNumThreads(n: number): void;
   getNumThreads(): number;
+  maxNumThreads(): number;
   cudaIsAvailable(): boolean;
   cudaDeviceCount(): number;
   cudaSynchronize(): void;
@@ -209,10 +210,17 @@ export const native: NativeBinding = loadBinding();
 // overrides both for the whole process.
 const fromEnvironment = process.env['PERENNIAL_NUM_THREADS'];
 if (fromEnvironment !== undefined && fromEnvironment !== '') {
+  // Checked here, before libtorch sees it, so that the error names the variable.
   const n = Number(fromEnvironment);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`PERENNIAL_NUM_THREADS must be a positive integer, got '${fromEnvironment}'`);
+  const max = native.maxNumThreads();
+  if (!Number.isInteger(n) || n < 1 || n > max) {
+    throw new RangeError(
+      `PERENNIAL_NUM_THREADS must be an integer from 1 to ${max}, got '${fromEnvironment}' ` +
+        '(the limit is 4 per CPU and at least 64: more threads only add overhead, and a huge count aborts the process); ' +
+        "set it within the range, or unset it for libtorch's default",
+    );
+  }
   native.setNumThreads(n);
 } else {
   native.setNumThreads(native.getNumThreads());
 }
-

@@ -1,7 +1,10 @@
 // Process-wide settings: intra-op threads and devices.
 import { native } from './native.js';
 
-/** Sets the number of threads libtorch and OpenBLAS use inside one operation. */
+/**
+ * Sets the number of threads libtorch and OpenBLAS use inside one operation:
+ * an integer from 1 to 4 per CPU (at least 64), else a RangeError.
+ */
 export function setNumThreads(n: number): void {
   native.setNumThreads(n);
 }

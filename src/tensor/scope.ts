@@ -43,11 +43,17 @@ export function keep<T extends Scoped>(t: T): T {
 /** A value made of tensors: a tensor, or arrays, Maps and plain objects of them. */
 type Container = unknown;
 
+function isPlainObject(value: object): boolean {
+  const proto: unknown = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
 function collect(value: Container, out: Set<Scoped>, isTensor: (v: unknown) => v is Scoped): void {
   if (isTensor(value)) out.add(value);
   else if (Array.isArray(value)) for (const v of value) collect(v, out, isTensor);
   else if (value instanceof Map) for (const v of value.values()) collect(v, out, isTensor);
-  else if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+  // Prototype-free objects too: safetensors returns its tensors in one.
+  else if (value !== null && typeof value === 'object' && isPlainObject(value)) {
     for (const v of Object.values(value)) collect(v, out, isTensor);
   }
 }

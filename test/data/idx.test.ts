@@ -1,13 +1,46 @@
 // The IDX reader on Debian's real Fashion-MNIST files and on damaged copies.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { gunzipSync, gzipSync } from 'node:zlib';
-import { DataFormatError, DatasetNotFoundError, type RawDataset, decodeIdx, loadIdxDataset, readIdxFile, transposeImages } from '../../src/data/index.js';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { constants, crc32, deflateRawSync, gunzipSync, gzipSync } from 'node:zlib';
+import {
+  DataFormatError,
+  DatasetNotFoundError,
+  type RawDataset,
+  decodeIdx,
+  loadIdxDataset,
+  readIdxFile,
+  readMaybeGzipped,
+  transposeImages,
+} from '../../src/data/index.js';
 import { fashionMnistDir, loadFixture, tempDir } from '../helpers.js';
 
 const FASHION = fashionMnistDir();
+const MB = 1024 * 1024;
+
+/**
+ * A gzip file, one member and one deflate stream, holding `head` followed by
+ * `zeroMegabytes` MB of zeros, at about 1 KB on disk per megabyte. Each part
+ * is compressed on its own and flushed to a byte boundary without ending the
+ * stream, so the parts concatenate into one valid stream, and the compressed
+ * megabyte of zeros can be repeated.
+ */
+function gzipBomb(head: Uint8Array, zeroMegabytes: number): Buffer {
+  const zeros = Buffer.alloc(MB);
+  const flushed = { finishFlush: constants.Z_SYNC_FLUSH };
+  const zerosPart = deflateRawSync(zeros, flushed);
+  let crc = crc32(head);
+  for (let i = 0; i < zeroMegabytes; i++) crc = crc32(zeros, crc);
+  const trailer = Buffer.alloc(8);
+  trailer.writeUInt32LE(crc >>> 0, 0);
+  trailer.writeUInt32LE((head.length + zeroMegabytes * MB) % 2 ** 32, 4);
+  const gzipHeader = Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]);
+  const parts = [gzipHeader, deflateRawSync(head, flushed), ...new Array<Buffer>(zeroMegabytes).fill(zerosPart), deflateRawSync(Buffer.alloc(0)), trailer];
+  return Buffer.concat(parts);
+}
 
 interface SplitFacts {
   count: number;
@@ -164,6 +197,50 @@ describe('IDX reader: formats and damaged files', () => {
     for (let i = 200; i < 260; i++) damaged[i] = damaged[i]! ^ 0x5a;
     writeFileSync(join(d, 'train-images-idx3-ubyte.gz'), damaged);
     assert.throws(() => loadIdxDataset(d, 'train'), /gzip data is corrupt or truncated/);
+  });
+
+  it('refuses a gzip bomb once the output passes what the IDX header declares, fast and in little memory', () => {
+    // 10 images, then 512 MB of zeros: half a megabyte on disk.
+    const bomb = gzipBomb(smallImages(10), 512);
+    assert.ok(bomb.length < MB, `${bomb.length} bytes`);
+    assert.equal(gunzipSync(bomb.subarray(0, 4096), { finishFlush: constants.Z_SYNC_FLUSH }).subarray(0, 16 + 7840).compare(smallImages(10)), 0);
+    const path = join(dir, 'bomb-images-idx3-ubyte.gz');
+    writeFileSync(path, bomb);
+    // In a child, whose peak memory is its own: reading all 512 MB would show.
+    const idx = pathToFileURL(join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'data', 'idx.js')).href;
+    const script = `
+      const { readIdxFile } = await import(${JSON.stringify(idx)});
+      const start = performance.now();
+      let message = 'accepted';
+      try { readIdxFile(${JSON.stringify(path)}, 3); } catch (e) { message = e.name + ': ' + e.message; }
+      process.stdout.write(JSON.stringify({ message, ms: performance.now() - start, peakMB: process.resourceUsage().maxRSS / 1024 }));
+    `;
+    const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 120_000 });
+    assert.equal(child.status, 0, child.stderr);
+    const { message, ms, peakMB } = JSON.parse(child.stdout) as { message: string; ms: number; peakMB: number };
+    assert.equal(
+      message,
+      `DataFormatError: ${path}: decompresses to more than the 7856 bytes its IDX header declares (10 x 28 x 28 elements after a 16-byte header), ` +
+        'so decompression was stopped; the file is corrupt or not what its header says (a gzip bomb?): re-download it',
+    );
+    assert.ok(peakMB < 200, `peak resident memory ${peakMB.toFixed(0)} MB`);
+    assert.ok(ms < 10_000, `${ms.toFixed(0)} ms`);
+  });
+
+  it('refuses, before decompressing, a header that announces more than can be loaded', () => {
+    const header = new Uint8Array(16);
+    new DataView(header.buffer).setUint32(0, 0x00000803, false);
+    for (const offset of [4, 8, 12]) new DataView(header.buffer).setUint32(offset, 2 ** 32 - 1, false);
+    const path = join(dir, 'huge-images-idx3-ubyte.gz');
+    writeFileSync(path, gzipBomb(header, 64));
+    assert.throws(() => readIdxFile(path, 3), (e: Error) => e instanceof DataFormatError && e.message.startsWith(`${path}: the header announces 4294967295 x 4294967295 x 4294967295 = `) && /more than can be loaded/.test(e.message));
+  });
+
+  it('readMaybeGzipped stops at the size it is given', () => {
+    const path = join(dir, 'zeros.gz');
+    writeFileSync(path, gzipBomb(new Uint8Array(0), 4));
+    assert.throws(() => readMaybeGzipped(path, MB), (e: Error) => e instanceof DataFormatError && e.message === `${path}: decompresses to more than ${MB} bytes (a gzip bomb, or not the file expected)`);
+    assert.equal(readMaybeGzipped(path, 4 * MB).length, 4 * MB);
   });
 
   it('says which file is missing', () => {

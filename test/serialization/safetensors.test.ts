@@ -13,6 +13,7 @@ import {
   saveSafetensors,
   serializeSafetensors,
   tensor,
+  tidy,
   zeros,
 } from '../../src/index.js';
 import { assertMatches, type FixtureTensor, loadFixture, tempDir } from '../helpers.js';
@@ -55,7 +56,7 @@ describe('safetensors', () => {
     const original = sample();
     saveSafetensors(path, original, { epoch: '3' });
     const { tensors, metadata } = loadSafetensors(path);
-    assert.deepEqual(metadata, { epoch: '3' });
+    assert.deepEqual({ ...metadata }, { epoch: '3' });
     assert.deepEqual(Object.keys(tensors), Object.keys(original));
     for (const [name, t] of Object.entries(original)) {
       const back = tensors[name]!;
@@ -68,7 +69,7 @@ describe('safetensors', () => {
   it('reads a file written by an independent writer (tools/fixtures/safetensors.py)', () => {
     const expected = loadFixture<{ tensors: Record<string, FixtureTensor>; metadata: Record<string, string> }>('safetensors');
     const { tensors, metadata } = loadSafetensors(join(fixtures, 'reference.safetensors'));
-    assert.deepEqual(metadata, expected.metadata);
+    assert.deepEqual({ ...metadata }, expected.metadata);
     assert.deepEqual(Object.keys(tensors).sort(), Object.keys(expected.tensors).sort());
     for (const [name, f] of Object.entries(expected.tensors)) assertMatches(tensors[name]!, f, name, { rtol: 0, atol: 0 });
   });
@@ -129,6 +130,47 @@ describe('safetensors', () => {
     assert.throws(() => saveSafetensors(path, { a: broken }), /disposed/);
     assert.deepEqual(readFileSync(path), before);
     assert.deepEqual(readdirSync(dir), ['ckpt.safetensors']);
+  });
+
+  it("keeps a tensor and a metadata key named '__proto__' (and 'constructor'), written and read back", () => {
+    const dir = tempDir('st-');
+    const path = join(dir, 'proto.safetensors');
+    // Computed keys: own properties, as a file's names are.
+    const tensors = Object.fromEntries([['__proto__', tensor([1, 2], { dtype: 'float32' })], ['constructor', tensor([3])], ['w', tensor([true])]]) as Record<string, Tensor>;
+    const metadata = Object.fromEntries([['__proto__', 'p'], ['note', 'n']]) as Record<string, string>;
+    saveSafetensors(path, tensors, metadata);
+    const n = Number(readFileSync(path).readBigUInt64LE(0));
+    assert.deepEqual(Object.keys(JSON.parse(readFileSync(path).subarray(8, 8 + n).toString('utf8')) as object), ['__metadata__', '__proto__', 'constructor', 'w']);
+    const back = loadSafetensors(path);
+    assert.deepEqual(Object.keys(back.tensors), ['__proto__', 'constructor', 'w']);
+    assert.deepEqual(back.tensors['__proto__']!.toArray(), [1, 2]);
+    assert.deepEqual(back.tensors['constructor']!.toArray(), [3]);
+    assert.deepEqual(Object.entries(back.metadata), [['__proto__', 'p'], ['note', 'n']]);
+    // Names the file lacks find nothing, not Object.prototype's members.
+    assert.equal(back.tensors['toString'], undefined);
+    assert.equal(back.metadata['hasOwnProperty'], undefined);
+    for (const t of [...Object.values(tensors), ...Object.values(back.tensors)]) t.dispose();
+  });
+
+  it('reads a tensor named __proto__ from a file it did not write', () => {
+    const json = Buffer.from('{"__proto__":{"dtype":"I32","shape":[1],"data_offsets":[0,4]}}');
+    const prefix = Buffer.alloc(8);
+    prefix.writeBigUInt64LE(BigInt(json.length));
+    // Returned from a scope: the prototype-free map is searched for tensors to keep like a plain object.
+    const tensors = tidy(() => deserializeSafetensors(Buffer.concat([prefix, json, Buffer.from(new Int32Array([42]).buffer)])).tensors);
+    assert.deepEqual(Object.keys(tensors), ['__proto__']);
+    assert.deepEqual(tensors['__proto__']!.toArray(), [42]);
+    tensors['__proto__']!.dispose();
+  });
+
+  it("refuses dtypes named after Object.prototype's members ('constructor', '__proto__', 'toString')", () => {
+    const good = bytesOf({ w: tensor([1], { dtype: 'float32' }) });
+    for (const dtype of ['constructor', '__proto__', 'toString', 'hasOwnProperty']) {
+      assert.throws(
+        () => deserializeSafetensors(withHeader(good, (h) => { (h['w'] as { dtype: string }).dtype = dtype; }), 'bad.safetensors'),
+        (e: Error) => e.message === `bad.safetensors: not a valid safetensors file: tensor 'w' has unsupported dtype "${dtype}" (supported: F32, F64, I64, I32, U8, BOOL)`,
+      );
+    }
   });
 
   it('refuses the reserved metadata key as a tensor name and non-string metadata', () => {

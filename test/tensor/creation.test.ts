@@ -146,6 +146,62 @@ describe('creation: round trips for every dtype', () => {
     assert.throws(() => tensor(new Float32Array(3), { shape: [2, 2] }), { name: 'TypeError', message: /fromTypedArray: data holds 12 bytes but shape and dtype need 16/ });
   });
 
+  it('refuses elements that are not numbers, booleans or bigints, naming their position, instead of coercing them', () => {
+    const refuses = (data: unknown, message: string): void => {
+      assert.throws(() => tensor(data as never), (e: unknown) => e instanceof TypeError && e.message === message);
+    };
+    refuses('abc', 'tensor: the data is a string ("abc"); expected a number, boolean, bigint, typed array or nested arrays of them');
+    refuses(['1', '2'], 'tensor: element [0] is a string ("1"); expected a number, boolean or bigint');
+    refuses([[1], ['2']], 'tensor: element [1][0] is a string ("2"); expected a number, boolean or bigint');
+    refuses([null, 1], 'tensor: element [0] is null; expected a number, boolean or bigint');
+    refuses([1, undefined], 'tensor: element [1] is undefined (a hole in the array?); expected a number, boolean or bigint');
+    // eslint-disable-next-line no-sparse-arrays
+    refuses([1, , 3], 'tensor: element [1] is undefined (a hole in the array?); expected a number, boolean or bigint');
+    refuses([[1, 2], [3, {}]], 'tensor: element [1][1] is an object ([object Object]); expected a number, boolean or bigint');
+    refuses(null, 'tensor: the data is null; expected a number, boolean, bigint, typed array or nested arrays of them');
+    refuses([new Float32Array(2)], 'tensor: element [0] is a Float32Array (typed arrays cannot be nested: pass one typed array and the shape option); expected a number, boolean or bigint');
+    refuses([Symbol('x')], 'tensor: element [0] is a symbol; expected a number, boolean or bigint');
+  });
+
+  it('refuses ragged arrays, naming where they differ', () => {
+    const ragged = (data: unknown, message: string): void => {
+      assert.throws(() => tensor(data as never), (e: unknown) => e instanceof TypeError && e.message === message);
+    };
+    ragged([[1, 2], [3]], 'tensor: nested arrays are ragged: element [1] is an array of length 1; expected an array of length 2, as at element [0]');
+    ragged([[1, 2], 3], 'tensor: nested arrays are ragged: element [1] is a number; expected an array of length 2, as at element [0]');
+    ragged([1, [2]], 'tensor: nested arrays are ragged: element [1] is an array of length 1 where a number was expected, as at element [0]');
+    ragged([[[1], [2]], [[3], 'x']], 'tensor: nested arrays are ragged: element [1][1] is a string ("x"), not an array; expected an array of length 1, as at element [0][0]');
+  });
+
+  it('refuses arrays nested deeper than 64, such as an array inside itself, instead of looping', () => {
+    const cyclic: unknown[] = [];
+    cyclic.push(cyclic);
+    assert.throws(() => tensor(cyclic as never), { name: 'RangeError', message: 'tensor: the arrays are nested more than 64 deep (is an array inside itself?)' });
+    let deep: unknown = 1;
+    for (let i = 0; i < 64; i++) deep = [deep];
+    tidy(() => assert.equal(tensor(deep as never).ndim, 64));
+  });
+
+  it('bigints give int64, exactly beyond 2^53', () => {
+    tidy(() => {
+      const t = tensor([2n ** 60n + 1n, -3n]);
+      assert.equal(t.dtype, 'int64');
+      assert.deepEqual([...(t.toTypedArray() as BigInt64Array)], [2n ** 60n + 1n, -3n]);
+      assert.deepEqual(tensor([1n, 2], { dtype: 'float32' }).toArray(), [1, 2]);
+      assert.throws(() => tensor([2n ** 63n]), { name: 'RangeError', message: 'cannot store 9223372036854775808 in an int64 tensor: out of range' });
+      assert.throws(() => tensor([1n, 1.5]), { name: 'TypeError', message: 'cannot store 1.5 in an int64 tensor' });
+    });
+  });
+
+  it('refuses values that int32 and uint8 cannot hold instead of wrapping or truncating them', () => {
+    assert.throws(() => tensor([300], { dtype: 'uint8' }), { name: 'RangeError', message: 'cannot store 300 in a uint8 tensor: out of range' });
+    assert.throws(() => tensor([-1], { dtype: 'uint8' }), { name: 'RangeError', message: 'cannot store -1 in a uint8 tensor: out of range' });
+    assert.throws(() => tensor([2 ** 31], { dtype: 'int32' }), { name: 'RangeError', message: 'cannot store 2147483648 in an int32 tensor: out of range' });
+    assert.throws(() => tensor([1.5], { dtype: 'int32' }), { name: 'TypeError', message: 'cannot store 1.5 in an int32 tensor' });
+    assert.throws(() => tensor([NaN], { dtype: 'uint8' }), { name: 'TypeError', message: 'cannot store NaN in a uint8 tensor' });
+    tidy(() => assert.deepEqual(tensor([0, 255, true], { dtype: 'uint8' }).toArray(), [0, 255, 1]));
+  });
+
   it('empty arrays give empty tensors', () => {
     tidy(() => {
       const t = tensor([[], []]);

@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { cat, randn, tensor, tidy, zeros } from '../../src/index.js';
+import { Tensor, cat, empty, nn, randint, randn, tensor, tidy, zeros } from '../../src/index.js';
 import { native } from '../../src/tensor/native.js';
 
 /** A computation whose result is known: the engine still works. */
@@ -88,9 +88,39 @@ describe('errors: bad arguments', () => {
       expectError(() => x.add({} as never), TypeError, /^add: argument 2 must be a Tensor or a number$/);
       expectError(() => x.add('1' as never), TypeError, /^add: argument 2 must be a Tensor or a number$/);
       expectError(() => x.gather(0, [[0]] as never), TypeError, /^gather: argument 3 must be a Tensor$/);
-      expectError(() => cat([x, { handle: 1 } as never]), TypeError, /^cat: argument 1\[1\] must be a Tensor$/);
+      expectError(() => cat([x, { handle: 'x' } as never]), TypeError, /^cat: argument 1\[1\] must be a Tensor$/);
       expectError(() => native.add(x.handle, x.handle, 'one' as never), TypeError, /^add: argument 3 must be a number$/);
       expectError(() => x.reshape([2, 1.5]), TypeError, /^reshape: argument 2 must be an array of integers$/);
+    });
+  });
+
+  it('a forged handle (a fraction, negative, NaN, out of range) is refused, not truncated to another tensor', () => {
+    tidy(() => {
+      const x = tensor([1, 2, 3]);
+      const y = tensor([10, 20]);
+      for (const forged of [y.handle + 0.5, x.handle + 0.5, x.handle - 0.5, -2, -0.5, NaN, Infinity, 2 ** 53, 2 ** 60, 4_000_000_000]) {
+        const shown = Number.isNaN(forged) ? 'NaN' : forged === Infinity ? 'Infinity' : String(forged);
+        const pattern = new RegExp(`^shape: argument 1 must be a Tensor, got the number ${shown.replace(/[.+]/g, '\\$&')}, which is not a tensor handle$`);
+        expectError(() => native.shape(forged as never), TypeError, pattern);
+        expectError(() => Tensor.wrap(forged as never).add(1), TypeError, /^add: argument 1 must be a Tensor, got the number .*, which is not a tensor handle$/);
+      }
+      assert.deepEqual(x.toArray(), [1, 2, 3]);
+    });
+  });
+
+  it("a stale handle (kept past its tensor's freeing) is refused once its slot holds another tensor", () => {
+    tidy(() => {
+      const x = tensor([1, 2, 3]);
+      const stale = x.handle;
+      x.dispose();
+      // The freed slot is reused at once (last freed, first reused).
+      const y = tensor([7, 8]);
+      expectError(() => native.shape(stale), Error, /^shape: argument 1 is a stale tensor handle: its tensor was freed \(by dispose\(\) or by the scope that created it\); pass the Tensor itself/);
+      expectError(() => native.mul(y.handle, stale), Error, /^mul: argument 2 is a stale tensor handle/);
+      // Disposing through the stale handle must not free the new tensor.
+      native.dispose(stale);
+      assert.equal(native.isTensorHandle(stale), false);
+      assert.deepEqual(y.toArray(), [7, 8]);
     });
   });
 
@@ -103,6 +133,35 @@ describe('errors: bad arguments', () => {
       const a = randn([2]);
       expectError(() => native.mseLoss(a.handle, a.handle, 'avg'), TypeError, /^mseLoss: reduction must be 'mean', 'sum' or 'none', got 'avg'$/);
     });
+  });
+});
+
+describe('errors: sizes', () => {
+  it('a shape that is negative, fractional or beyond int64 is refused before libtorch, naming the dimension', () => {
+    expectError(() => zeros([2, -1]), RangeError, /^zeros: shape \[2, -1\]: dimension 1 has size -1, a negative size; sizes must be integers >= 0$/);
+    expectError(() => randn([2, 1.5]), TypeError, /^randn: shape \[2, 1\.5\]: dimension 1 has size 1\.5, not an integer; sizes must be integers >= 0$/);
+    expectError(() => empty([NaN]), TypeError, /^empty: shape \[NaN\]: dimension 0 has size NaN, not an integer/);
+    expectError(() => zeros([1e300]), RangeError, /^zeros: shape \[1e\+300\]: dimension 0 has size 1e\+300, more than can ever be allocated \(at most 2\^60 elements\)$/);
+    // One zero size makes an empty tensor, but a size beyond int64 is still refused, not wrapped.
+    expectError(() => zeros([0, 2 ** 64]), RangeError, /^zeros: shape \[0, 18446744073709552000\]: dimension 1 has size 18446744073709552000, more than can ever be allocated/);
+    expectError(() => zeros(['2'] as never), TypeError, /^zeros: shape\[0\] is not a number; sizes must be integers >= 0$/);
+    expectError(() => tensor(new Float32Array(0), { shape: [-2, 0] }), RangeError, /^fromTypedArray: shape \[-2, 0\]: dimension 0 has size -2, a negative size/);
+    assert.deepEqual(tidy(() => [...zeros([0, 2 ** 40]).shape]), [0, 2 ** 40]);
+  });
+
+  it('a shape whose element count overflows is refused with the count', () => {
+    expectError(() => zeros([1e11, 1e11]), RangeError, /^zeros: shape \[100000000000, 100000000000\] has 1e\+22 elements, more than can ever be allocated \(at most 2\^60\); check the sizes$/);
+    expectError(() => randint(0, 5, [2 ** 31, 2 ** 31, 2 ** 31]), RangeError, /^randint: shape \[2147483648, 2147483648, 2147483648\] has 9\.903520314283042e\+27 elements/);
+  });
+
+  it('an allocation that fails names the operation and the bytes requested', () => {
+    // Beyond the 128 TiB of address space a Linux process has, so these fail
+    // on every machine, whatever its memory or overcommit policy.
+    expectError(() => zeros([2 ** 48]), RangeError, /^zeros: cannot allocate 1\.1 PB \(1125899906842624 bytes\): out of memory$/);
+    expectError(() => empty([1e11, 784]), RangeError, /^empty: cannot allocate 313\.6 TB \(313600000000000 bytes\): out of memory$/);
+    expectError(() => tidy(() => randn([1000]).repeat([1e12])), RangeError, /^repeat: cannot allocate 4\.0 PB \(4000000000000000 bytes\): out of memory$/);
+    // A layer whose size comes from a configuration (backbone.hiddenSizes).
+    expectError(() => new nn.Linear(784, 1e11), RangeError, /^empty: cannot allocate 313\.6 TB \(313600000000000 bytes\): out of memory$/);
   });
 });
 
