@@ -280,9 +280,12 @@ describe('overrides', () => {
   });
 
   it('report bad values with the override', () => {
-    assert.deepEqual(errorLines(() => loadExperiment(undefined, ['training.optimizer.lr=fast', 'algorithms=[{name: ewc}]'])), [
+    // Which algorithms are registered depends on what the test process imported
+    // (test/helpers.ts imports them all), so the list is built, not spelt out.
+    const known = registeredAlgorithms().map((name) => `'${name}'`).join(', ');
+    assert.deepEqual(errorLines(() => loadExperiment(undefined, ['training.optimizer.lr=fast', 'algorithms=[{name: nosuchalgorithm}]'])), [
       "  override 'training.optimizer.lr=fast': training.optimizer.lr: expected a number > 0, got the string 'fast'",
-      "  override 'algorithms=[{name: ewc}]': algorithms[0].name: expected one of 'finetuning', got 'ewc'",
+      `  override 'algorithms=[{name: nosuchalgorithm}]': algorithms[0].name: expected one of ${known}, got 'nosuchalgorithm'`,
     ]);
   });
 
@@ -324,7 +327,7 @@ describe('overrides', () => {
 
 describe('algorithm registry', () => {
   it('starts with finetuning and refuses a second registration', () => {
-    assert.deepEqual(registeredAlgorithms(), ['finetuning']);
+    assert.equal(registeredAlgorithms()[0], 'finetuning');
     assert.throws(() => registerAlgorithmSchema('finetuning', object({})), { message: "a variant 'finetuning' is already registered for key 'name'" });
   });
 
@@ -337,7 +340,7 @@ describe('algorithm registry', () => {
     assert.deepEqual(errorLines(() => loadExperiment(undefined, ['algorithms=[{name: testonly, strenght: 2}]'])), [
       "  override 'algorithms=[{name: testonly, strenght: 2}]': algorithms[0].strenght: unknown key 'strenght' for name 'testonly' — did you mean 'strength'? allowed keys: name, strength",
     ]);
-    assert.deepEqual(registeredAlgorithms(), ['finetuning', 'testonly']);
+    assert.equal(registeredAlgorithms().at(-1), 'testonly');
   });
 });
 
