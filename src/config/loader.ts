@@ -199,6 +199,26 @@ function locate(doc: Document, lineCounter: LineCounter, name: string, issue: Va
   return name;
 }
 
+// The number of alias expansions allowed: a configuration repeats a value a
+// few times at most, while a "billion laughs" file nests aliases so that a few
+// lines expand to billions of values and exhaust memory.
+const MAX_ALIAS_COUNT = 100;
+
+/** The document as plain values; a file whose aliases expand too far is a ConfigError naming it. */
+function expandAliases(doc: Document, name: string, title: string): unknown {
+  try {
+    return doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) ?? {};
+  } catch (error) {
+    // The yaml package reports alias problems (too many expansions, an alias
+    // before its anchor) with a ReferenceError, telling them apart only by text.
+    if (!(error instanceof ReferenceError)) throw error;
+    const message = /excessive alias count/i.test(error.message)
+      ? `YAML aliases (*name) expand to more than ${MAX_ALIAS_COUNT} copies, as in a "billion laughs" alias bomb, so the file is not read; write the values out instead of nesting aliases`
+      : `YAML alias error: ${error.message}`;
+    throw new ConfigError([{ path: null, location: name, message }], title);
+  }
+}
+
 function isPrefix(prefix: Path, path: Path): boolean {
   return prefix.length <= path.length && prefix.every((s, i) => s === path[i]);
 }
@@ -229,7 +249,7 @@ export function loadConfig<T>(schema: Schema<T>, source: ConfigSource, overrideT
       title,
     );
   }
-  const raw: unknown = doc.toJS({ maxAliasCount: 100 }) ?? {};
+  const raw = expandAliases(doc, source.name, title);
   if (!isPlainObject(raw)) {
     throw new ConfigError([{ path: [], location: source.name, message: `expected a mapping of configuration keys, got ${formatValue(raw)}` }], title);
   }

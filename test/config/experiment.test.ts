@@ -166,6 +166,15 @@ describe('errors', () => {
     assert.deepEqual(errorLines(() => loadExperiment('/nonexistent/exp.yaml')), ['  /nonexistent/exp.yaml: cannot read the configuration: no such file']);
   });
 
+  it('a YAML alias bomb (billion laughs), naming the file', () => {
+    const lol = ['a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]'];
+    for (const [name, from] of [['b', 'a'], ['c', 'b'], ['d', 'c'], ['e', 'd'], ['f', 'e'], ['g', 'f']]) lol.push(`${name}: &${name} [${Array(9).fill(`*${from}`).join(', ')}]`);
+    const path = tempFile('bomb.yaml', `${lol.join('\n')}\n`);
+    assert.deepEqual(errorLines(() => loadExperiment(path)), [
+      `  ${path}: YAML aliases (*name) expand to more than 100 copies, as in a "billion laughs" alias bomb, so the file is not read; write the values out instead of nesting aliases`,
+    ]);
+  });
+
   it('collects every error at once', () => {
     const text = ['seed: 1.5', 'benchmark:', '  numTask: 3', 'training:', '  batchSize: 0', '  optimizer: {name: sgd, lr: -1}', 'reference: {joint: yes}', ''].join('\n');
     assert.deepEqual(errorLines(() => parseExperiment(text, 'exp.yaml')), [

@@ -1,0 +1,33 @@
+// Wrong input on the command line: every mistake gets a message naming the
+// key or file, the value and the fix, before any run directory is made, and
+// configuration errors exit with status 2.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { tempDir } from '../helpers.js';
+
+const cli = join(fileURLToPath(import.meta.url), '..', '..', '..', 'src', 'cli', 'main.js');
+
+function runCli(args: string[], cwd?: string): { status: number | null; stdout: string; stderr: string } {
+  const out = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', ...(cwd === undefined ? {} : { cwd }) });
+  return { status: out.status, stdout: out.stdout, stderr: out.stderr };
+}
+
+describe('perennial run: configuration errors', () => {
+  it('rejects a YAML alias bomb with status 2, naming the file', () => {
+    const dir = tempDir('cli-errors-');
+    const path = join(dir, 'bomb.yaml');
+    const lines = ['a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]'];
+    for (const [name, from] of [['b', 'a'], ['c', 'b'], ['d', 'c'], ['e', 'd'], ['f', 'e'], ['g', 'f'], ['h', 'g'], ['i', 'h']]) {
+      lines.push(`${name}: &${name} [${Array(9).fill(`*${from}`).join(', ')}]`);
+    }
+    writeFileSync(path, `${lines.join('\n')}\n`);
+    const out = runCli(['run', path, `output.dir=${join(dir, 'runs')}`]);
+    assert.equal(out.status, 2, out.stderr);
+    assert.equal(out.stderr, `perennial: invalid experiment configuration (1 error):\n  ${path}: YAML aliases (*name) expand to more than 100 copies, as in a "billion laughs" alias bomb, so the file is not read; write the values out instead of nesting aliases\n`);
+    assert.deepEqual(readdirSync(dir), ['bomb.yaml']);
+  });
+});
