@@ -7,7 +7,7 @@
 //                                                 online accuracy per task of each config, compared
 //   perennial download <dataset> [--dir <cache>]  fetch a dataset (needs a network; never used by tests)
 import { join } from 'node:path';
-import { ConfigError } from '../config/loader.js';
+import { ConfigError, isOverrideArgument } from '../config/loader.js';
 import { type ExperimentConfig, describeSchema, loadExperiment } from '../config/experiment.js';
 import { describeAlgorithms } from '../continual/algorithms/index.js';
 import { BACKBONES } from '../continual/backbones/index.js';
@@ -65,7 +65,7 @@ function run(args: string[]): void {
     } else if (args[i]!.startsWith('--')) throw new UsageError(`unknown option '${args[i]}'`);
     else positional.push(args[i]!);
   }
-  const configPath = positional[0] !== undefined && !positional[0].includes('=') ? positional.shift() : undefined;
+  const configPath = positional[0] !== undefined && !isOverrideArgument(positional[0]) ? positional.shift() : undefined;
   if (resume !== undefined && (configPath !== undefined || positional.length > 0)) {
     throw new UsageError('--resume continues a run with the configuration it was started with; give no config file or overrides');
   }
@@ -107,7 +107,7 @@ function plasticity(args: string[]): void {
       out = args[++i];
       if (out === undefined) throw new UsageError('--out needs a directory');
     } else if (arg.startsWith('--')) throw new UsageError(`unknown option '${arg}'`);
-    else (arg.includes('=') ? overrides : files).push(arg);
+    else (isOverrideArgument(arg) ? overrides : files).push(arg);
   }
   if (files.length === 0) throw new UsageError('plasticity needs at least one config file');
   const runs = files.map((file) => ({ config: loadExperiment(file, overrides) }));

@@ -361,7 +361,7 @@ const outputSchema = object({
     .describe("the run's directory name inside dir"),
 });
 
-export const experimentSchema: Schema<ExperimentConfig> = object({
+const experimentObject = object({
   seed: integer({ min: 0 }).default(1).describe('seed of every random draw (initialisation, permutations, data order)'),
   paradigm: enumOf(['til', 'cil', 'dil']).default('til').describe('task-, class- or domain-incremental'),
   benchmark: benchmarkSchema.default({ name: 'permuted', dataset: 'mnist-embedded', numTasks: 5, validationFraction: 0.1, keepFirstUnpermuted: false }),
@@ -403,6 +403,11 @@ export const experimentSchema: Schema<ExperimentConfig> = object({
     }
   }
 });
+
+export const experimentSchema: Schema<ExperimentConfig> = experimentObject;
+
+/** The keys an experiment file has at its top level. */
+const TOP_LEVEL_KEYS = Object.keys(experimentObject.fields);
 
 /**
  * The cross-field checks of `unlearning`: each request names tasks already
@@ -519,7 +524,7 @@ const TITLE = 'invalid experiment configuration';
  * validated with defaults filled. Throws a ConfigError listing every problem.
  */
 export function loadExperiment(path: string | undefined, overrides: readonly string[] = []): ExperimentConfig {
-  const source: ConfigSource = path === undefined ? { name: '<default experiment>', text: DEFAULT_EXPERIMENT_YAML } : readConfigSource(path, TITLE);
+  const source: ConfigSource = path === undefined ? { name: '<default experiment>', text: DEFAULT_EXPERIMENT_YAML } : readConfigSource(path, TITLE, TOP_LEVEL_KEYS);
   return loadConfig(experimentSchema, source, overrides, TITLE);
 }
 

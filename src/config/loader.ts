@@ -4,7 +4,7 @@
 // override that introduced it) so the user knows what to edit.
 import { readFileSync } from 'node:fs';
 import { type Document, LineCounter, isMap, isScalar, parse as parseYaml, parseDocument } from 'yaml';
-import { type Path, type PathSegment, type Schema, type ValidationIssue, formatPath, formatValue, isPlainObject } from './schema.js';
+import { type Path, type PathSegment, type Schema, type ValidationIssue, closestMatch, formatPath, formatValue, isPlainObject } from './schema.js';
 
 /** One problem with a configuration. */
 export interface ConfigIssue {
@@ -64,7 +64,7 @@ export function parseOverride(text: string): Override {
   if (remove || body.startsWith('+')) body = body.slice(1);
   const eq = body.indexOf('=');
   const keyText = (eq < 0 ? body : body.slice(0, eq)).trim();
-  if (!remove && eq < 0) throw overrideError(text, 'expected key.path=value (or ~key.path to remove a key)');
+  if (!remove && eq < 0) throw overrideError(text, `'${keyText}' has no value: write ${keyText}=<value> (or ~${keyText} to remove the key)`);
   const path: PathSegment[] = [];
   for (const part of keyText.split('.')) {
     // `hiddenSizes[1]` and `hiddenSizes.1` both address a list item.
@@ -153,13 +153,47 @@ export interface ConfigSource {
   readonly text: string;
 }
 
-export function readConfigSource(path: string, title = 'invalid configuration'): ConfigSource {
+/**
+ * Whether a command-line argument is an override rather than a config file:
+ * it assigns (`key=value`) or removes (`~key`), or adds with Hydra's `+`.
+ */
+export function isOverrideArgument(arg: string): boolean {
+  return arg.includes('=') || arg.startsWith('~') || arg.startsWith('+');
+}
+
+// Names separated by dots, each with optional [index] suffixes, as overrides write keys.
+const KEY_PATH = /^[A-Za-z_][A-Za-z0-9_-]*(?:\[\d+\])*(?:\.(?:[A-Za-z_][A-Za-z0-9_-]*|\d+)(?:\[\d+\])*)*$/;
+const CONFIG_FILE_EXTENSION = /\.(?:ya?ml|json)$/i;
+
+/**
+ * Whether an argument that names no file is meant as a configuration key
+ * given without `=value`: a top-level key (`seed`), or a dotted key path
+ * whose first name is a top-level key or a near miss of one
+ * (`training.epochs`, `trainig.epochs`), and not a config file name.
+ */
+export function looksLikeKey(arg: string, topLevelKeys: readonly string[]): boolean {
+  if (!KEY_PATH.test(arg) || CONFIG_FILE_EXTENSION.test(arg)) return false;
+  const first = arg.split(/[.[]/)[0]!;
+  if (topLevelKeys.includes(first)) return true;
+  return arg.includes('.') && closestMatch(first, topLevelKeys) !== undefined;
+}
+
+/**
+ * The text of the config file at `path`. A file that does not exist is "no
+ * such config file", unless the argument looks like a key of `topLevelKeys`
+ * missing its value, which is what the user most likely meant.
+ */
+export function readConfigSource(path: string, title = 'invalid configuration', topLevelKeys: readonly string[] = []): ConfigSource {
   try {
     return { name: path, text: readFileSync(path, 'utf8') };
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    const reason = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : error instanceof Error ? error.message : String(error);
-    throw new ConfigError([{ path: null, location: path, message: `cannot read the configuration: ${reason}` }], title);
+    if (code === 'ENOENT' && looksLikeKey(path, topLevelKeys)) {
+      const message = `a configuration key needs a value: write ${path}=<value> (or ~${path} to remove the key); there is no config file of that name`;
+      throw new ConfigError([{ path: null, location: `argument '${path}'`, message }], title);
+    }
+    const reason = code === 'ENOENT' ? 'no such config file' : code === 'EISDIR' ? 'it is a directory, not a config file' : `cannot read the config file: ${error instanceof Error ? error.message : String(error)}`;
+    throw new ConfigError([{ path: null, location: path, message: reason }], title);
   }
 }
 

@@ -30,4 +30,23 @@ describe('perennial run: configuration errors', () => {
     assert.equal(out.stderr, `perennial: invalid experiment configuration (1 error):\n  ${path}: YAML aliases (*name) expand to more than 100 copies, as in a "billion laughs" alias bomb, so the file is not read; write the values out instead of nesting aliases\n`);
     assert.deepEqual(readdirSync(dir), ['bomb.yaml']);
   });
+
+  it('says that a configuration key without =value needs one, instead of looking for a file of that name', () => {
+    const dir = tempDir('cli-errors-');
+    const out = runCli(['run', 'training.epochs', 'output.dir=runs'], dir);
+    assert.equal(out.status, 2, out.stderr);
+    assert.match(out.stderr, /argument 'training\.epochs': a configuration key needs a value: write training\.epochs=<value>/);
+    const later = runCli(['run', 'training.epochs=2', 'seed', 'output.dir=runs'], dir);
+    assert.equal(later.status, 2, later.stderr);
+    assert.match(later.stderr, /override 'seed': 'seed' has no value: write seed=<value>/);
+    assert.deepEqual(readdirSync(dir), []);
+  });
+
+  it('names a config file that does not exist', () => {
+    const dir = tempDir('cli-errors-');
+    const out = runCli(['run', 'missing.yaml', 'output.dir=runs'], dir);
+    assert.equal(out.status, 2, out.stderr);
+    assert.equal(out.stderr, 'perennial: invalid experiment configuration (1 error):\n  missing.yaml: no such config file\n');
+    assert.deepEqual(readdirSync(dir), []);
+  });
 });

@@ -163,7 +163,18 @@ describe('errors', () => {
   });
 
   it('a missing file', () => {
-    assert.deepEqual(errorLines(() => loadExperiment('/nonexistent/exp.yaml')), ['  /nonexistent/exp.yaml: cannot read the configuration: no such file']);
+    assert.deepEqual(errorLines(() => loadExperiment('/nonexistent/exp.yaml')), ['  /nonexistent/exp.yaml: no such config file']);
+    assert.deepEqual(errorLines(() => loadExperiment('my.config')), ['  my.config: no such config file']);
+  });
+
+  it('a configuration key without =value where the file is expected', () => {
+    assert.deepEqual(errorLines(() => loadExperiment('training.epochs')), [
+      "  argument 'training.epochs': a configuration key needs a value: write training.epochs=<value> (or ~training.epochs to remove the key); there is no config file of that name",
+    ]);
+    // A top-level key alone, and a misspelt section with a dotted key, are keys too.
+    assert.match(errorLines(() => loadExperiment('seed'))[0]!, /^ {2}argument 'seed': a configuration key needs a value: write seed=<value>/);
+    assert.match(errorLines(() => loadExperiment('trainig.epochs'))[0]!, /^ {2}argument 'trainig.epochs': a configuration key needs a value/);
+    assert.deepEqual(errorLines(() => loadExperiment('training.yaml')), ['  training.yaml: no such config file']);
   });
 
   it('a YAML alias bomb (billion laughs), naming the file', () => {
@@ -299,7 +310,7 @@ describe('overrides', () => {
   });
 
   it('reject malformed overrides', () => {
-    assert.deepEqual(errorLines(() => loadExperiment(undefined, ['seed'])), ["  override 'seed': expected key.path=value (or ~key.path to remove a key)"]);
+    assert.deepEqual(errorLines(() => loadExperiment(undefined, ['seed'])), ["  override 'seed': 'seed' has no value: write seed=<value> (or ~seed to remove the key)"]);
     assert.deepEqual(errorLines(() => loadExperiment(undefined, ['training..lr=1'])), [
       "  override 'training..lr=1': 'training..lr' is not a key path (expected names separated by dots, e.g. training.optimizer.lr)",
     ]);
@@ -316,7 +327,7 @@ describe('overrides', () => {
 
   it('are all reported, together with the other errors', () => {
     assert.deepEqual(errorLines(() => loadExperiment(undefined, ['seed', 'seed.x=1', 'training.epochs=0', '__proto__.polluted=1'])), [
-      "  override 'seed': expected key.path=value (or ~key.path to remove a key)",
+      "  override 'seed': 'seed' has no value: write seed=<value> (or ~seed to remove the key)",
       "  override 'seed.x=1': seed.x: cannot set a key inside 'seed', which is 1, not a mapping",
       "  override '__proto__.polluted=1': '__proto__' cannot be a configuration key",
       "  override 'training.epochs=0': training.epochs: expected an integer >= 1, got 0",
