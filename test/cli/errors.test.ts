@@ -50,3 +50,36 @@ describe('perennial run: configuration errors', () => {
     assert.deepEqual(readdirSync(dir), []);
   });
 });
+
+describe('perennial --help', () => {
+  it('every command prints its usage with --help and -h and exits 0', () => {
+    const usages: [string[], RegExp][] = [
+      [[], /^usage:\n {2}perennial run /],
+      [['run'], /^usage: perennial run \[config\.yaml\] \[key\.path=value \.\.\.\]\n {7}perennial run --resume <run directory>\n[\s\S]*--resume <dir>/],
+      [['list'], /^usage: perennial list\n/],
+      [['plasticity'], /^usage: perennial plasticity <config\.yaml>\.\.\. \[key\.path=value \.\.\.\] \[--out <dir>\]\n[\s\S]*--out <dir>/],
+      [['download'], /^usage: perennial download <dataset> \[--dir <cache>\]\n[\s\S]*--dir <cache>/],
+    ];
+    for (const [command, usage] of usages) {
+      for (const flag of ['--help', '-h']) {
+        const out = runCli([...command, flag]);
+        assert.equal(out.status, 0, `${command.join(' ')} ${flag}: ${out.stderr}`);
+        assert.match(out.stdout, usage, `${command.join(' ')} ${flag}`);
+        assert.equal(out.stderr, '');
+      }
+    }
+    // The flag wins over the other arguments: nothing runs.
+    const dir = tempDir('cli-help-');
+    const withArgs = runCli(['run', 'training.epochs=2', '--help'], dir);
+    assert.equal(withArgs.status, 0, withArgs.stderr);
+    assert.match(withArgs.stdout, /^usage: perennial run /);
+    assert.deepEqual(readdirSync(dir), []);
+    assert.match(runCli(['help', 'plasticity']).stdout, /^usage: perennial plasticity /);
+  });
+
+  it('help on something that is not a command is a usage error', () => {
+    const out = runCli(['help', 'nosuch']);
+    assert.equal(out.status, 2);
+    assert.match(out.stderr, /^perennial: no help on 'nosuch': it is not a command\nusage:/);
+  });
+});
