@@ -12,6 +12,7 @@
 //     interface AlgorithmConfigs { ewc: { name: 'ewc'; lambda: number } }
 //   }
 //   registerAlgorithmSchema('ewc', object({ lambda: number({ min: 0, minExclusive: true }).default(1) }));
+import { benchmarkProblems } from '../continual/benchmarks/feasibility.js';
 import type { Paradigm } from '../continual/types.js';
 import { type ConfigSource, loadConfig, readConfigSource } from './loader.js';
 import {
@@ -193,25 +194,10 @@ const benchmarkSchema = object({
   if (b.keepFirstUnpermuted && b.name !== 'permuted') {
     report(['keepFirstUnpermuted'], `only meaningful when benchmark.name is 'permuted' (it is '${b.name}'); remove it or set it to false`);
   }
-  if (b.classSplit !== undefined && b.name === 'split') {
-    if (b.classSplit.length !== b.numTasks) {
-      report(['classSplit'], `has ${b.classSplit.length} ${b.classSplit.length === 1 ? 'group' : 'groups'} of classes but benchmark.numTasks is ${b.numTasks}; give one group per task`);
-    }
-    const owner = new Map<number, number>();
-    b.classSplit.forEach((group, t) => {
-      group.forEach((c, k) => {
-        const first = owner.get(c);
-        if (first !== undefined) {
-          report(['classSplit', t, k], `class ${c} is already in task ${first + 1} (benchmark.classSplit[${first}]); each class may belong to at most one task`);
-        } else {
-          owner.set(c, t);
-        }
-      });
-    });
-  }
-  if (b.angles !== undefined && b.name === 'rotated' && b.angles.length !== b.numTasks) {
-    report(['angles'], `has ${b.angles.length} ${b.angles.length === 1 ? 'angle' : 'angles'} but benchmark.numTasks is ${b.numTasks}; give one angle per task`);
-  }
+  // What the benchmark would refuse when the run builds it (an unknown
+  // dataset, tasks that do not divide the classes, a class split or angles
+  // that do not fit the tasks), checked by the benchmarks' own function.
+  for (const problem of benchmarkProblems(b)) report(problem.path, problem.message);
 });
 
 const backboneSchema = union(

@@ -83,3 +83,16 @@ describe('perennial --help', () => {
     assert.match(out.stderr, /^perennial: no help on 'nosuch': it is not a command\nusage:/);
   });
 });
+
+describe('perennial run: an infeasible benchmark', () => {
+  it('is a configuration error (status 2) before any directory is made', () => {
+    const dir = tempDir('cli-errors-');
+    const out = runCli(['run', 'benchmark.name=split', 'benchmark.numTasks=1000', `output.dir=${join(dir, 'runs')}`]);
+    assert.equal(out.status, 2, out.stderr);
+    assert.equal(
+      out.stderr,
+      "perennial: invalid experiment configuration (1 error):\n  override 'benchmark.numTasks=1000': benchmark.numTasks: 1000 tasks but mnist-embedded has only 10 classes; use a divisor of 10 (1, 2, 5, 10) or give classSplit\n",
+    );
+    assert.deepEqual(readdirSync(dir), []);
+  });
+});

@@ -211,8 +211,29 @@ describe('cross-field checks', () => {
       "  e.yaml:2:15: benchmark.classSplit: only allowed when benchmark.name is 'split' (it is 'permuted')",
     ]);
     assert.deepEqual(errorLines(() => parseExperiment('benchmark:\n  name: split\n  numTasks: 3\n  classSplit: [[0, 1], [2, 1]]\n', 'e.yaml')), [
-      '  e.yaml:4:15: benchmark.classSplit: has 2 groups of classes but benchmark.numTasks is 3; give one group per task',
-      '  e.yaml:4:28: benchmark.classSplit[1][1]: class 1 is already in task 1 (benchmark.classSplit[0]); each class may belong to at most one task',
+      '  e.yaml:4:15: benchmark.classSplit: classSplit has 2 tasks but numTasks is 3; give one group of classes per task',
+      '  e.yaml:4:28: benchmark.classSplit[1][1]: class 1 is in task 1 and task 2; tasks must have disjoint classes',
+    ]);
+    assert.deepEqual(errorLines(() => parseExperiment('benchmark:\n  name: split\n  numTasks: 2\n  classSplit: [[0, 1], [10]]\n', 'e.yaml')), [
+      '  e.yaml:4:25: benchmark.classSplit[1][0]: classSplit task 2 names class 10, but mnist-embedded has classes 0..9',
+    ]);
+  });
+
+  it('a split benchmark whose tasks the dataset cannot fill, before the run builds it', () => {
+    assert.deepEqual(errorLines(() => loadExperiment(undefined, ['benchmark.name=split', 'benchmark.numTasks=1000'])), [
+      "  override 'benchmark.numTasks=1000': benchmark.numTasks: 1000 tasks but mnist-embedded has only 10 classes; use a divisor of 10 (1, 2, 5, 10) or give classSplit",
+    ]);
+    assert.deepEqual(errorLines(() => parseExperiment('benchmark:\n  name: split\n  dataset: cifar100\n  numTasks: 3\n', 'e.yaml')), [
+      "  e.yaml:4:13: benchmark.numTasks: cifar100's 100 classes do not divide into 3 equal tasks; choose a divisor of 100 or give classSplit explicitly (divisors: 1, 2, 4, 5, 10, 20, 25, 50, 100)",
+    ]);
+    // An explicit class split needs no equal division.
+    assert.deepEqual(parseExperiment('benchmark:\n  name: split\n  numTasks: 3\n  classSplit: [[0], [1, 2], [3, 4, 5]]\n', 'e.yaml').benchmark.numTasks, 3);
+    assert.equal(parseExperiment('benchmark:\n  name: split\n  dataset: cifar100\n  numTasks: 20\n', 'e.yaml').benchmark.numTasks, 20);
+  });
+
+  it('an unknown dataset, with a suggestion', () => {
+    assert.deepEqual(errorLines(() => loadExperiment(undefined, ['benchmark.dataset=mnst'])), [
+      "  override 'benchmark.dataset=mnst': benchmark.dataset: unknown dataset 'mnst' — did you mean 'mnist'? known datasets: mnist-embedded, mnist, fashion-mnist, kmnist, emnist, emnist-balanced, emnist-byclass, emnist-bymerge, emnist-digits, emnist-letters, emnist-mnist, cifar10, cifar100, cifar100-coarse",
     ]);
   });
 
@@ -221,7 +242,7 @@ describe('cross-field checks', () => {
       "  e.yaml:3:11: benchmark.angles: only allowed when benchmark.name is 'rotated' (it is 'split')",
     ]);
     assert.deepEqual(errorLines(() => parseExperiment('benchmark:\n  name: rotated\n  numTasks: 3\n  angles: [0, 90]\n', 'e.yaml')), [
-      '  e.yaml:4:11: benchmark.angles: has 2 angles but benchmark.numTasks is 3; give one angle per task',
+      '  e.yaml:4:11: benchmark.angles: 2 angles given for 3 tasks; give one angle per task',
     ]);
     assert.deepEqual(parseExperiment('benchmark:\n  name: rotated\n  numTasks: 2\n  angles: [0, 90]\n', 'e.yaml').benchmark.angles, [0, 90]);
   });
