@@ -222,7 +222,7 @@ const backboneSchema = union(
     }),
     resnet18: object({}),
   },
-  { defaultVariant: 'mlp' },
+  { defaultVariant: 'mlp', kind: 'backbone' },
 ).describe('the feature extractor shared by the heads');
 
 const learningRate = number({ min: 0, minExclusive: true }).default(0.01).describe('learning rate');
@@ -236,7 +236,7 @@ const optimizerSchema = union(
     adam: object({ lr: learningRate, betas: tuple([beta, beta]).optional().describe('coefficients of the running averages'), weightDecay }),
     adamw: object({ lr: learningRate, betas: tuple([beta, beta]).optional().describe('coefficients of the running averages'), weightDecay }),
   },
-  { defaultVariant: 'sgd' },
+  { defaultVariant: 'sgd', kind: 'optimizer' },
 ).describe('a fresh optimizer is made for every task');
 
 // Defaults are PyTorch's, except that cosine's period defaults to the epochs of a task.
@@ -257,7 +257,7 @@ const schedulerSchema = union(
       patience: integer({ min: 0 }).default(10).describe('epochs without improvement before decaying'),
     }),
   },
-  { defaultVariant: 'none' },
+  { defaultVariant: 'none', kind: 'scheduler' },
 ).describe('per-epoch learning-rate schedule, restarted with every task');
 
 const trainingSchema = object({
@@ -269,7 +269,7 @@ const trainingSchema = object({
   validateEveryEpoch: boolean().default(true).describe('evaluate the validation split after every epoch'),
 });
 
-const algorithmSchema = new UnionSchema<AlgorithmConfig>('name', { finetuning: object({}) });
+const algorithmSchema = new UnionSchema<AlgorithmConfig>('name', { finetuning: object({}) }, { kind: 'algorithm' });
 algorithmSchema.describe('continual-learning algorithm');
 
 /** The paradigms an algorithm supports, when not all (WSN: TIL only). */
@@ -510,7 +510,7 @@ const TITLE = 'invalid experiment configuration';
  * validated with defaults filled. Throws a ConfigError listing every problem.
  */
 export function loadExperiment(path: string | undefined, overrides: readonly string[] = []): ExperimentConfig {
-  const source: ConfigSource = path === undefined ? { name: '<default experiment>', text: DEFAULT_EXPERIMENT_YAML } : readConfigSource(path, TITLE, TOP_LEVEL_KEYS);
+  const source: ConfigSource = path === undefined ? { name: '<default experiment>', text: DEFAULT_EXPERIMENT_YAML, isDefault: true } : readConfigSource(path, TITLE, TOP_LEVEL_KEYS);
   return loadConfig(experimentSchema, source, overrides, TITLE);
 }
 

@@ -4,7 +4,7 @@
 // override that introduced it) so the user knows what to edit.
 import { readFileSync } from 'node:fs';
 import { type Document, LineCounter, isMap, isScalar, parse as parseYaml, parseDocument } from 'yaml';
-import { type Path, type PathSegment, type Schema, type ValidationIssue, closestMatch, formatPath, formatValue, isPlainObject } from './schema.js';
+import { type OtherVariant, type Path, type PathSegment, type Schema, type ValidationIssue, closestMatch, formatPath, formatValue, isPlainObject } from './schema.js';
 
 /** One problem with a configuration. */
 export interface ConfigIssue {
@@ -151,6 +151,12 @@ export interface ConfigSource {
   /** Shown in messages: the file path, or a name such as `<default experiment>`. */
   readonly name: string;
   readonly text: string;
+  /**
+   * The text is an embedded default the user did not write: where an override
+   * switches a section to another variant (`backbone.name=cnn`), the
+   * default's options of the old variant are dropped instead of reported.
+   */
+  readonly isDefault?: boolean;
 }
 
 /**
@@ -257,6 +263,23 @@ function isPrefix(prefix: Path, path: Path): boolean {
   return prefix.length <= path.length && prefix.every((s, i) => s === path[i]);
 }
 
+/** Deletes the key at `path` from a raw configuration (its containers exist: validation found the key). */
+function removeKey(root: Record<string, unknown>, path: Path): void {
+  let container: unknown = root;
+  for (const segment of path.slice(0, -1)) container = (container as Record<PathSegment, unknown>)[segment];
+  delete (container as Record<PathSegment, unknown>)[path[path.length - 1]!];
+}
+
+/** The message for an option the file gives for a variant that an override replaced. */
+function switchedVariantMessage(issue: ValidationIssue, other: OtherVariant, by: Override, file: string): string {
+  const key = String(issue.path[issue.path.length - 1]);
+  const quoted = other.owners.map((t) => `'${t}'`);
+  const owners = quoted.length === 1 ? quoted[0]! : `${quoted.slice(0, -1).join(', ')} or ${quoted[quoted.length - 1]!}`;
+  const owner = other.kind === undefined ? `${other.key} ${owners}` : `the ${owners} ${other.kind}`;
+  const section = formatPath(issue.path.slice(0, -1));
+  return `'${key}' is an option of ${owner}, not of '${other.tag}', which override '${by.text}' selects; remove it from ${file}, or replace the whole section: ${section}={${other.key}: ${other.tag}}`;
+}
+
 /**
  * Parses YAML text, applies overrides in order and validates the result.
  * Throws a ConfigError listing every problem (with `title` as its heading).
@@ -301,9 +324,22 @@ export function loadConfig<T>(schema: Schema<T>, source: ConfigSource, overrideT
       overrideIssues.push(...error.issues);
     }
   }
-  const result = schema.validate(raw);
-  if (result.ok && overrideIssues.length === 0) return result.value;
   const latestFirst = [...overrides].reverse();
+  // The override that switched the variant of the section holding an option
+  // the text wrote (not an override) for another variant, if that is the issue.
+  const switchedBy = (issue: ValidationIssue): Override | undefined => {
+    const other = issue.otherVariant;
+    if (other === undefined || nodeAt(doc, issue.path) === undefined || latestFirst.some((o) => isPrefix(o.path, issue.path))) return undefined;
+    const discriminator = [...issue.path.slice(0, -1), other.key];
+    return latestFirst.find((o) => isPrefix(o.path, discriminator));
+  };
+  let result = schema.validate(raw);
+  if (!result.ok && source.isDefault === true) {
+    const stale = result.issues.filter((issue) => switchedBy(issue) !== undefined);
+    for (const issue of stale) removeKey(raw, issue.path);
+    if (stale.length > 0) result = schema.validate(raw);
+  }
+  if (result.ok && overrideIssues.length === 0) return result.value;
   const issues = result.ok ? [] : result.issues;
   throw new ConfigError(
     [...overrideIssues, ...issues.map((issue) => {
@@ -313,7 +349,9 @@ export function loadConfig<T>(schema: Schema<T>, source: ConfigSource, overrideT
       let override = latestFirst.find((o) => isPrefix(o.path, issue.path));
       if (override === undefined && nodeAt(doc, issue.path) === undefined) override = latestFirst.find((o) => isPrefix(issue.path, o.path));
       const location = override !== undefined ? `override '${override.text}'` : locate(doc, lineCounter, source.name, issue);
-      return { path: issue.path, message: issue.message, location };
+      const by = switchedBy(issue);
+      const message = by === undefined ? issue.message : switchedVariantMessage(issue, issue.otherVariant!, by, source.name);
+      return { path: issue.path, message, location };
     })],
     title,
   );

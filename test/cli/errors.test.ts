@@ -96,3 +96,18 @@ describe('perennial run: an infeasible benchmark', () => {
     assert.deepEqual(readdirSync(dir), []);
   });
 });
+
+describe('perennial run: an override that switches a variant', () => {
+  it("blames the file's options of the old variant, saying whose they are and what to do", () => {
+    const dir = tempDir('cli-errors-');
+    const path = join(dir, 'exp.yaml');
+    writeFileSync(path, 'backbone:\n  name: mlp\n  hiddenSizes: [10]\n');
+    const out = runCli(['run', path, 'backbone.name=cnn', `output.dir=${join(dir, 'runs')}`]);
+    assert.equal(out.status, 2, out.stderr);
+    assert.equal(
+      out.stderr,
+      `perennial: invalid experiment configuration (1 error):\n  ${path}:3:3: backbone.hiddenSizes: 'hiddenSizes' is an option of the 'mlp' backbone, not of 'cnn', which override 'backbone.name=cnn' selects; remove it from ${path}, or replace the whole section: backbone={name: cnn}\n`,
+    );
+    assert.deepEqual(readdirSync(dir), ['exp.yaml']);
+  });
+});

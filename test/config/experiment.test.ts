@@ -311,6 +311,27 @@ describe('overrides', () => {
     assert.deepEqual(loadExperiment(undefined, ['training.scheduler.name=cosine']).training.scheduler, { name: 'cosine', etaMin: 0 });
   });
 
+  it("that switch a variant drop the default experiment's options of the old variant, keeping the shared ones", () => {
+    assert.deepEqual(loadExperiment(undefined, ['backbone.name=cnn']).backbone, { name: 'cnn' });
+    assert.deepEqual(loadExperiment(undefined, ['training.optimizer.name=adam']).training.optimizer, { name: 'adam', lr: 0.05 });
+    // An option the user gave is never dropped.
+    assert.deepEqual(errorLines(() => loadExperiment(undefined, ['backbone.hiddenSizes=[5]', 'backbone.name=cnn'])), [
+      "  override 'backbone.hiddenSizes=[5]': backbone.hiddenSizes: unknown key 'hiddenSizes' for name 'cnn'; allowed keys: name, channels, kernelSize, featureDim, batchNorm",
+    ]);
+  });
+
+  it("that switch a variant name the file's options of the old variant, whose variant they are, and the fix", () => {
+    const path = tempFile('exp.yaml', 'backbone:\n  name: mlp\n  hiddenSizes: [10]\ntraining:\n  optimizer: {name: sgd, lr: 0.1, momentum: 0.9}\nalgorithms:\n  - name: testswitch\n    strength: 2\n');
+    const register = registerAlgorithmSchema as (name: string, schema: ObjectSchema<object>) => void;
+    register('testswitch', object({ strength: number().optional() }));
+    register('testswitchtoo', object({ strength: number().optional() }));
+    assert.deepEqual(errorLines(() => loadExperiment(path, ['backbone.name=cnn', 'training.optimizer.name=adam', 'algorithms[0].name=finetuning'])), [
+      `  ${path}:3:3: backbone.hiddenSizes: 'hiddenSizes' is an option of the 'mlp' backbone, not of 'cnn', which override 'backbone.name=cnn' selects; remove it from ${path}, or replace the whole section: backbone={name: cnn}`,
+      `  ${path}:5:35: training.optimizer.momentum: 'momentum' is an option of the 'sgd' optimizer, not of 'adam', which override 'training.optimizer.name=adam' selects; remove it from ${path}, or replace the whole section: training.optimizer={name: adam}`,
+      `  ${path}:8:5: algorithms[0].strength: 'strength' is an option of the 'testswitch' or 'testswitchtoo' algorithm, not of 'finetuning', which override 'algorithms[0].name=finetuning' selects; remove it from ${path}, or replace the whole section: algorithms[0]={name: finetuning}`,
+    ]);
+  });
+
   it('report an unknown key like the file does, naming the override', () => {
     assert.deepEqual(errorLines(() => loadExperiment(undefined, ['training.optimizer.lerning_rate=0.1'])), [
       "  override 'training.optimizer.lerning_rate=0.1': training.optimizer.lerning_rate: unknown key 'lerning_rate' for name 'sgd' — did you mean 'lr'? allowed keys: name, lr, momentum, weightDecay",
