@@ -18,6 +18,7 @@ import type { FeatureDistances, UnlearningSummary } from '../continual/metrics/u
 import { NonFiniteLossError, type TrainingObserver } from '../continual/trainer.js';
 import { DATASET_NAMES } from '../data/registry.js';
 import { DOWNLOADABLE_DATASETS, downloadDataset } from '../data/download.js';
+import { outputError } from '../serialization/write_errors.js';
 import { ProgressBar } from './progress.js';
 import { formatRunSummary } from './table.js';
 
@@ -223,7 +224,11 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(`perennial: ${error.message}\n`);
       return 1;
     }
-    process.stderr.write(`perennial: ${error instanceof Error ? error.message : String(error)}\n`);
+    // A filesystem error from a write not made through writeFileAtomic or
+    // RunLogger gets the same plain description of its cause.
+    const path = error instanceof Error ? (error as NodeJS.ErrnoException).path : undefined;
+    const shown = path === undefined ? error : outputError(error, path);
+    process.stderr.write(`perennial: ${shown instanceof Error ? shown.message : String(shown)}\n`);
     return 1;
   }
 }
