@@ -177,7 +177,7 @@ const CONFIG_FILE_EXTENSION = /\.(?:ya?ml|json)$/i;
  * whose first name is a top-level key or a near miss of one
  * (`training.epochs`, `trainig.epochs`), and not a config file name.
  */
-export function looksLikeKey(arg: string, topLevelKeys: readonly string[]): boolean {
+function looksLikeKey(arg: string, topLevelKeys: readonly string[]): boolean {
   if (!KEY_PATH.test(arg) || CONFIG_FILE_EXTENSION.test(arg)) return false;
   const first = arg.split(/[.[]/)[0]!;
   if (topLevelKeys.includes(first)) return true;
