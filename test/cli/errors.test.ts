@@ -188,6 +188,15 @@ describe('perennial run: an output directory that cannot be written', () => {
     assert.deepEqual(readdirSync(dir), ['file']);
   });
 
+  it('made outside the result writers (plasticity --out under a file): the same plain description', () => {
+    const dir = tempDir('cli-output-');
+    writeFileSync(join(dir, 'file'), '');
+    writeFileSync(join(dir, 'online.yaml'), 'training:\n  epochs: 1\n');
+    const out = runCli(['plasticity', join(dir, 'online.yaml'), '--out', join(dir, 'file', 'out')]);
+    assert.equal(out.status, 1, out.stderr);
+    assert.equal(out.stderr, `perennial: cannot create the directory ${join(dir, 'file', 'out')}: ${join(dir, 'file')} is a file, not a directory (ENOTDIR); move the file away or write elsewhere\n`);
+  });
+
   it('once the run started: the file, the cause and how to resume, which then works', () => {
     const dir = tempDir('cli-output-');
     const runDir = join(dir, 'r1');
