@@ -189,8 +189,8 @@ const benchmarkSchema = object({
   angles: array(number()).optional().describe('rotated only: the rotation of each task in degrees'),
   trainLimit: integer({ min: 1 }).optional().describe('at most this many training samples per task'),
 }).refine((b, report) => {
-  if (b.classSplit !== undefined && b.name !== 'split') report(['classSplit'], `only allowed when benchmark.name is 'split' (it is '${b.name}')`);
-  if (b.angles !== undefined && b.name !== 'rotated') report(['angles'], `only allowed when benchmark.name is 'rotated' (it is '${b.name}')`);
+  if (b.classSplit !== undefined && b.name !== 'split') report(['classSplit'], `is an option of the 'split' benchmark, but benchmark.name is '${b.name}'; remove it, or set benchmark.name: split`);
+  if (b.angles !== undefined && b.name !== 'rotated') report(['angles'], `is an option of the 'rotated' benchmark, but benchmark.name is '${b.name}'; remove it, or set benchmark.name: rotated`);
   if (b.keepFirstUnpermuted && b.name !== 'permuted') {
     report(['keepFirstUnpermuted'], `only meaningful when benchmark.name is 'permuted' (it is '${b.name}'); remove it or set it to false`);
   }

@@ -208,7 +208,12 @@ describe('errors', () => {
 describe('cross-field checks', () => {
   it('classSplit only with split, covering each class at most once, one group per task', () => {
     assert.deepEqual(errorLines(() => parseExperiment('benchmark:\n  classSplit: [[0, 1]]\n', 'e.yaml')), [
-      "  e.yaml:2:15: benchmark.classSplit: only allowed when benchmark.name is 'split' (it is 'permuted')",
+      "  e.yaml:2:15: benchmark.classSplit: is an option of the 'split' benchmark, but benchmark.name is 'permuted'; remove it, or set benchmark.name: split",
+    ]);
+    // The file's option is blamed, not the override that changed the kind.
+    const path = tempFile('split.yaml', 'benchmark:\n  name: split\n  numTasks: 2\n  classSplit: [[0, 1], [2, 3]]\n');
+    assert.deepEqual(errorLines(() => loadExperiment(path, ['benchmark.name=permuted'])), [
+      `  ${path}:4:15: benchmark.classSplit: is an option of the 'split' benchmark, but benchmark.name is 'permuted'; remove it, or set benchmark.name: split`,
     ]);
     assert.deepEqual(errorLines(() => parseExperiment('benchmark:\n  name: split\n  numTasks: 3\n  classSplit: [[0, 1], [2, 1]]\n', 'e.yaml')), [
       '  e.yaml:4:15: benchmark.classSplit: classSplit has 2 tasks but numTasks is 3; give one group of classes per task',
@@ -239,7 +244,7 @@ describe('cross-field checks', () => {
 
   it('angles only with rotated, one per task', () => {
     assert.deepEqual(errorLines(() => parseExperiment('benchmark:\n  name: split\n  angles: [0, 90]\n', 'e.yaml')), [
-      "  e.yaml:3:11: benchmark.angles: only allowed when benchmark.name is 'rotated' (it is 'split')",
+      "  e.yaml:3:11: benchmark.angles: is an option of the 'rotated' benchmark, but benchmark.name is 'split'; remove it, or set benchmark.name: rotated",
     ]);
     assert.deepEqual(errorLines(() => parseExperiment('benchmark:\n  name: rotated\n  numTasks: 3\n  angles: [0, 90]\n', 'e.yaml')), [
       '  e.yaml:4:11: benchmark.angles: 2 angles given for 3 tasks; give one angle per task',
