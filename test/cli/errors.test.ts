@@ -214,3 +214,14 @@ describe('perennial run: an output directory that cannot be written', () => {
     assert.match(resumed.stdout, new RegExp(`results: ${runDir}`));
   });
 });
+
+describe('perennial download: arguments', () => {
+  it('rejects an unknown option and a --dir without a directory, before any download', () => {
+    const unknown = runCli(['download', 'mnist', '--cache', '/tmp/x']);
+    assert.equal(unknown.status, 2);
+    assert.match(unknown.stderr, /^perennial: unknown option '--cache'\nusage:/);
+    const noDir = runCli(['download', 'mnist', '--dir']);
+    assert.equal(noDir.status, 2);
+    assert.match(noDir.stderr, /^perennial: --dir needs the directory to download into\nusage:/);
+  });
+});
