@@ -7,7 +7,7 @@
 //                                                 online accuracy per task of each config, compared
 //   perennial download <dataset> [--dir <cache>]  fetch a dataset (needs a network; never used by tests)
 import { join } from 'node:path';
-import { ConfigError } from '../config/loader.js';
+import { ConfigError, isOverrideArgument } from '../config/loader.js';
 import { type ExperimentConfig, describeSchema, loadExperiment } from '../config/experiment.js';
 import { describeAlgorithms } from '../continual/algorithms/index.js';
 import { BACKBONES } from '../continual/backbones/index.js';
@@ -18,6 +18,7 @@ import type { FeatureDistances, UnlearningSummary } from '../continual/metrics/u
 import { NonFiniteLossError, type TrainingObserver } from '../continual/trainer.js';
 import { DATASET_NAMES } from '../data/registry.js';
 import { DOWNLOADABLE_DATASETS, downloadDataset } from '../data/download.js';
+import { outputError } from '../serialization/write_errors.js';
 import { ProgressBar } from './progress.js';
 import { formatRunSummary } from './table.js';
 
@@ -28,7 +29,49 @@ const USAGE = `usage:
   perennial plasticity <config.yaml>... [key=value ...] [--out <dir>]
                                                 online (one-pass) accuracy per task of each config,
                                                 one after the other, with a comparison plot
-  perennial download <dataset> [--dir <cache>]  download a dataset (${DOWNLOADABLE_DATASETS.join(', ')})`;
+  perennial download <dataset> [--dir <cache>]  download a dataset (${DOWNLOADABLE_DATASETS.join(', ')})
+  perennial <command> --help                    the usage of one command`;
+
+/** What `perennial <command> --help` prints. */
+const COMMAND_USAGE: Readonly<Record<string, string>> = {
+  run: `usage: perennial run [config.yaml] [key.path=value ...]
+       perennial run --resume <run directory>
+
+Runs an experiment: the YAML file (without one, the embedded default
+experiment) with each key.path=value applied on top, in order; ~key.path
+removes a key. \`perennial list\` shows every key with its type and default.
+The run is written to output.dir/output.name.
+
+options:
+  --resume <dir>  continue the stopped run in <dir> from its last checkpoint,
+                  with the configuration it was started with
+  -h, --help      show this help`,
+  list: `usage: perennial list
+
+Prints the benchmarks, datasets, backbones (with their options), algorithms and
+every configuration key with its type, default and meaning.
+
+options:
+  -h, --help  show this help`,
+  plasticity: `usage: perennial plasticity <config.yaml>... [key.path=value ...] [--out <dir>]
+
+Runs each config in turn as an online run (every example seen once,
+training.epochs: 1) and compares their accuracy per task in one table and plot.
+The overrides apply to every config.
+
+options:
+  --out <dir>  where to write the runs and the comparison
+               (default: output.dir of the first config, in a dated folder)
+  -h, --help   show this help`,
+  download: `usage: perennial download <dataset> [--dir <cache>]
+
+Downloads a dataset and checks it (needs a network): ${DOWNLOADABLE_DATASETS.join(', ')}.
+
+options:
+  --dir <cache>  the cache root; the dataset goes to <cache>/<dataset>
+                 (default: $PERENNIAL_CACHE_DIR, else ~/.cache/perennial)
+  -h, --help     show this help`,
+};
 
 class UsageError extends Error {}
 
@@ -65,7 +108,7 @@ function run(args: string[]): void {
     } else if (args[i]!.startsWith('--')) throw new UsageError(`unknown option '${args[i]}'`);
     else positional.push(args[i]!);
   }
-  const configPath = positional[0] !== undefined && !positional[0].includes('=') ? positional.shift() : undefined;
+  const configPath = positional[0] !== undefined && !isOverrideArgument(positional[0]) ? positional.shift() : undefined;
   if (resume !== undefined && (configPath !== undefined || positional.length > 0)) {
     throw new UsageError('--resume continues a run with the configuration it was started with; give no config file or overrides');
   }
@@ -107,7 +150,7 @@ function plasticity(args: string[]): void {
       out = args[++i];
       if (out === undefined) throw new UsageError('--out needs a directory');
     } else if (arg.startsWith('--')) throw new UsageError(`unknown option '${arg}'`);
-    else (arg.includes('=') ? overrides : files).push(arg);
+    else (isOverrideArgument(arg) ? overrides : files).push(arg);
   }
   if (files.length === 0) throw new UsageError('plasticity needs at least one config file');
   const runs = files.map((file) => ({ config: loadExperiment(file, overrides) }));
@@ -135,20 +178,36 @@ function list(): void {
 }
 
 async function download(args: string[]): Promise<void> {
-  const name = args[0];
+  let cacheDir: string | undefined;
+  const names: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '--dir') {
+      cacheDir = args[++i];
+      if (cacheDir === undefined) throw new UsageError('--dir needs the directory to download into');
+    } else if (arg.startsWith('--')) throw new UsageError(`unknown option '${arg}'`);
+    else names.push(arg);
+  }
+  const name = names[0];
   if (name === undefined) throw new UsageError(`download needs a dataset name (${DOWNLOADABLE_DATASETS.join(', ')})`);
-  const dirIndex = args.indexOf('--dir');
-  const dir = await downloadDataset(name, dirIndex >= 0 ? { cacheDir: args[dirIndex + 1] } : {});
+  if (names.length > 1) throw new UsageError(`download takes one dataset name, got ${names.join(', ')}`);
+  const dir = await downloadDataset(name, cacheDir === undefined ? {} : { cacheDir });
   process.stdout.write(`${name} is in ${dir}; use it with benchmark.dataset=${name} benchmark.dataDir=${dir}\n`);
 }
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  const usage = command === 'help' && rest[0] !== undefined ? COMMAND_USAGE[rest[0]] : COMMAND_USAGE[command ?? ''];
+  if (usage !== undefined && (command === 'help' || rest.includes('--help') || rest.includes('-h'))) {
+    process.stdout.write(`${usage}\n`);
+    return 0;
+  }
   try {
     if (command === 'run') run(rest);
     else if (command === 'list') list();
     else if (command === 'plasticity') plasticity(rest);
     else if (command === 'download') await download(rest);
+    else if (command === 'help' && rest[0] !== undefined) throw new UsageError(`no help on '${rest[0]}': it is not a command`);
     else if (command === undefined || command === '--help' || command === '-h' || command === 'help') process.stdout.write(`${USAGE}\n`);
     else throw new UsageError(`unknown command '${command}'`);
     return 0;
@@ -165,7 +224,11 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(`perennial: ${error.message}\n`);
       return 1;
     }
-    process.stderr.write(`perennial: ${error instanceof Error ? error.message : String(error)}\n`);
+    // A filesystem error from a write not made through writeFileAtomic or
+    // RunLogger gets the same plain description of its cause.
+    const path = error instanceof Error ? (error as NodeJS.ErrnoException).path : undefined;
+    const shown = path === undefined ? error : outputError(error, path);
+    process.stderr.write(`perennial: ${shown instanceof Error ? shown.message : String(shown)}\n`);
     return 1;
   }
 }

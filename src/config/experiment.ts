@@ -12,6 +12,7 @@
 //     interface AlgorithmConfigs { ewc: { name: 'ewc'; lambda: number } }
 //   }
 //   registerAlgorithmSchema('ewc', object({ lambda: number({ min: 0, minExclusive: true }).default(1) }));
+import { benchmarkProblems } from '../continual/benchmarks/feasibility.js';
 import type { Paradigm } from '../continual/types.js';
 import { type ConfigSource, loadConfig, readConfigSource } from './loader.js';
 import {
@@ -188,30 +189,15 @@ const benchmarkSchema = object({
   angles: array(number()).optional().describe('rotated only: the rotation of each task in degrees'),
   trainLimit: integer({ min: 1 }).optional().describe('at most this many training samples per task'),
 }).refine((b, report) => {
-  if (b.classSplit !== undefined && b.name !== 'split') report(['classSplit'], `only allowed when benchmark.name is 'split' (it is '${b.name}')`);
-  if (b.angles !== undefined && b.name !== 'rotated') report(['angles'], `only allowed when benchmark.name is 'rotated' (it is '${b.name}')`);
+  if (b.classSplit !== undefined && b.name !== 'split') report(['classSplit'], `is an option of the 'split' benchmark, but benchmark.name is '${b.name}'; remove it, or set benchmark.name: split`);
+  if (b.angles !== undefined && b.name !== 'rotated') report(['angles'], `is an option of the 'rotated' benchmark, but benchmark.name is '${b.name}'; remove it, or set benchmark.name: rotated`);
   if (b.keepFirstUnpermuted && b.name !== 'permuted') {
     report(['keepFirstUnpermuted'], `only meaningful when benchmark.name is 'permuted' (it is '${b.name}'); remove it or set it to false`);
   }
-  if (b.classSplit !== undefined && b.name === 'split') {
-    if (b.classSplit.length !== b.numTasks) {
-      report(['classSplit'], `has ${b.classSplit.length} ${b.classSplit.length === 1 ? 'group' : 'groups'} of classes but benchmark.numTasks is ${b.numTasks}; give one group per task`);
-    }
-    const owner = new Map<number, number>();
-    b.classSplit.forEach((group, t) => {
-      group.forEach((c, k) => {
-        const first = owner.get(c);
-        if (first !== undefined) {
-          report(['classSplit', t, k], `class ${c} is already in task ${first + 1} (benchmark.classSplit[${first}]); each class may belong to at most one task`);
-        } else {
-          owner.set(c, t);
-        }
-      });
-    });
-  }
-  if (b.angles !== undefined && b.name === 'rotated' && b.angles.length !== b.numTasks) {
-    report(['angles'], `has ${b.angles.length} ${b.angles.length === 1 ? 'angle' : 'angles'} but benchmark.numTasks is ${b.numTasks}; give one angle per task`);
-  }
+  // What the benchmark would refuse when the run builds it (an unknown
+  // dataset, tasks that do not divide the classes, a class split or angles
+  // that do not fit the tasks), checked by the benchmarks' own function.
+  for (const problem of benchmarkProblems(b)) report(problem.path, problem.message);
 });
 
 const backboneSchema = union(
@@ -236,7 +222,7 @@ const backboneSchema = union(
     }),
     resnet18: object({}),
   },
-  { defaultVariant: 'mlp' },
+  { defaultVariant: 'mlp', kind: 'backbone' },
 ).describe('the feature extractor shared by the heads');
 
 const learningRate = number({ min: 0, minExclusive: true }).default(0.01).describe('learning rate');
@@ -250,7 +236,7 @@ const optimizerSchema = union(
     adam: object({ lr: learningRate, betas: tuple([beta, beta]).optional().describe('coefficients of the running averages'), weightDecay }),
     adamw: object({ lr: learningRate, betas: tuple([beta, beta]).optional().describe('coefficients of the running averages'), weightDecay }),
   },
-  { defaultVariant: 'sgd' },
+  { defaultVariant: 'sgd', kind: 'optimizer' },
 ).describe('a fresh optimizer is made for every task');
 
 // Defaults are PyTorch's, except that cosine's period defaults to the epochs of a task.
@@ -271,7 +257,7 @@ const schedulerSchema = union(
       patience: integer({ min: 0 }).default(10).describe('epochs without improvement before decaying'),
     }),
   },
-  { defaultVariant: 'none' },
+  { defaultVariant: 'none', kind: 'scheduler' },
 ).describe('per-epoch learning-rate schedule, restarted with every task');
 
 const trainingSchema = object({
@@ -283,7 +269,7 @@ const trainingSchema = object({
   validateEveryEpoch: boolean().default(true).describe('evaluate the validation split after every epoch'),
 });
 
-const algorithmSchema = new UnionSchema<AlgorithmConfig>('name', { finetuning: object({}) });
+const algorithmSchema = new UnionSchema<AlgorithmConfig>('name', { finetuning: object({}) }, { kind: 'algorithm' });
 algorithmSchema.describe('continual-learning algorithm');
 
 /** The paradigms an algorithm supports, when not all (WSN: TIL only). */
@@ -361,7 +347,7 @@ const outputSchema = object({
     .describe("the run's directory name inside dir"),
 });
 
-export const experimentSchema: Schema<ExperimentConfig> = object({
+const experimentObject = object({
   seed: integer({ min: 0 }).default(1).describe('seed of every random draw (initialisation, permutations, data order)'),
   paradigm: enumOf(['til', 'cil', 'dil']).default('til').describe('task-, class- or domain-incremental'),
   benchmark: benchmarkSchema.default({ name: 'permuted', dataset: 'mnist-embedded', numTasks: 5, validationFraction: 0.1, keepFirstUnpermuted: false }),
@@ -403,6 +389,11 @@ export const experimentSchema: Schema<ExperimentConfig> = object({
     }
   }
 });
+
+export const experimentSchema: Schema<ExperimentConfig> = experimentObject;
+
+/** The keys an experiment file has at its top level. */
+const TOP_LEVEL_KEYS = Object.keys(experimentObject.fields);
 
 /**
  * The cross-field checks of `unlearning`: each request names tasks already
@@ -519,7 +510,7 @@ const TITLE = 'invalid experiment configuration';
  * validated with defaults filled. Throws a ConfigError listing every problem.
  */
 export function loadExperiment(path: string | undefined, overrides: readonly string[] = []): ExperimentConfig {
-  const source: ConfigSource = path === undefined ? { name: '<default experiment>', text: DEFAULT_EXPERIMENT_YAML } : readConfigSource(path, TITLE);
+  const source: ConfigSource = path === undefined ? { name: '<default experiment>', text: DEFAULT_EXPERIMENT_YAML, isDefault: true } : readConfigSource(path, TITLE, TOP_LEVEL_KEYS);
   return loadConfig(experimentSchema, source, overrides, TITLE);
 }
 

@@ -4,7 +4,7 @@
 // override that introduced it) so the user knows what to edit.
 import { readFileSync } from 'node:fs';
 import { type Document, LineCounter, isMap, isScalar, parse as parseYaml, parseDocument } from 'yaml';
-import { type Path, type PathSegment, type Schema, type ValidationIssue, formatPath, formatValue, isPlainObject } from './schema.js';
+import { type OtherVariant, type Path, type PathSegment, type Schema, type ValidationIssue, closestMatch, formatPath, formatValue, isPlainObject } from './schema.js';
 
 /** One problem with a configuration. */
 export interface ConfigIssue {
@@ -64,7 +64,7 @@ export function parseOverride(text: string): Override {
   if (remove || body.startsWith('+')) body = body.slice(1);
   const eq = body.indexOf('=');
   const keyText = (eq < 0 ? body : body.slice(0, eq)).trim();
-  if (!remove && eq < 0) throw overrideError(text, 'expected key.path=value (or ~key.path to remove a key)');
+  if (!remove && eq < 0) throw overrideError(text, `'${keyText}' has no value: write ${keyText}=<value> (or ~${keyText} to remove the key)`);
   const path: PathSegment[] = [];
   for (const part of keyText.split('.')) {
     // `hiddenSizes[1]` and `hiddenSizes.1` both address a list item.
@@ -151,15 +151,55 @@ export interface ConfigSource {
   /** Shown in messages: the file path, or a name such as `<default experiment>`. */
   readonly name: string;
   readonly text: string;
+  /**
+   * The text is an embedded default the user did not write: where an override
+   * switches a section to another variant (`backbone.name=cnn`), the
+   * default's options of the old variant are dropped instead of reported.
+   */
+  readonly isDefault?: boolean;
 }
 
-export function readConfigSource(path: string, title = 'invalid configuration'): ConfigSource {
+/**
+ * Whether a command-line argument is an override rather than a config file:
+ * it assigns (`key=value`) or removes (`~key`), or adds with Hydra's `+`.
+ */
+export function isOverrideArgument(arg: string): boolean {
+  return arg.includes('=') || arg.startsWith('~') || arg.startsWith('+');
+}
+
+// Names separated by dots, each with optional [index] suffixes, as overrides write keys.
+const KEY_PATH = /^[A-Za-z_][A-Za-z0-9_-]*(?:\[\d+\])*(?:\.(?:[A-Za-z_][A-Za-z0-9_-]*|\d+)(?:\[\d+\])*)*$/;
+const CONFIG_FILE_EXTENSION = /\.(?:ya?ml|json)$/i;
+
+/**
+ * Whether an argument that names no file is meant as a configuration key
+ * given without `=value`: a top-level key (`seed`), or a dotted key path
+ * whose first name is a top-level key or a near miss of one
+ * (`training.epochs`, `trainig.epochs`), and not a config file name.
+ */
+function looksLikeKey(arg: string, topLevelKeys: readonly string[]): boolean {
+  if (!KEY_PATH.test(arg) || CONFIG_FILE_EXTENSION.test(arg)) return false;
+  const first = arg.split(/[.[]/)[0]!;
+  if (topLevelKeys.includes(first)) return true;
+  return arg.includes('.') && closestMatch(first, topLevelKeys) !== undefined;
+}
+
+/**
+ * The text of the config file at `path`. A file that does not exist is "no
+ * such config file", unless the argument looks like a key of `topLevelKeys`
+ * missing its value, which is what the user most likely meant.
+ */
+export function readConfigSource(path: string, title = 'invalid configuration', topLevelKeys: readonly string[] = []): ConfigSource {
   try {
     return { name: path, text: readFileSync(path, 'utf8') };
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    const reason = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : error instanceof Error ? error.message : String(error);
-    throw new ConfigError([{ path: null, location: path, message: `cannot read the configuration: ${reason}` }], title);
+    if (code === 'ENOENT' && looksLikeKey(path, topLevelKeys)) {
+      const message = `a configuration key needs a value: write ${path}=<value> (or ~${path} to remove the key); there is no config file of that name`;
+      throw new ConfigError([{ path: null, location: `argument '${path}'`, message }], title);
+    }
+    const reason = code === 'ENOENT' ? 'no such config file' : code === 'EISDIR' ? 'it is a directory, not a config file' : `cannot read the config file: ${error instanceof Error ? error.message : String(error)}`;
+    throw new ConfigError([{ path: null, location: path, message: reason }], title);
   }
 }
 
@@ -199,8 +239,45 @@ function locate(doc: Document, lineCounter: LineCounter, name: string, issue: Va
   return name;
 }
 
+// The number of alias expansions allowed: a configuration repeats a value a
+// few times at most, while a "billion laughs" file nests aliases so that a few
+// lines expand to billions of values and exhaust memory.
+const MAX_ALIAS_COUNT = 100;
+
+/** The document as plain values; a file whose aliases expand too far is a ConfigError naming it. */
+function expandAliases(doc: Document, name: string, title: string): unknown {
+  try {
+    return doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) ?? {};
+  } catch (error) {
+    // The yaml package reports alias problems (too many expansions, an alias
+    // before its anchor) with a ReferenceError, telling them apart only by text.
+    if (!(error instanceof ReferenceError)) throw error;
+    const message = /excessive alias count/i.test(error.message)
+      ? `YAML aliases (*name) expand to more than ${MAX_ALIAS_COUNT} copies, as in a "billion laughs" alias bomb, so the file is not read; write the values out instead of nesting aliases`
+      : `YAML alias error: ${error.message}`;
+    throw new ConfigError([{ path: null, location: name, message }], title);
+  }
+}
+
 function isPrefix(prefix: Path, path: Path): boolean {
   return prefix.length <= path.length && prefix.every((s, i) => s === path[i]);
+}
+
+/** Deletes the key at `path` from a raw configuration (its containers exist: validation found the key). */
+function removeKey(root: Record<string, unknown>, path: Path): void {
+  let container: unknown = root;
+  for (const segment of path.slice(0, -1)) container = (container as Record<PathSegment, unknown>)[segment];
+  delete (container as Record<PathSegment, unknown>)[path[path.length - 1]!];
+}
+
+/** The message for an option the file gives for a variant that an override replaced. */
+function switchedVariantMessage(issue: ValidationIssue, other: OtherVariant, by: Override, file: string): string {
+  const key = String(issue.path[issue.path.length - 1]);
+  const quoted = other.owners.map((t) => `'${t}'`);
+  const owners = quoted.length === 1 ? quoted[0]! : `${quoted.slice(0, -1).join(', ')} or ${quoted[quoted.length - 1]!}`;
+  const owner = other.kind === undefined ? `${other.key} ${owners}` : `the ${owners} ${other.kind}`;
+  const section = formatPath(issue.path.slice(0, -1));
+  return `'${key}' is an option of ${owner}, not of '${other.tag}', which override '${by.text}' selects; remove it from ${file}, or replace the whole section: ${section}={${other.key}: ${other.tag}}`;
 }
 
 /**
@@ -229,7 +306,7 @@ export function loadConfig<T>(schema: Schema<T>, source: ConfigSource, overrideT
       title,
     );
   }
-  const raw: unknown = doc.toJS({ maxAliasCount: 100 }) ?? {};
+  const raw = expandAliases(doc, source.name, title);
   if (!isPlainObject(raw)) {
     throw new ConfigError([{ path: [], location: source.name, message: `expected a mapping of configuration keys, got ${formatValue(raw)}` }], title);
   }
@@ -247,9 +324,22 @@ export function loadConfig<T>(schema: Schema<T>, source: ConfigSource, overrideT
       overrideIssues.push(...error.issues);
     }
   }
-  const result = schema.validate(raw);
-  if (result.ok && overrideIssues.length === 0) return result.value;
   const latestFirst = [...overrides].reverse();
+  // The override that switched the variant of the section holding an option
+  // the text wrote (not an override) for another variant, if that is the issue.
+  const switchedBy = (issue: ValidationIssue): Override | undefined => {
+    const other = issue.otherVariant;
+    if (other === undefined || nodeAt(doc, issue.path) === undefined || latestFirst.some((o) => isPrefix(o.path, issue.path))) return undefined;
+    const discriminator = [...issue.path.slice(0, -1), other.key];
+    return latestFirst.find((o) => isPrefix(o.path, discriminator));
+  };
+  let result = schema.validate(raw);
+  if (!result.ok && source.isDefault === true) {
+    const stale = result.issues.filter((issue) => switchedBy(issue) !== undefined);
+    for (const issue of stale) removeKey(raw, issue.path);
+    if (stale.length > 0) result = schema.validate(raw);
+  }
+  if (result.ok && overrideIssues.length === 0) return result.value;
   const issues = result.ok ? [] : result.issues;
   throw new ConfigError(
     [...overrideIssues, ...issues.map((issue) => {
@@ -259,7 +349,9 @@ export function loadConfig<T>(schema: Schema<T>, source: ConfigSource, overrideT
       let override = latestFirst.find((o) => isPrefix(o.path, issue.path));
       if (override === undefined && nodeAt(doc, issue.path) === undefined) override = latestFirst.find((o) => isPrefix(issue.path, o.path));
       const location = override !== undefined ? `override '${override.text}'` : locate(doc, lineCounter, source.name, issue);
-      return { path: issue.path, message: issue.message, location };
+      const by = switchedBy(issue);
+      const message = by === undefined ? issue.message : switchedVariantMessage(issue, issue.otherVariant!, by, source.name);
+      return { path: issue.path, message, location };
     })],
     title,
   );

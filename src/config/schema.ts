@@ -18,6 +18,20 @@ export interface ValidationIssue {
   readonly message: string;
   /** 'key' when the problem is the key itself (an unknown key), so that locations point at the key rather than its value. */
   readonly target?: 'key';
+  /** For an unknown key of a union's variant that other variants have: which, so that a loader can tell a switched variant from a typo. */
+  readonly otherVariant?: OtherVariant;
+}
+
+/** An unknown key that belongs to other variants of the union checking it. */
+export interface OtherVariant {
+  /** The discriminator key (`name`). */
+  readonly key: string;
+  /** The variant chosen (`cnn`). */
+  readonly tag: string;
+  /** The variants that have the key (`['mlp']`). */
+  readonly owners: readonly string[];
+  /** What the union's values are, for messages: `backbone`. */
+  readonly kind?: string;
 }
 
 /** `training.optimizer.lr`, `backbone.hiddenSizes[1]`; the empty path is `(root)`. */
@@ -662,6 +676,8 @@ export type UnionOutput<K extends string, V extends Record<string, ObjectSchema<
 export interface UnionOptions {
   /** The variant used when the discriminator key is absent. */
   defaultVariant?: string;
+  /** What the values are, for messages (`backbone`: "the 'mlp' backbone"). */
+  kind?: string;
 }
 
 /**
@@ -720,7 +736,18 @@ export class UnionSchema<T extends object> extends Schema<T> {
       });
       return INVALID;
     }
+    const first = issues.length;
     const rest = schema.checkVariant(value, path, issues, { extraKeys: [this.key], label: `for ${this.key} '${tag}'` });
+    // Mark the unknown keys of this mapping that other variants have: the
+    // value may have been written for one of them before its name changed.
+    for (let i = first; i < issues.length; i++) {
+      const issue = issues[i]!;
+      const key = issue.path[path.length];
+      if (issue.target !== 'key' || issue.path.length !== path.length + 1 || typeof key !== 'string') continue;
+      const owners = this.tags().filter((t) => t !== tag && Object.hasOwn(this.variants.get(t)!.fields, key));
+      if (owners.length === 0) continue;
+      issues[i] = { ...issue, otherVariant: { key: this.key, tag, owners, ...(this.options.kind === undefined ? {} : { kind: this.options.kind }) } };
+    }
     if (rest === INVALID) return INVALID;
     // The discriminator comes first in the output, as it is written in configs.
     return { [this.key]: tag, ...rest } as T;

@@ -24,7 +24,7 @@ import { jointView, singleTaskView, subsequenceView } from './references.js';
 import { type TrainingObserver, trainTask } from './trainer.js';
 import { TaskMatrix } from './metrics/matrix.js';
 import { type UnlearningRequestRecord, type UnlearningResults, type UnlearningSummary, featureDistances } from './metrics/unlearning.js';
-import { type RunSummary, RESULT_FILES, RunLogger, writeRunResults } from './results/index.js';
+import { type RunSummary, RESULT_FILES, RunLogger, withResumeHint, writeRunResults } from './results/index.js';
 import type { ContinualBenchmark, Paradigm, TaskId, TensorDataset } from './types.js';
 
 export interface RunOptions {
@@ -249,7 +249,7 @@ export function runExperiment(options: RunOptions): RunResult {
     return { runDir, accuracy, loss, references, summary, ...(summary.unlearning === undefined ? {} : { unlearning: summary.unlearning }) };
   } catch (error) {
     logger.error(error instanceof Error ? error.message : String(error));
-    throw error;
+    throw withResumeHint(error, runDir);
   } finally {
     // Plugins belong to the caller, who may still read them.
     for (const a of configured) a.dispose?.();

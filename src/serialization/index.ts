@@ -1,4 +1,5 @@
 export { writeFileAtomic } from './atomic.js';
+export { OutputError, outputError } from './write_errors.js';
 export {
   saveSafetensors,
   loadSafetensors,

@@ -173,6 +173,20 @@ describe('unions by discriminator', () => {
     assert.deepEqual(problems(backbone, { name: 'resnet18', depth: 34 }), ["depth: unknown key 'depth' for name 'resnet18'; allowed keys: name"]);
   });
 
+  it('mark an unknown key that other variants have, with those variants', () => {
+    const kinded = union('name', { mlp: object({ hiddenSizes: array(integer()).optional(), batchNorm: boolean().optional() }), cnn: object({ batchNorm: boolean().optional() }), resnet18: object({}) }, { kind: 'backbone' });
+    const result = kinded.validate({ name: 'resnet18', hiddenSizes: [1], batchNorm: true, depth: 3 });
+    assert.ok(!result.ok);
+    assert.deepEqual(
+      result.issues.map((i) => [i.path, i.otherVariant]),
+      [
+        [['hiddenSizes'], { key: 'name', tag: 'resnet18', owners: ['mlp'], kind: 'backbone' }],
+        [['batchNorm'], { key: 'name', tag: 'resnet18', owners: ['mlp', 'cnn'], kind: 'backbone' }],
+        [['depth'], undefined],
+      ],
+    );
+  });
+
   it('suggest the closest variant', () => {
     assert.deepEqual(problems(backbone, { name: 'mpl' }), ["name: expected one of 'mlp', 'cnn', 'resnet18', got 'mpl' — did you mean 'mlp'?"]);
     assert.deepEqual(problems(backbone, { name: 5 }), ["name: expected one of 'mlp', 'cnn', 'resnet18', got 5"]);

@@ -11,6 +11,7 @@ export { ImageBenchmark, type ImageBenchmarkOptions, type TaskIndices } from './
 export { PermutedBenchmark, type PermutedOptions } from './permuted.js';
 export { RotatedBenchmark, type RotatedOptions } from './rotated.js';
 export { SplitBenchmark, type SplitOptions } from './split.js';
+export { type BenchmarkProblem, benchmarkProblems } from './feasibility.js';
 export { batches, batchOrder, subset, tensorDataset, type Batch, type BatchOptions } from './data.js';
 export { permutePixels, rotateImages, rotationSampler, type RotationSampler } from './transforms.js';
 

@@ -8,6 +8,7 @@
 import type { Tensor } from '../../tensor/tensor.js';
 import type { TaskId } from '../types.js';
 import { ImageBenchmark, type ImageBenchmarkOptions } from './base.js';
+import { formatBenchmarkProblems, rotatedProblems } from './feasibility.js';
 import { rotateImages } from './transforms.js';
 
 export interface RotatedOptions extends ImageBenchmarkOptions {
@@ -21,16 +22,9 @@ export class RotatedBenchmark extends ImageBenchmark {
 
   constructor(options: RotatedOptions) {
     super(options);
-    if (options.angles !== undefined) {
-      if (options.angles.length !== this.numTasks) {
-        throw new RangeError(`rotated benchmark: ${options.angles.length} angles given for ${this.numTasks} tasks; give one angle per task`);
-      }
-      const bad = options.angles.find((a) => typeof a !== 'number' || !Number.isFinite(a));
-      if (bad !== undefined) throw new RangeError(`rotated benchmark: angle ${String(bad)} is not a finite number of degrees`);
-      this.angles = Object.freeze([...options.angles]);
-    } else {
-      this.angles = Object.freeze(Array.from({ length: this.numTasks }, (_, i) => (i * 180) / this.numTasks));
-    }
+    const problems = rotatedProblems(this.numTasks, options.angles);
+    if (problems.length > 0) throw new RangeError(formatBenchmarkProblems('rotated', problems));
+    this.angles = Object.freeze(options.angles !== undefined ? [...options.angles] : Array.from({ length: this.numTasks }, (_, i) => (i * 180) / this.numTasks));
     this.name = `rotated-${this.dataset.name}`;
   }
 

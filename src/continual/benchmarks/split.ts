@@ -8,34 +8,11 @@
 // heads add to reach the global label.
 import type { TaskId } from '../types.js';
 import { ImageBenchmark, type ImageBenchmarkOptions } from './base.js';
+import { equalClassSplit, formatBenchmarkProblems, splitProblems } from './feasibility.js';
 
 export interface SplitOptions extends ImageBenchmarkOptions {
   /** The dataset classes of each task, in local-label order (default: consecutive equal groups). */
   classSplit?: readonly (readonly number[])[];
-}
-
-function defaultSplit(numClasses: number, numTasks: number, dataset: string): number[][] {
-  if (numTasks > numClasses) throw new RangeError(`split benchmark: ${numTasks} tasks but ${dataset} has only ${numClasses} classes; use at most ${numClasses} tasks`);
-  if (numClasses % numTasks !== 0) {
-    throw new RangeError(`split benchmark: ${dataset}'s ${numClasses} classes do not divide into ${numTasks} equal tasks; choose a divisor of ${numClasses} or give classSplit explicitly`);
-  }
-  const k = numClasses / numTasks;
-  return Array.from({ length: numTasks }, (_, t) => Array.from({ length: k }, (_, i) => t * k + i));
-}
-
-function checkSplit(split: readonly (readonly number[])[], numClasses: number, numTasks: number, dataset: string): number[][] {
-  if (split.length !== numTasks) throw new RangeError(`split benchmark: classSplit has ${split.length} tasks but numTasks is ${numTasks}; they must agree`);
-  const owner = new Map<number, number>();
-  split.forEach((classes, t) => {
-    if (!Array.isArray(classes) || classes.length === 0) throw new RangeError(`split benchmark: classSplit task ${t + 1} has no classes`);
-    for (const c of classes) {
-      if (!Number.isInteger(c) || c < 0 || c >= numClasses) throw new RangeError(`split benchmark: classSplit task ${t + 1} names class ${String(c)}, but ${dataset} has classes 0..${numClasses - 1}`);
-      const before = owner.get(c);
-      if (before !== undefined) throw new RangeError(`split benchmark: class ${c} is in task ${before + 1} and task ${t + 1}; tasks must have disjoint classes`);
-      owner.set(c, t);
-    }
-  });
-  return split.map((c) => [...c]);
 }
 
 export class SplitBenchmark extends ImageBenchmark {
@@ -46,8 +23,9 @@ export class SplitBenchmark extends ImageBenchmark {
 
   constructor(options: SplitOptions) {
     super(options);
-    const n = this.dataset.numClasses;
-    const split = options.classSplit === undefined ? defaultSplit(n, this.numTasks, this.dataset.name) : checkSplit(options.classSplit, n, this.numTasks, this.dataset.name);
+    const problems = splitProblems(this.dataset, this.numTasks, options.classSplit);
+    if (problems.length > 0) throw new RangeError(formatBenchmarkProblems('split', problems));
+    const split = options.classSplit?.map((c) => [...c]) ?? equalClassSplit(this.dataset.numClasses, this.numTasks);
     this.classSplit = Object.freeze(split.map((c) => Object.freeze(c)));
     this.#offsets = [];
     let offset = 0;

@@ -26,6 +26,7 @@ export {
   unlearningDistanceSvg,
 } from './svg.js';
 export { type LogLevel, RunLogger, formatLogLines } from './log.js';
+export { withResumeHint } from './stopped.js';
 
 /** File names inside a run directory. */
 export const RESULT_FILES = Object.freeze({

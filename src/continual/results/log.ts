@@ -3,6 +3,7 @@
 // that everything logged before a crash is on disk.
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { OutputError, outputError } from '../../serialization/write_errors.js';
 
 export type LogLevel = 'info' | 'warn' | 'error';
 
@@ -25,11 +26,19 @@ export class RunLogger {
     readonly path: string,
     private readonly clock: () => Date = () => new Date(),
   ) {
-    mkdirSync(dirname(path), { recursive: true });
+    try {
+      mkdirSync(dirname(path), { recursive: true });
+    } catch (error) {
+      throw outputError(error, dirname(path));
+    }
   }
 
   log(message: string, level: LogLevel = 'info'): void {
-    appendFileSync(this.path, formatLogLines(this.clock(), level, message), 'utf8');
+    try {
+      appendFileSync(this.path, formatLogLines(this.clock(), level, message), 'utf8');
+    } catch (error) {
+      throw outputError(error, this.path);
+    }
   }
 
   info(message: string): void {
@@ -40,7 +49,16 @@ export class RunLogger {
     this.log(message, 'warn');
   }
 
+  /**
+   * Logs the error that stops a run. When the log cannot take it (often the
+   * full disk that stopped the run), that is not raised: the caller goes on
+   * to raise the error itself, which says more than a failure to log it.
+   */
   error(message: string): void {
-    this.log(message, 'error');
+    try {
+      this.log(message, 'error');
+    } catch (error) {
+      if (!(error instanceof OutputError)) throw error;
+    }
   }
 }
