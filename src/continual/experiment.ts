@@ -4,7 +4,7 @@
 // after each task, and make the reference runs. A run holds its directory's
 // lock from start to end, and stops at a step boundary when asked to.
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import type { AlgorithmConfig, ExperimentConfig } from '../config/experiment.js';
 import { writeFileAtomic } from '../serialization/atomic.js';
 import { noGrad } from '../tensor/autograd.js';
@@ -284,6 +284,14 @@ function runLocked(options: RunOptions, lock: RunLock): RunResult {
         const saved = loadCheckpoint(runDir, last, model, algorithms);
         start = { firstTask: last + 1, globalStep: saved.globalStep, accuracy: saved.accuracy, loss: saved.loss };
         log(`resumed from the checkpoint of task ${last}`);
+      } else if (existsSync(join(runDir, RESULT_FILES.accuracyCsv))) {
+        // Starting over would replace the results of the finished tasks until it caught up with them.
+        throw new RunDirectoryError(
+          `cannot resume ${runDir}: its results (${RESULT_FILES.accuracyCsv}) record finished tasks, but ${join(runDir, 'checkpoints')} holds no checkpoint to continue from. ` +
+            `Restore the checkpoints, or run the configuration again under a new name: ${newRunCommand(runDir, config, [], 'rerun')}`,
+        );
+      } else {
+        log(`no checkpoint in ${join(runDir, 'checkpoints')}: no task was finished, so the run starts again from task 1`);
       }
     }
     finishedTasks = start.firstTask - 1;
@@ -344,6 +352,17 @@ export function shellQuote(arg: string): string {
 /** The command that continues the run in `runDir`, from any working directory. */
 export function resumeCommand(runDir: string): string {
   return `perennial run --resume ${shellQuote(resolve(runDir))}`;
+}
+
+/**
+ * The command that starts a new run beside `runDir` with its configuration
+ * and `overrides`: named after it with `suffix` when it has a fixed name.
+ */
+export function newRunCommand(runDir: string, config: ExperimentConfig, overrides: readonly string[], suffix: string): string {
+  const where = resolve(runDir);
+  const args = ['perennial', 'run', join(where, 'config.json'), ...overrides, `output.dir=${resolve(where, '..')}`];
+  if (config.output.name !== undefined) args.push(`output.name=${basename(where)}-${suffix}`);
+  return args.map(shellQuote).join(' ');
 }
 
 /** The algorithms' configuration for a run without unlearning: Amnesiac algorithms record nothing. */

@@ -94,7 +94,7 @@ describe('perennial run, interrupted', () => {
     assert.ok(at.step >= 1 && at.step < STEPS_PER_TASK, `step ${at.step}`);
     assert.ok(!existsSync(join(runDir, 'checkpoints')) && !existsSync(join(runDir, 'acc.csv')), 'nothing of task 1 is written');
     assertNoTemporaryFiles(runDir);
-    resumeAndCompare(runDir, uninterrupted());
+    assert.match(resumeAndCompare(runDir, uninterrupted()), /no task was finished, so the run starts again from task 1/);
   });
 
   it('SIGTERM as task 1 ends: exits 143 with task 1 kept (or task 2 just begun), and resumes byte-identical', async () => {

@@ -3,7 +3,7 @@
 // exit with status 2 and say what is wrong.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -42,6 +42,26 @@ describe('perennial run', () => {
     for (const file of ['acc.csv', 'loss.csv']) {
       assert.equal(readFileSync(join(dir, 'killed', file), 'utf8'), readFileSync(join(dir, 'whole', file), 'utf8'), file);
     }
+  });
+
+  it('--resume of a run whose checkpoints are all gone but whose results record finished tasks is refused, with the command that runs it again', () => {
+    const dir = tempDir('cli-nockpt-');
+    const first = runCli(['run', ...overrides, 'benchmark.numTasks=2', `output.dir=${dir}`, 'output.name=gone']);
+    assert.equal(first.status, 0, first.stderr);
+    const runDir = join(dir, 'gone');
+    rmSync(join(runDir, 'checkpoints'), { recursive: true });
+    const acc = readFileSync(join(runDir, 'acc.csv'));
+    const out = runCli(['run', '--resume', runDir]);
+    assert.equal(out.status, 2, out.stderr);
+    assert.ok(
+      out.stderr.includes(
+        `perennial: cannot resume ${runDir}: its results (acc.csv) record finished tasks, but ${join(runDir, 'checkpoints')} holds no checkpoint to continue from. ` +
+          `Restore the checkpoints, or run the configuration again under a new name: perennial run ${join(runDir, 'config.json')} output.dir=${dir} output.name=gone-rerun\n`,
+      ),
+      out.stderr,
+    );
+    assert.ok(readFileSync(join(runDir, 'acc.csv')).equals(acc), 'the results are untouched');
+    assert.ok(!existsSync(join(runDir, 'checkpoints')));
   });
 
   it('rejects a wrong configuration key with status 2, naming the key and a suggestion', () => {
