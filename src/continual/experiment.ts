@@ -5,7 +5,7 @@
 // lock from start to end, and stops at a step boundary when asked to.
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import type { AlgorithmConfig, ExperimentConfig } from '../config/experiment.js';
+import { type AlgorithmConfig, type ExperimentConfig, parseExperiment } from '../config/experiment.js';
 import { writeFileAtomic } from '../serialization/atomic.js';
 import { noGrad } from '../tensor/autograd.js';
 import { manualSeed } from '../tensor/random.js';
@@ -516,9 +516,14 @@ function jointAccuracy(model: ContinualModel, benchmark: ContinualBenchmark, tas
   return correct / data.size;
 }
 
-/** The configuration a run directory was started with (for --resume). */
+/**
+ * The configuration a run directory was started with (for --resume), checked
+ * against the same schema as a new run's: a ConfigError names config.json,
+ * the line and the key.
+ */
 export function readRunConfig(runDir: string): ExperimentConfig {
   const path = join(runDir, 'config.json');
   if (!existsSync(path)) throw new RunDirectoryError(`cannot resume ${runDir}: it has no config.json (is it a run directory?)`);
-  return JSON.parse(readFileSync(path, 'utf8')) as ExperimentConfig;
+  // JSON is YAML, so the experiment reader takes config.json as it is.
+  return parseExperiment(readFileSync(path, 'utf8'), path);
 }

@@ -3,10 +3,11 @@
 // exit with status 2 and say what is wrong.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { loadExperiment } from '../../src/config/experiment.js';
 import { tempDir } from '../helpers.js';
 
 const cli = join(fileURLToPath(import.meta.url), '..', '..', '..', 'src', 'cli', 'main.js');
@@ -15,6 +16,16 @@ const overrides = ['benchmark.numTasks=3', 'benchmark.trainLimit=1500', 'backbon
 function runCli(args: string[]): { status: number | null; stdout: string; stderr: string } {
   const out = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
   return { status: out.status, stdout: out.stdout, stderr: out.stderr };
+}
+
+/** A run directory holding only config.json: `edit` changes the configuration a valid run would have saved. */
+function runDirWithConfig(edit: (config: { training: Record<string, unknown> }) => void): string {
+  const dir = join(tempDir('cli-config-'), 'run');
+  mkdirSync(dir);
+  const config = JSON.parse(JSON.stringify(loadExperiment(undefined, overrides))) as { training: Record<string, unknown> };
+  edit(config);
+  writeFileSync(join(dir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
+  return dir;
 }
 
 async function waitFor(path: string, child: ChildProcess): Promise<void> {
@@ -42,6 +53,24 @@ describe('perennial run', () => {
     for (const file of ['acc.csv', 'loss.csv']) {
       assert.equal(readFileSync(join(dir, 'killed', file), 'utf8'), readFileSync(join(dir, 'whole', file), 'utf8'), file);
     }
+  });
+
+  it('--resume validates config.json as a new run is validated: status 2, naming the file, the line and the key', () => {
+    for (const [key, value, allowed] of [['epochs', -1, /integer >= 1|>= 1/], ['batchSize', 0, /integer >= 1|>= 1/]] as const) {
+      const dir = runDirWithConfig((c) => (c.training[key] = value));
+      const line = readFileSync(join(dir, 'config.json'), 'utf8').split('\n').findIndex((l) => l.includes(`"${key}": ${value}`)) + 1;
+      const out = runCli(['run', '--resume', dir]);
+      assert.equal(out.status, 2, out.stderr);
+      assert.ok(out.stderr.includes(`${join(dir, 'config.json')}:${line}:`), out.stderr);
+      assert.match(out.stderr, new RegExp(`training\\.${key}: .*`));
+      assert.match(out.stderr, allowed);
+      assert.ok(!existsSync(join(dir, 'run.log')), 'nothing ran');
+    }
+    const notJson = runDirWithConfig(() => undefined);
+    writeFileSync(join(notJson, 'config.json'), '{"seed": 1,');
+    const out = runCli(['run', '--resume', notJson]);
+    assert.equal(out.status, 2, out.stderr);
+    assert.ok(out.stderr.includes(`${join(notJson, 'config.json')}:1:`), out.stderr);
   });
 
   it('--resume of a run whose checkpoints are all gone but whose results record finished tasks is refused, with the command that runs it again', () => {
