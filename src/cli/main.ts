@@ -12,7 +12,7 @@ import { type ExperimentConfig, describeSchema, loadExperiment } from '../config
 import { describeAlgorithms } from '../continual/algorithms/index.js';
 import { BACKBONES } from '../continual/backbones/index.js';
 import { BENCHMARK_KINDS } from '../continual/benchmarks/index.js';
-import { RunInterruptedError, readRunConfig, resumeCommand, runExperiment } from '../continual/experiment.js';
+import { RunInterruptedError, newRunCommand, readRunConfig, resumeCommand, runExperiment } from '../continual/experiment.js';
 import { RunDirectoryError } from '../continual/run_lock.js';
 import { meanOnlineAccuracy, runPlasticityComparison } from '../continual/plasticity.js';
 import type { FeatureDistances, UnlearningSummary } from '../continual/metrics/unlearning.js';
@@ -100,6 +100,17 @@ function run(args: string[]): number {
     if (error instanceof RunInterruptedError) {
       process.stderr.write(`perennial: ${error.message}; resume with: ${resumeCommand(runDir)}\n`);
       return interruptedExitCode(error.reason);
+    }
+    if (error instanceof NonFiniteLossError) {
+      // The run is deterministic: resuming it would meet the same loss, and
+      // --resume takes no overrides. A new run with a lower rate can follow.
+      const lr = config.training.optimizer.lr / 2;
+      process.stderr.write(
+        `perennial: ${error.message}\n` +
+          `To try half the learning rate, start a new run with this run's configuration (--resume would meet the same loss):\n` +
+          `  ${newRunCommand(runDir, config, [`training.optimizer.lr=${lr}`], `lr${lr}`)}\n`,
+      );
+      return 1;
     }
     throw error;
   } finally {

@@ -93,6 +93,22 @@ describe('perennial run', () => {
     assert.ok(!existsSync(join(runDir, 'checkpoints')));
   });
 
+  it('a NaN loss prints the exact command of a new run with half the learning rate, and that command runs', () => {
+    const dir = tempDir('cli-nan-');
+    const nan = ['benchmark.numTasks=2', 'benchmark.trainLimit=300', 'backbone.hiddenSizes=[16]', 'training.epochs=1', 'training.optimizer.lr=1e6'];
+    const out = runCli(['run', ...nan, `output.dir=${dir}`, 'output.name=diverged']);
+    assert.equal(out.status, 1, out.stderr);
+    assert.match(out.stderr, /^perennial: the training loss became NaN at task \d+, epoch \d+, step \d+/m);
+    const advice = `perennial run ${join(dir, 'diverged', 'config.json')} training.optimizer.lr=500000 output.dir=${dir} output.name=diverged-lr500000`;
+    assert.ok(out.stderr.includes(`\n  ${advice}\n`), out.stderr);
+    // Followed as printed (the words split as a shell splits them: no quoting was needed here).
+    const again = runCli(advice.split(' ').slice(1));
+    const config = JSON.parse(readFileSync(join(dir, 'diverged-lr500000', 'config.json'), 'utf8')) as { training: { optimizer: { lr: number } } };
+    assert.equal(config.training.optimizer.lr, 500000);
+    assert.equal(again.status, 1, again.stderr);
+    assert.match(again.stderr, /training\.optimizer\.lr=250000 /);
+  });
+
   it('rejects a wrong configuration key with status 2, naming the key and a suggestion', () => {
     const out = runCli(['run', 'training.optimizer.lerning_rate=0.1']);
     assert.equal(out.status, 2);
