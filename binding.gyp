@@ -17,7 +17,9 @@
         "native/nn_functional.cc",
         "native/autograd.cc",
         "native/random.cc",
-        "native/runtime.cc"
+        "native/runtime.cc",
+        "native/interrupt.cc",
+        "native/file_lock.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

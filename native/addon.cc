@@ -16,6 +16,8 @@ void RegisterNNFunctional(Napi::Env env, Napi::Object exports);
 void RegisterAutograd(Napi::Env env, Napi::Object exports);
 void RegisterRandom(Napi::Env env, Napi::Object exports);
 void RegisterRuntime(Napi::Env env, Napi::Object exports);
+void RegisterInterrupt(Napi::Env env, Napi::Object exports);
+void RegisterFileLock(Napi::Env env, Napi::Object exports);
 }  // namespace perennial
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -32,6 +34,8 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   perennial::RegisterAutograd(env, exports);
   perennial::RegisterRandom(env, exports);
   perennial::RegisterRuntime(env, exports);
+  perennial::RegisterInterrupt(env, exports);
+  perennial::RegisterFileLock(env, exports);
   return exports;
 }
 

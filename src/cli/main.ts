@@ -12,13 +12,15 @@ import { type ExperimentConfig, describeSchema, loadExperiment } from '../config
 import { describeAlgorithms } from '../continual/algorithms/index.js';
 import { BACKBONES } from '../continual/backbones/index.js';
 import { BENCHMARK_KINDS } from '../continual/benchmarks/index.js';
-import { readRunConfig, runExperiment } from '../continual/experiment.js';
+import { RunInterruptedError, newRunCommand, readRunConfig, resumeCommand, runExperiment } from '../continual/experiment.js';
+import { RunDirectoryError } from '../continual/run_lock.js';
 import { meanOnlineAccuracy, runPlasticityComparison } from '../continual/plasticity.js';
 import type { FeatureDistances, UnlearningSummary } from '../continual/metrics/unlearning.js';
 import { NonFiniteLossError, type TrainingObserver } from '../continual/trainer.js';
 import { DATASET_NAMES } from '../data/registry.js';
 import { DOWNLOADABLE_DATASETS, downloadDataset } from '../data/download.js';
 import { outputError } from '../serialization/write_errors.js';
+import { interruptedExitCode, listenForInterrupts } from './interrupt.js';
 import { ProgressBar } from './progress.js';
 import { formatRunSummary } from './table.js';
 
@@ -81,10 +83,13 @@ function runDirectoryFor(config: ExperimentConfig): string {
   return join(config.output.dir, name);
 }
 
-/** Progress bars per task and epoch, and one line per finished epoch. */
-function progressObserver(numTasks: number): TrainingObserver {
+/** Progress bars per task and epoch, and one line per finished epoch; end() closes a bar left unfinished. */
+function progressObserver(numTasks: number): TrainingObserver & { end(): void } {
   let bar: ProgressBar | undefined;
   return {
+    end() {
+      bar?.finish();
+    },
     epochStart(task, epoch, totalBatches) {
       bar = new ProgressBar({ label: `task ${task}/${numTasks} epoch ${epoch}`, total: totalBatches });
     },
@@ -98,7 +103,8 @@ function progressObserver(numTasks: number): TrainingObserver {
   };
 }
 
-function run(args: string[]): void {
+/** Runs or resumes an experiment; returns the exit status. */
+function run(args: string[]): number {
   let resume: string | undefined;
   const positional: string[] = [];
   for (let i = 0; i < args.length; i++) {
@@ -114,15 +120,45 @@ function run(args: string[]): void {
   }
   const config = resume !== undefined ? readRunConfig(resume) : loadExperiment(configPath, positional);
   const runDir = resume ?? runDirectoryFor(config);
-  const result = runExperiment({
-    config,
-    runDir,
-    resume: resume !== undefined,
-    observer: progressObserver(config.benchmark.numTasks),
-    log: (line) => process.stderr.write(`${line}\n`),
-  });
-  const unlearning = result.unlearning === undefined ? '' : `\n${formatUnlearning(result.unlearning)}\n`;
-  process.stdout.write(`\n${formatRunSummary(result.summary)}\n${unlearning}results: ${result.runDir}\n`);
+  const progress = progressObserver(config.benchmark.numTasks);
+  const interrupts = listenForInterrupts();
+  try {
+    const result = runExperiment({
+      config,
+      runDir,
+      resume: resume !== undefined,
+      observer: progress,
+      // A bar cut short by an interruption would run into the line logged.
+      log: (line) => {
+        progress.end();
+        process.stderr.write(`${line}\n`);
+      },
+      signal: interrupts.signal,
+    });
+    const unlearning = result.unlearning === undefined ? '' : `\n${formatUnlearning(result.unlearning)}\n`;
+    process.stdout.write(`\n${formatRunSummary(result.summary)}\n${unlearning}results: ${result.runDir}\n`);
+    return 0;
+  } catch (error) {
+    progress.end();
+    if (error instanceof RunInterruptedError) {
+      process.stderr.write(`perennial: ${error.message}; resume with: ${resumeCommand(runDir)}\n`);
+      return interruptedExitCode(error.reason);
+    }
+    if (error instanceof NonFiniteLossError) {
+      // The run is deterministic: resuming it would meet the same loss, and
+      // --resume takes no overrides. A new run with a lower rate can follow.
+      const lr = config.training.optimizer.lr / 2;
+      process.stderr.write(
+        `perennial: ${error.message}\n` +
+          `To try half the learning rate, start a new run with this run's configuration (--resume would meet the same loss):\n` +
+          `  ${newRunCommand(runDir, config, [`training.optimizer.lr=${lr}`], `lr${lr}`)}\n`,
+      );
+      return 1;
+    }
+    throw error;
+  } finally {
+    interrupts.stop();
+  }
 }
 
 /** The unlearning requests and metrics, a few lines for the terminal. */
@@ -203,7 +239,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   try {
-    if (command === 'run') run(rest);
+    if (command === 'run') return run(rest);
     else if (command === 'list') list();
     else if (command === 'plasticity') plasticity(rest);
     else if (command === 'download') await download(rest);
@@ -216,7 +252,7 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(`perennial: ${error.message}\n${USAGE}\n`);
       return 2;
     }
-    if (error instanceof ConfigError) {
+    if (error instanceof ConfigError || error instanceof RunDirectoryError) {
       process.stderr.write(`perennial: ${error.message}\n`);
       return 2;
     }

@@ -61,26 +61,139 @@ export function latestCheckpointTask(runDir: string): TaskId {
   return latest;
 }
 
+/** A checkpoint that cannot be used; the message names the file and what is wrong with it. */
+export class CheckpointError extends Error {
+  constructor(
+    readonly path: string,
+    problem: string,
+  ) {
+    super(`${path}: ${problem}`);
+    this.name = 'CheckpointError';
+  }
+}
+
+interface Manifest extends CheckpointProgress {
+  algorithms: { name: string; values: Record<string, unknown> }[];
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+
 /**
- * Restores model, algorithms and generator from the checkpoint of `task`.
+ * The checkpoint's JSON metadata, checked key by key against what this
+ * version writes for the checkpoint of `task` of a run with `algorithms`.
+ * (The optimizer entry is not read back: every task starts a fresh optimizer.)
+ */
+function readManifest(path: string, raw: string | undefined, task: TaskId, algorithms: readonly Algorithm[]): Manifest {
+  const fail = (problem: string): never => {
+    throw new CheckpointError(path, problem);
+  };
+  if (raw === undefined) fail(`not a Perennial checkpoint: it has no 'perennial' metadata`);
+  let meta: unknown;
+  try {
+    meta = JSON.parse(raw!);
+  } catch (error) {
+    fail(`the 'perennial' metadata is not valid JSON (${(error as Error).message})`);
+  }
+  if (!isObject(meta)) fail(`the 'perennial' metadata is not a JSON object`);
+  const m = meta as Record<string, unknown>;
+  if (m['format'] !== FORMAT) fail(`metadata 'format' is ${JSON.stringify(m['format'])}, expected '${FORMAT}'`);
+  if (m['task'] !== task) fail(`metadata 'task' is ${JSON.stringify(m['task'])}, but the file is the checkpoint of task ${task}`);
+  if (!isCount(m['globalStep'])) fail(`metadata 'globalStep' must be a non-negative integer, got ${JSON.stringify(m['globalStep'])}`);
+  for (const key of ['accuracy', 'loss'] as const) {
+    // One row per finished task t = 1..task, with the scores on tasks 1..t.
+    const rows = m[key];
+    const valid =
+      Array.isArray(rows) &&
+      rows.length === task &&
+      rows.every((row, i) => Array.isArray(row) && row.length === i + 1 && row.every((v) => typeof v === 'number' && (key === 'loss' || (v >= 0 && v <= 1))));
+    if (!valid) fail(`metadata '${key}' must hold ${task} rows of ${key === 'accuracy' ? 'accuracies in [0, 1]' : 'numbers'}, row t with t entries`);
+  }
+  const saved = m['algorithms'];
+  if (!Array.isArray(saved) || !saved.every((a) => isObject(a) && typeof a['name'] === 'string' && isObject(a['values']))) {
+    fail(`metadata 'algorithms' must be a list of {name, values} entries`);
+  }
+  const names = (saved as { name: string }[]).map((a) => a.name);
+  if (names.length !== algorithms.length || names.some((n, i) => n !== algorithms[i]!.name)) {
+    fail(`saved with algorithms [${names.join(', ')}], but the run has [${algorithms.map((a) => a.name).join(', ')}]`);
+  }
+  return meta as Manifest;
+}
+
+/** `float32 [64, 784]`, to compare and to show. */
+function describeTensor(t: Tensor): string {
+  return `${t.dtype} [${t.shape.join(', ')}]`;
+}
+
+/**
+ * Checks that `saved` holds exactly the tensors of `expected`, each with the
+ * same dtype and shape: a cast would go unnoticed until it broke training.
+ */
+function checkTensors(path: string, what: string, saved: Record<string, Tensor>, expected: Record<string, string>): void {
+  const missing = Object.keys(expected).filter((k) => !(k in saved));
+  if (missing.length > 0) throw new CheckpointError(path, `${what} lacks tensor${missing.length === 1 ? '' : 's'} ${missing.map((k) => `'${k}'`).join(', ')}`);
+  const unexpected = Object.keys(saved).filter((k) => !(k in expected));
+  if (unexpected.length > 0) throw new CheckpointError(path, `${what} has unexpected tensor${unexpected.length === 1 ? '' : 's'} ${unexpected.map((k) => `'${k}'`).join(', ')}`);
+  for (const [key, want] of Object.entries(expected)) {
+    const got = describeTensor(saved[key]!);
+    if (got !== want) throw new CheckpointError(path, `${what}: tensor '${key}' is ${got}, expected ${want}`);
+  }
+}
+
+/**
+ * Restores model, algorithms and generator from the checkpoint of `task`,
+ * after checking its metadata and the dtype and shape of every tensor.
  * The model's heads for tasks 1..task must already be set up.
  */
 export function loadCheckpoint(runDir: string, task: TaskId, model: ContinualModel, algorithms: readonly Algorithm[]): CheckpointProgress {
   const path = checkpointPath(runDir, task);
   const { tensors, metadata } = loadSafetensors(path);
   try {
-    const raw = metadata['perennial'];
-    const meta = raw === undefined ? undefined : (JSON.parse(raw) as CheckpointProgress & { format: string; algorithms: { name: string; values: Record<string, unknown> }[] });
-    if (meta?.format !== FORMAT) throw new Error(`${path}: not a Perennial checkpoint (no '${FORMAT}' metadata)`);
-    if (meta.algorithms.length !== algorithms.length || meta.algorithms.some((a, i) => a.name !== algorithms[i]!.name)) {
-      throw new Error(`${path}: saved with algorithms [${meta.algorithms.map((a) => a.name).join(', ')}], but the run has [${algorithms.map((a) => a.name).join(', ')}]`);
+    const meta = readManifest(path, metadata['perennial'], task, algorithms);
+    const parts = new Map<string, Record<string, Tensor>>();
+    for (const [key, t] of Object.entries(tensors)) {
+      const match = /^(model|optimizer|algorithm\.\d+)\.(.+)$/.exec(key);
+      const prefix = match === null ? (key === 'rng' ? 'rng' : undefined) : match[1]!;
+      const known = prefix === 'model' || prefix === 'optimizer' || prefix === 'rng' || (prefix !== undefined && Number(prefix.slice('algorithm.'.length)) < algorithms.length);
+      if (!known) throw new CheckpointError(path, `unexpected tensor '${key}'`);
+      if (match !== null) {
+        const part = parts.get(match[1]!) ?? {};
+        part[match[2]!] = t;
+        parts.set(match[1]!, part);
+      }
     }
-    const part = (prefix: string): Record<string, Tensor> =>
-      Object.fromEntries(Object.entries(tensors).filter(([k]) => k.startsWith(prefix)).map(([k, t]) => [k.slice(prefix.length), t]));
-    model.loadStateDict(part('model.'));
-    algorithms.forEach((a, i) => a.loadState?.({ tensors: part(`algorithm.${i}.`), values: meta.algorithms[i]!.values }));
+    const expectedModel = tidy(() => Object.fromEntries(Object.entries(model.stateDict()).map(([k, t]) => [k, describeTensor(t)])));
+    checkTensors(path, 'the model state', parts.get('model') ?? {}, expectedModel);
     const rng = tensors['rng'];
-    if (rng === undefined) throw new Error(`${path}: the checkpoint has no 'rng' state`);
+    if (rng === undefined) throw new CheckpointError(path, `the checkpoint has no 'rng' state`);
+    const expectedRng = tidy(() => describeTensor(getRngState()));
+    if (describeTensor(rng) !== expectedRng) throw new CheckpointError(path, `tensor 'rng' is ${describeTensor(rng)}, expected ${expectedRng}`);
+
+    algorithms.forEach((a, i) => {
+      // Algorithms keep per-parameter tensors (anchors, importances, deltas,
+      // scores) under the parameter's name: they must match the parameter.
+      for (const [key, t] of Object.entries(parts.get(`algorithm.${i}`) ?? {})) {
+        const parameter = Object.keys(expectedModel).find((name) => key.endsWith(`.${name}`));
+        if (parameter !== undefined && describeTensor(t) !== expectedModel[parameter]) {
+          throw new CheckpointError(path, `the state of algorithm ${a.name}: tensor '${key}' is ${describeTensor(t)}, but the parameter ${parameter} is ${expectedModel[parameter]}`);
+        }
+      }
+    });
+
+    model.loadStateDict(parts.get('model')!);
+    algorithms.forEach((a, i) => {
+      const saved = parts.get(`algorithm.${i}`) ?? {};
+      try {
+        a.loadState?.({ tensors: saved, values: meta.algorithms[i]!.values });
+      } catch (error) {
+        throw new CheckpointError(path, `algorithm ${a.name}: ${error instanceof Error ? error.message : String(error)}`);
+      }
+      // An algorithm's tensors have no fixed layout to check against; what it
+      // restored must at least save back as the same tensors, so a tensor it
+      // ignored, or cast or reshaped on the way in, is caught here.
+      const restored = tidy(() => Object.fromEntries(Object.entries(a.state?.().tensors ?? {}).map(([k, t]) => [k, describeTensor(t)])));
+      checkTensors(path, `the state of algorithm ${a.name}`, saved, restored);
+    });
     setRngState(rng);
     return { task: meta.task, globalStep: meta.globalStep, accuracy: meta.accuracy, loss: meta.loss };
   } finally {

@@ -1,10 +1,11 @@
 // Running an experiment: build the benchmark, model and algorithms from the
 // configuration, train task after task, execute the unlearning requests due
 // after it, test on every task seen so far, write results and a checkpoint
-// after each task, and make the reference runs.
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import type { AlgorithmConfig, ExperimentConfig } from '../config/experiment.js';
+// after each task, and make the reference runs. A run holds its directory's
+// lock from start to end, and stops at a step boundary when asked to.
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { type AlgorithmConfig, type ExperimentConfig, parseExperiment } from '../config/experiment.js';
 import { writeFileAtomic } from '../serialization/atomic.js';
 import { noGrad } from '../tensor/autograd.js';
 import { manualSeed } from '../tensor/random.js';
@@ -16,12 +17,13 @@ import { type Algorithm, type AlgorithmSummary, type UnlearningContext, createAl
 import { createBackbone } from './backbones/index.js';
 import { createBenchmark } from './benchmarks/index.js';
 import { batches } from './benchmarks/data.js';
-import { latestCheckpointTask, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { checkpointPath, latestCheckpointTask, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { evaluateTask } from './evaluation.js';
 import { createHeads } from './heads.js';
 import { ContinualModel } from './model.js';
 import { jointView, singleTaskView, subsequenceView } from './references.js';
-import { type TrainingObserver, trainTask } from './trainer.js';
+import { type StopSignal, type TrainingObserver, TrainingInterruptedError, describeStopReason, throwIfStopped, trainTask } from './trainer.js';
+import { RunDirectoryError, RunLock } from './run_lock.js';
 import { TaskMatrix } from './metrics/matrix.js';
 import { type UnlearningRequestRecord, type UnlearningResults, type UnlearningSummary, featureDistances } from './metrics/unlearning.js';
 import { type RunSummary, RESULT_FILES, RunLogger, withResumeHint, writeRunResults } from './results/index.js';
@@ -39,6 +41,32 @@ export interface RunOptions {
   onTaskEnd?(task: TaskId, accuracy: number[][], loss: number[][]): void;
   /** Also called for every line written to the run's log. */
   log?(line: string): void;
+  /**
+   * Polled at every step boundary and between tasks; once it is aborted the
+   * run stops there with a RunInterruptedError (an AbortSignal will do).
+   */
+  signal?: StopSignal;
+}
+
+/**
+ * A run stopped by its stop signal. What was written after the last finished
+ * task stays as it was, and --resume continues from that task's checkpoint:
+ * an unfinished task is trained again from its start, which gives exactly the
+ * results of an uninterrupted run.
+ */
+export class RunInterruptedError extends Error {
+  constructor(
+    readonly runDir: string,
+    readonly reason: unknown,
+    /** Where it stopped: `step` steps into task `task`, or in the reference runs after every task. */
+    readonly at: { task: TaskId; step: number } | { references: true; task: TaskId },
+    /** Tasks finished and checkpointed. */
+    readonly finishedTasks: number,
+  ) {
+    const where = 'references' in at ? `after task ${at.task}, in the reference runs` : `after task ${at.task}, step ${at.step}`;
+    super(`interrupted ${describeStopReason(reason)} ${where}`);
+    this.name = 'RunInterruptedError';
+  }
 }
 
 export interface ReferenceResults {
@@ -131,6 +159,7 @@ function trainSequence(
   options: {
     runDir?: string;
     observer?: TrainingObserver;
+    signal?: StopSignal;
     onTaskEnd?: RunOptions['onTaskEnd'];
     unlearning?: UnlearningPlan;
     onUnlearn?(task: TaskId, due: { tasks: TaskId[]; expired: TaskId[] }): void;
@@ -141,8 +170,9 @@ function trainSequence(
   let globalStep = start.globalStep;
   for (let task = start.firstTask; task <= benchmark.numTasks; task++) {
     const result = trainTask(task, {
-      model, benchmark, paradigm: config.paradigm, algorithms, training: config.training, seed: config.seed, globalStep, observer: options.observer,
+      model, benchmark, paradigm: config.paradigm, algorithms, training: config.training, seed: config.seed, globalStep, observer: options.observer, signal: options.signal,
     });
+    const steps = result.globalStep - globalStep;
     globalStep = result.globalStep;
     if (options.unlearning !== undefined) {
       const due = unlearnAfter(task, options.unlearning, model, algorithms, config.paradigm);
@@ -154,6 +184,8 @@ function trainSequence(
     if (options.runDir !== undefined) saveCheckpoint(options.runDir, model, algorithms, result.optimizerState, { task, globalStep, accuracy, loss });
     disposeStateDict(result.optimizerState);
     options.onTaskEnd?.(task, accuracy, loss);
+    // Between tasks: the task is finished and saved.
+    throwIfStopped(options.signal, task, steps);
   }
   return { accuracy, loss };
 }
@@ -188,22 +220,48 @@ function writeResults(
   }).summary;
 }
 
-/** Runs (or resumes) the experiment in `runDir`. */
+/** Runs (or resumes) the experiment in `runDir`, holding the directory's lock throughout. */
 export function runExperiment(options: RunOptions): RunResult {
-  const { config, runDir } = options;
-  const configPath = join(runDir, 'config.json');
-  if (options.resume) {
-    if (!existsSync(configPath)) throw new Error(`cannot resume ${runDir}: it has no config.json (is it a run directory?)`);
-  } else {
-    if (existsSync(configPath)) throw new Error(`the run directory ${runDir} already holds a run; choose another output.name or resume it with --resume`);
-    writeFileAtomic(configPath, `${JSON.stringify(config, null, 2)}\n`);
+  const lock = openRunDirectory(options.runDir, options.config, options.resume === true);
+  try {
+    return runLocked(options, lock);
+  } finally {
+    lock.release();
   }
+}
+
+/**
+ * Takes the run directory's lock (creating the directory for a new run). The
+ * checks that it is free, or is a run to resume, are made under the lock, so
+ * that of two processes started together only one can pass them.
+ */
+function openRunDirectory(runDir: string, config: ExperimentConfig, resume: boolean): RunLock {
+  const configPath = join(runDir, 'config.json');
+  if (resume && !existsSync(configPath)) throw new RunDirectoryError(`cannot resume ${runDir}: it has no config.json (is it a run directory?)`);
+  if (!resume) mkdirSync(runDir, { recursive: true });
+  const lock = RunLock.acquire(runDir);
+  try {
+    if (!resume) {
+      if (existsSync(configPath)) throw new RunDirectoryError(`the run directory ${runDir} already holds a run; choose another output.name or resume it with --resume`);
+      writeFileAtomic(configPath, `${JSON.stringify(config, null, 2)}\n`);
+    }
+    return lock;
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
+}
+
+function runLocked(options: RunOptions, lock: RunLock): RunResult {
+  const { config, runDir } = options;
   const logger = new RunLogger(join(runDir, RESULT_FILES.log));
   const log = (line: string): void => {
     logger.info(line);
     options.log?.(line);
   };
   log(options.resume ? `resuming the run in ${runDir}` : `starting a run in ${runDir}`);
+  const stale = lock.reclaimedFrom;
+  if (stale !== undefined) log(`took over ${lock.path}, left by pid ${stale.pid} on ${stale.host} (started ${stale.startedAt}), which ended without releasing it`);
 
   manualSeed(config.seed);
   const benchmark = createBenchmark({ ...config.benchmark, seed: config.seed });
@@ -215,6 +273,8 @@ export function runExperiment(options: RunOptions): RunResult {
   // Unlearning results are written from the first task on, so that the
   // requests executed so far are in the results of an unfinished run.
   const unlearningSoFar = (task: TaskId): UnlearningResults | undefined => (requested === undefined ? undefined : { requests: requestsUpTo(requested, task) });
+  let finishedTasks = 0;
+  let inReferences = false;
   try {
     let start = { firstTask: 1, globalStep: 0, accuracy: [] as number[][], loss: [] as number[][] };
     if (options.resume) {
@@ -224,11 +284,21 @@ export function runExperiment(options: RunOptions): RunResult {
         const saved = loadCheckpoint(runDir, last, model, algorithms);
         start = { firstTask: last + 1, globalStep: saved.globalStep, accuracy: saved.accuracy, loss: saved.loss };
         log(`resumed from the checkpoint of task ${last}`);
+      } else if (existsSync(join(runDir, RESULT_FILES.accuracyCsv))) {
+        // Starting over would replace the results of the finished tasks until it caught up with them.
+        throw new RunDirectoryError(
+          `cannot resume ${runDir}: its results (${RESULT_FILES.accuracyCsv}) record finished tasks, but ${join(runDir, 'checkpoints')} holds no checkpoint to continue from. ` +
+            `Restore the checkpoints, or run the configuration again under a new name: ${newRunCommand(runDir, config, [], 'rerun')}`,
+        );
+      } else {
+        log(`no checkpoint in ${join(runDir, 'checkpoints')}: no task was finished, so the run starts again from task 1`);
       }
     }
+    finishedTasks = start.firstTask - 1;
     const { accuracy, loss } = trainSequence(config, benchmark, model, algorithms, start, {
       runDir,
       observer: options.observer,
+      signal: options.signal,
       unlearning: plan,
       onUnlearn: (task, due) => {
         if (due.tasks.length > 0) log(`after task ${task}: unlearned task ${due.tasks.join(', ')}`);
@@ -236,18 +306,26 @@ export function runExperiment(options: RunOptions): RunResult {
       },
       onTaskEnd: (task, acc, lossRows) => {
         writeResults(runDir, acc, lossRows, {}, config, algorithms, unlearningSoFar(task));
+        finishedTasks = task;
         log(`task ${task} done: accuracy on tasks 1..${task} = ${acc[task - 1]!.map((a) => a.toFixed(4)).join(', ')}`);
         for (const [name, summary] of Object.entries(algorithmSummaries(algorithms))) log(`${name}: ${summary.text}`);
         options.onTaskEnd?.(task, acc, lossRows);
       },
     });
-    const references = runReferences(config, benchmark, log);
-    const unlearning = requested === undefined ? undefined : runUnlearningReferences(config, benchmark, model, requestsUpTo(requested, benchmark.numTasks), log);
+    inReferences = true;
+    const references = runReferences(config, benchmark, log, options.signal);
+    const unlearning = requested === undefined ? undefined : runUnlearningReferences(config, benchmark, model, requestsUpTo(requested, benchmark.numTasks), log, options.signal);
     const summary = writeResults(runDir, accuracy, loss, references, config, algorithms, unlearning);
     log(`finished: average accuracy ${summary.finalAverageAccuracy.toFixed(4)}`);
     if (summary.unlearning?.accuracyGain != null) log(`unlearning: accuracy gain on the remaining tasks against the retrain reference ${summary.unlearning.accuracyGain.toFixed(4)}`);
     return { runDir, accuracy, loss, references, summary, ...(summary.unlearning === undefined ? {} : { unlearning: summary.unlearning }) };
   } catch (error) {
+    if (error instanceof TrainingInterruptedError) {
+      const at = inReferences ? { references: true as const, task: benchmark.numTasks } : { task: error.task, step: error.step };
+      const interrupted = new RunInterruptedError(runDir, error.reason, at, finishedTasks);
+      log(`${interrupted.message}: ${whatResumeDoes(at.task, finishedTasks, inReferences)}`);
+      throw interrupted;
+    }
     logger.error(error instanceof Error ? error.message : String(error));
     throw withResumeHint(error, runDir);
   } finally {
@@ -256,6 +334,35 @@ export function runExperiment(options: RunOptions): RunResult {
     model.dispose();
     benchmark.dispose();
   }
+}
+
+/** What --resume will do after an interruption at task `task`, for the log. */
+function whatResumeDoes(task: TaskId, finishedTasks: number, inReferences: boolean): string {
+  if (inReferences) return `every task is finished and saved; --resume makes the reference runs again`;
+  if (task <= finishedTasks) return `task ${task} is finished and saved; --resume continues after it`;
+  const from = finishedTasks === 0 ? 'its start' : `the checkpoint of task ${finishedTasks} (${checkpointPath('', finishedTasks)})`;
+  return `task ${task} was not finished and nothing of it was kept; --resume trains it again from ${from}`;
+}
+
+/** `arg` as a POSIX shell reads it back: unquoted when safe, else in single quotes. */
+export function shellQuote(arg: string): string {
+  return /^[A-Za-z0-9_/.,:=@%+-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The command that continues the run in `runDir`, from any working directory. */
+export function resumeCommand(runDir: string): string {
+  return `perennial run --resume ${shellQuote(resolve(runDir))}`;
+}
+
+/**
+ * The command that starts a new run beside `runDir` with its configuration
+ * and `overrides`: named after it with `suffix` when it has a fixed name.
+ */
+export function newRunCommand(runDir: string, config: ExperimentConfig, overrides: readonly string[], suffix: string): string {
+  const where = resolve(runDir);
+  const args = ['perennial', 'run', join(where, 'config.json'), ...overrides, `output.dir=${resolve(where, '..')}`];
+  if (config.output.name !== undefined) args.push(`output.name=${basename(where)}-${suffix}`);
+  return args.map(shellQuote).join(' ');
 }
 
 /** The algorithms' configuration for a run without unlearning: Amnesiac algorithms record nothing. */
@@ -297,6 +404,7 @@ function runUnlearningReferences(
   unlearned: ContinualModel,
   requests: readonly UnlearningRequestRecord[],
   log: (line: string) => void,
+  signal?: StopSignal,
 ): UnlearningResults {
   const out: UnlearningResults = { requests };
   const fresh = { firstTask: 1, globalStep: 0, accuracy: [], loss: [] };
@@ -305,7 +413,7 @@ function runUnlearningReferences(
     const model = buildModel(config, view);
     const algorithms = createAlgorithms(withoutUnlearning(config.algorithms));
     try {
-      return use(model, trainSequence(config, view, model, algorithms, fresh, {}).accuracy);
+      return use(model, trainSequence(config, view, model, algorithms, fresh, { signal }).accuracy);
     } finally {
       for (const a of algorithms) a.dispose?.();
       model.dispose();
@@ -333,8 +441,8 @@ function runUnlearningReferences(
   return out;
 }
 
-/** The reference runs the configuration asks for. */
-export function runReferences(config: ExperimentConfig, benchmark: ContinualBenchmark, log: (line: string) => void): ReferenceResults {
+/** The reference runs the configuration asks for; `signal` stops them at a step boundary. */
+export function runReferences(config: ExperimentConfig, benchmark: ContinualBenchmark, log: (line: string) => void, signal?: StopSignal): ReferenceResults {
   const out: ReferenceResults = {};
   const tasks = Array.from({ length: benchmark.numTasks }, (_, i) => i + 1);
   if (config.reference.independent) {
@@ -344,7 +452,7 @@ export function runReferences(config: ExperimentConfig, benchmark: ContinualBenc
       const view = singleTaskView(benchmark, t);
       const model = buildModel(config, view);
       try {
-        return trainSequence(config, view, model, [], { firstTask: 1, globalStep: 0, accuracy: [], loss: [] }, {}).accuracy[0]![0]!;
+        return trainSequence(config, view, model, [], { firstTask: 1, globalStep: 0, accuracy: [], loss: [] }, { signal }).accuracy[0]![0]!;
       } finally {
         model.dispose();
       }
@@ -370,7 +478,7 @@ export function runReferences(config: ExperimentConfig, benchmark: ContinualBenc
     const view = jointView(benchmark, shared);
     const model = buildModel(config, view, shared ? 'dil' : 'cil');
     try {
-      trainSequence(config, view, model, [], { firstTask: 1, globalStep: 0, accuracy: [], loss: [] }, {});
+      trainSequence(config, view, model, [], { firstTask: 1, globalStep: 0, accuracy: [], loss: [] }, { signal });
       out.joint = tasks.map((t) => jointAccuracy(model, benchmark, t, config.paradigm, config.training.evalBatchSize));
     } finally {
       model.dispose();
@@ -408,9 +516,14 @@ function jointAccuracy(model: ContinualModel, benchmark: ContinualBenchmark, tas
   return correct / data.size;
 }
 
-/** The configuration a run directory was started with (for --resume). */
+/**
+ * The configuration a run directory was started with (for --resume), checked
+ * against the same schema as a new run's: a ConfigError names config.json,
+ * the line and the key.
+ */
 export function readRunConfig(runDir: string): ExperimentConfig {
   const path = join(runDir, 'config.json');
-  if (!existsSync(path)) throw new Error(`cannot resume ${runDir}: it has no config.json (is it a run directory?)`);
-  return JSON.parse(readFileSync(path, 'utf8')) as ExperimentConfig;
+  if (!existsSync(path)) throw new RunDirectoryError(`cannot resume ${runDir}: it has no config.json (is it a run directory?)`);
+  // JSON is YAML, so the experiment reader takes config.json as it is.
+  return parseExperiment(readFileSync(path, 'utf8'), path);
 }

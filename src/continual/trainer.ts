@@ -33,6 +33,44 @@ export class NonFiniteLossError extends Error {
   }
 }
 
+/**
+ * Asks a run to stop: polled at every step boundary and between tasks. An
+ * AbortSignal is one; the command line passes one that reads SIGINT and SIGTERM.
+ */
+export interface StopSignal {
+  readonly aborted: boolean;
+  /** Why: a signal's name such as 'SIGINT', or whatever the caller gave. */
+  readonly reason?: unknown;
+}
+
+/**
+ * Raised at a step boundary when the stop signal is set: `step` steps of task
+ * `task` were taken (counted over its epochs; 0 before the first). Nothing of
+ * an unfinished task is kept.
+ */
+export class TrainingInterruptedError extends Error {
+  constructor(
+    readonly reason: unknown,
+    readonly task: TaskId,
+    readonly step: number,
+  ) {
+    super(`training was interrupted ${describeStopReason(reason)} after task ${task}, step ${step}`);
+    this.name = 'TrainingInterruptedError';
+  }
+}
+
+/** `by SIGINT`, or the reason of an abort in words. */
+export function describeStopReason(reason: unknown): string {
+  if (typeof reason === 'string') return `by ${reason}`;
+  if (reason instanceof Error) return `(${reason.message})`;
+  return '(stop requested)';
+}
+
+/** Throws TrainingInterruptedError when `signal` asks to stop. */
+export function throwIfStopped(signal: StopSignal | undefined, task: TaskId, step: number): void {
+  if (signal?.aborted) throw new TrainingInterruptedError(signal.reason, task, step);
+}
+
 export function createOptimizer(config: OptimizerConfig, params: Parameter[]): Optimizer {
   switch (config.name) {
     case 'sgd':
@@ -90,6 +128,8 @@ export interface TaskTrainingOptions {
   /** Steps taken before this task, for algorithms with a global clock. */
   globalStep: number;
   observer?: TrainingObserver;
+  /** Polled just before the task's first step and after each step. */
+  signal?: StopSignal;
 }
 
 /** Seed of the data order for one epoch of one task: fixed by the run's seed. */
@@ -117,6 +157,10 @@ export function trainTask(task: TaskId, options: TaskTrainingOptions): TaskTrain
   try {
     model.train();
     for (const a of algorithms) a.onTaskStart?.(context);
+    // Polled once the task's data are ready, not before: a signal sent while
+    // they are prepared (seconds for a large task) then stops the run before
+    // its first step instead of after it.
+    throwIfStopped(options.signal, task, 0);
     const batchCount = Math.ceil(splits.train.size / training.batchSize);
     for (let epoch = 1; epoch <= training.epochs; epoch++) {
       model.train();
@@ -154,6 +198,7 @@ export function trainTask(task: TaskId, options: TaskTrainingOptions): TaskTrain
         options.observer?.batchEnd?.(task, epoch, step, loss, hits / n);
         step++;
         globalStep++;
+        throwIfStopped(options.signal, task, globalStep - options.globalStep);
       }
       const validation = training.validateEveryEpoch && splits.val.size > 0 ? evaluateTask(model, algorithms, splits.val, task, training.evalBatchSize) : null;
       options.observer?.epochEnd?.(task, epoch, { trainLoss: lossSum / seen, trainAccuracy: correct / seen, validation, lr: optimizer.paramGroups[0]!.lr });
