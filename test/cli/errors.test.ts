@@ -18,6 +18,15 @@ function runCli(args: string[], cwd?: string): { status: number | null; stdout: 
   return { status: out.status, stdout: out.stdout, stderr: out.stderr };
 }
 
+describe('perennial: the environment', () => {
+  it('a thread count out of range in PERENNIAL_NUM_THREADS is a plain error with status 2, not an uncaught exception', () => {
+    const out = spawnSync(process.execPath, [cli, 'list'], { encoding: 'utf8', env: { ...process.env, PERENNIAL_NUM_THREADS: '1000000000' } });
+    assert.equal(out.status, 2, out.stderr);
+    assert.match(out.stderr, /^perennial: PERENNIAL_NUM_THREADS must be an integer from 1 to \d+, got '1000000000' .*unset it for libtorch's default\n$/);
+    assert.equal(out.stdout, '');
+  });
+});
+
 describe('perennial run: configuration errors', () => {
   it('rejects a YAML alias bomb with status 2, naming the file', () => {
     const dir = tempDir('cli-errors-');
