@@ -76,6 +76,26 @@ options:
 
 class UsageError extends Error {}
 
+/**
+ * A command's arguments split into its options' values and the rest. Each
+ * option takes one value; `options` maps it to the message for a missing
+ * value. Any other argument starting with `--` is an unknown option.
+ */
+function parseOptions<O extends string>(args: readonly string[], options: Record<O, string>): { values: Partial<Record<O, string>>; positional: string[] } {
+  const values: Partial<Record<O, string>> = {};
+  const positional: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (Object.hasOwn(options, arg)) {
+      const value = args[++i];
+      if (value === undefined) throw new UsageError(options[arg as O]);
+      values[arg as O] = value;
+    } else if (arg.startsWith('--')) throw new UsageError(`unknown option '${arg}'`);
+    else positional.push(arg);
+  }
+  return { values, positional };
+}
+
 function runDirectoryFor(config: ExperimentConfig): string {
   const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
   const name = config.output.name ?? `${stamp}_${config.benchmark.name}-${config.benchmark.dataset}_${config.algorithms.map((a) => a.name).join('+')}`;
@@ -104,15 +124,8 @@ function progressObserver(numTasks: number): TrainingObserver & { end(): void } 
 
 /** Runs or resumes an experiment; returns the exit status. */
 function run(args: string[]): number {
-  let resume: string | undefined;
-  const positional: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    if (args[i] === '--resume') {
-      resume = args[++i];
-      if (resume === undefined) throw new UsageError('--resume needs the run directory to continue');
-    } else if (args[i]!.startsWith('--')) throw new UsageError(`unknown option '${args[i]}'`);
-    else positional.push(args[i]!);
-  }
+  const { values, positional } = parseOptions(args, { '--resume': '--resume needs the run directory to continue' });
+  const resume = values['--resume'];
   const configPath = positional[0] !== undefined && !isOverrideArgument(positional[0]) ? positional.shift() : undefined;
   if (resume !== undefined && (configPath !== undefined || positional.length > 0)) {
     throw new UsageError('--resume continues a run with the configuration it was started with; give no config file or overrides');
@@ -176,17 +189,10 @@ function formatUnlearning(u: UnlearningSummary): string {
 }
 
 function plasticity(args: string[]): void {
-  let out: string | undefined;
-  const files: string[] = [];
-  const overrides: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    if (arg === '--out') {
-      out = args[++i];
-      if (out === undefined) throw new UsageError('--out needs a directory');
-    } else if (arg.startsWith('--')) throw new UsageError(`unknown option '${arg}'`);
-    else (isOverrideArgument(arg) ? overrides : files).push(arg);
-  }
+  const { values, positional } = parseOptions(args, { '--out': '--out needs a directory' });
+  const out = values['--out'];
+  const files = positional.filter((arg) => !isOverrideArgument(arg));
+  const overrides = positional.filter(isOverrideArgument);
   if (files.length === 0) throw new UsageError('plasticity needs at least one config file');
   const runs = files.map((file) => ({ config: loadExperiment(file, overrides) }));
   const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
@@ -213,16 +219,8 @@ function list(): void {
 }
 
 async function download(args: string[]): Promise<void> {
-  let cacheDir: string | undefined;
-  const names: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    if (arg === '--dir') {
-      cacheDir = args[++i];
-      if (cacheDir === undefined) throw new UsageError('--dir needs the directory to download into');
-    } else if (arg.startsWith('--')) throw new UsageError(`unknown option '${arg}'`);
-    else names.push(arg);
-  }
+  const { values, positional: names } = parseOptions(args, { '--dir': '--dir needs the directory to download into' });
+  const cacheDir = values['--dir'];
   const name = names[0];
   if (name === undefined) throw new UsageError(`download needs a dataset name (${DOWNLOADABLE_DATASETS.join(', ')})`);
   if (names.length > 1) throw new UsageError(`download takes one dataset name, got ${names.join(', ')}`);
