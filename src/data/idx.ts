@@ -40,23 +40,13 @@ function corruptGzip(path: string, error: unknown): DataFormatError {
  * small file can expand to gigabytes (a gzip bomb), and the reader should
  * not find that out by holding them. `tooLarge` says why more is wrong.
  */
-function gunzipAtMost(gz: Uint8Array, maxBytes: number, path: string, tooLarge: () => string): Uint8Array {
+function gunzipAtMost(gz: Uint8Array, maxBytes: number, path: string, tooLarge: string): Uint8Array {
   try {
     return gunzipSync(gz, { maxOutputLength: Math.min(Math.max(maxBytes, 1), bufferConstants.MAX_LENGTH) });
   } catch (error) {
-    if ((error as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE') throw new DataFormatError(`${path}: ${tooLarge()}`);
+    if ((error as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE') throw new DataFormatError(`${path}: ${tooLarge}`);
     throw corruptGzip(path, error);
   }
-}
-
-/**
- * The file's bytes, decompressed when it is gzipped. Decompression stops
- * once the output passes `maxBytes`, with an error naming the file.
- */
-export function readMaybeGzipped(path: string, maxBytes: number): Uint8Array {
-  const bytes = readBytes(path);
-  if (!isGzip(bytes)) return bytes;
-  return gunzipAtMost(bytes, maxBytes, path, () => `decompresses to more than ${maxBytes} bytes (a gzip bomb, or not the file expected)`);
 }
 
 // Compressed bytes searched for the IDX header. A gzip file reaches its first
@@ -163,7 +153,10 @@ export function readIdxFile(path: string, expectedDims?: number): IdxArray {
   if (declared > bufferConstants.MAX_LENGTH) {
     throw new DataFormatError(`${path}: the header announces ${shape.join(' x ')} = ${count} bytes of data, more than can be loaded (at most ${bufferConstants.MAX_LENGTH}); the file is corrupt: re-download it`);
   }
-  const bytes = gunzipAtMost(file, declared, path, () =>
+  const bytes = gunzipAtMost(
+    file,
+    declared,
+    path,
     `decompresses to more than the ${declared} bytes its IDX header declares (${shape.join(' x ')} elements after a ${headerSize}-byte header), ` +
       'so decompression was stopped; the file is corrupt or not what its header says (a gzip bomb?): re-download it',
   );
