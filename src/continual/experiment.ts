@@ -230,6 +230,11 @@ export function runExperiment(options: RunOptions): RunResult {
   }
 }
 
+/** Why --resume cannot continue `runDir`: it holds no run's config.json. */
+function notARunDirectory(runDir: string): RunDirectoryError {
+  return new RunDirectoryError(`cannot resume ${runDir}: it has no config.json (is it a run directory?)`);
+}
+
 /**
  * Takes the run directory's lock (creating the directory for a new run). The
  * checks that it is free, or is a run to resume, are made under the lock, so
@@ -237,7 +242,7 @@ export function runExperiment(options: RunOptions): RunResult {
  */
 function openRunDirectory(runDir: string, config: ExperimentConfig, resume: boolean): RunLock {
   const configPath = join(runDir, 'config.json');
-  if (resume && !existsSync(configPath)) throw new RunDirectoryError(`cannot resume ${runDir}: it has no config.json (is it a run directory?)`);
+  if (resume && !existsSync(configPath)) throw notARunDirectory(runDir);
   if (!resume) mkdirSync(runDir, { recursive: true });
   const lock = RunLock.acquire(runDir);
   try {
@@ -523,7 +528,7 @@ function jointAccuracy(model: ContinualModel, benchmark: ContinualBenchmark, tas
  */
 export function readRunConfig(runDir: string): ExperimentConfig {
   const path = join(runDir, 'config.json');
-  if (!existsSync(path)) throw new RunDirectoryError(`cannot resume ${runDir}: it has no config.json (is it a run directory?)`);
+  if (!existsSync(path)) throw notARunDirectory(runDir);
   // JSON is YAML, so the experiment reader takes config.json as it is.
   return parseExperiment(readFileSync(path, 'utf8'), path);
 }
