@@ -13,12 +13,11 @@
 // every step, as CLArena does.
 // RWalk: the epoch of task 2, so that the penalty is active; task 1 is a short
 // task (a small training limit) that only fills RWalk's state.
+import { instantiate, ewcDefinition, rwalkDefinition } from '../src/continual/algorithms/index.js';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadExperiment } from '../src/config/experiment.js';
-import { EWC } from '../src/continual/algorithms/ewc.js';
 import { regularizedParameters } from '../src/continual/algorithms/fisher_tracker.js';
-import { RWalk } from '../src/continual/algorithms/rwalk.js';
 import { createBenchmark } from '../src/continual/benchmarks/index.js';
 import { buildModel } from '../src/continual/experiment.js';
 import { type TrainingObserver, trainTask } from '../src/continual/trainer.js';
@@ -59,7 +58,7 @@ function ewcWorker(): Sample {
   manualSeed(cfg.seed);
   const benchmark = createBenchmark({ ...cfg.benchmark, seed: cfg.seed });
   const model = buildModel(cfg, benchmark);
-  const ewc = new EWC({ lambda: LAMBDA_EWC });
+  const ewc = instantiate(ewcDefinition, { lambda: LAMBDA_EWC });
   // Heads 1..9 exist, as after nine tasks; each earlier task gets its term.
   for (let t = 1; t < EWC_TASK; t++) {
     model.heads.setupTask(t, benchmark.numClasses(t));
@@ -90,7 +89,7 @@ function rwalkWorker(): Sample {
   const warmup = createBenchmark({ ...cfg.benchmark, seed: cfg.seed, trainLimit: RWALK_WARMUP_IMAGES });
   const benchmark = createBenchmark({ ...cfg.benchmark, seed: cfg.seed });
   const model = buildModel(cfg, benchmark);
-  const rwalk = new RWalk();
+  const rwalk = instantiate(rwalkDefinition);
   const common = { model, paradigm: 'til' as const, algorithms: [rwalk], training: cfg.training, seed: cfg.seed };
   const first = trainTask(1, { ...common, benchmark: warmup, globalStep: 0 });
   disposeStateDict(first.optimizerState);

@@ -11,10 +11,10 @@
 // only produces a stored mask. Each step: the top-c gate of all six score
 // tensors, the straight-through masked forward, backward, the gradient
 // masking, the optimizer step over weights, heads and scores.
+import { instantiate, wsnDefinition } from '../src/continual/algorithms/index.js';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadExperiment } from '../src/config/experiment.js';
-import { WSN } from '../src/continual/algorithms/wsn.js';
 import { createBenchmark } from '../src/continual/benchmarks/index.js';
 import { buildModel } from '../src/continual/experiment.js';
 import { type TrainingObserver, trainTask } from '../src/continual/trainer.js';
@@ -42,7 +42,7 @@ function worker(): Sample {
   const warmup = createBenchmark({ ...cfg.benchmark, seed: cfg.seed, trainLimit: WARMUP_IMAGES });
   const benchmark = createBenchmark({ ...cfg.benchmark, seed: cfg.seed });
   const model = buildModel(cfg, benchmark);
-  const wsn = new WSN({ maskPercentage: MASK_FRACTION });
+  const wsn = instantiate(wsnDefinition, { maskPercentage: MASK_FRACTION });
   const common = { model, paradigm: 'til' as const, algorithms: [wsn], training: cfg.training, seed: cfg.seed };
   const first = trainTask(1, { ...common, benchmark: warmup, globalStep: 0 });
   disposeStateDict(first.optimizerState);

@@ -8,7 +8,7 @@
 import { join } from 'node:path';
 import { ConfigError, isOverrideArgument } from '../config/loader.js';
 import { type ExperimentConfig, describeSchema, loadExperiment } from '../config/experiment.js';
-import { describeAlgorithms } from '../continual/algorithms/index.js';
+import { ALGORITHM_DEFINITIONS } from '../continual/algorithms/registry.js';
 import { BACKBONES } from '../continual/backbones/index.js';
 import { BENCHMARK_KINDS } from '../continual/benchmarks/index.js';
 import { RunInterruptedError, newRunCommand, readRunConfig, resumeCommand, runExperiment } from '../continual/experiment.js';
@@ -213,7 +213,7 @@ function list(): void {
     for (const o of b.options) lines.push(`    ${o.name} (default ${JSON.stringify(o.default)}): ${o.doc}`);
   }
   lines.push('', 'algorithms:');
-  for (const a of describeAlgorithms()) lines.push(`  ${a.name}: ${a.summary}`);
+  for (const a of ALGORITHM_DEFINITIONS) lines.push(`  ${a.name}: ${a.summary}`);
   lines.push('', 'configuration keys:', describeSchema());
   process.stdout.write(`${lines.join('\n')}\n`);
 }

@@ -5,22 +5,16 @@
 // declared as Schema<ExperimentConfig>, so the compiler checks that the schema
 // produces exactly these types.
 //
-// Algorithms add their own settings by registering a schema under their name
-// and extending `AlgorithmConfigs` by declaration merging:
-//
-//   declare module '../../config/experiment.js' {
-//     interface AlgorithmConfigs { ewc: { name: 'ewc'; lambda: number } }
-//   }
-//   registerAlgorithmSchema('ewc', object({ lambda: number({ min: 0, minExclusive: true }).default(1) }));
+// Each algorithm's settings are its definition's option schema; the list of
+// definitions is continual/algorithms/registry.ts.
+import { ALGORITHM_DEFINITIONS, type AlgorithmConfig, type AlgorithmName, unlearningRole } from '../continual/algorithms/registry.js';
 import { benchmarkProblems } from '../continual/benchmarks/feasibility.js';
 import type { Paradigm } from '../continual/types.js';
 import { type ConfigSource, loadConfig, readConfigSource } from './loader.js';
 import {
-  type ObjectSchema,
   type Reporter,
   type Schema,
   type SchemaRow,
-  UnionSchema,
   array,
   boolean,
   enumOf,
@@ -30,9 +24,10 @@ import {
   string,
   tuple,
   union,
+  UnionSchema,
 } from './schema.js';
 
-export type { Paradigm };
+export type { AlgorithmConfig, AlgorithmName, Paradigm };
 
 export type BenchmarkName = 'permuted' | 'split' | 'rotated';
 
@@ -114,18 +109,6 @@ export interface TrainingConfig {
   scheduler: SchedulerConfig;
   validateEveryEpoch: boolean;
 }
-
-/**
- * Settings of each algorithm, by name. Algorithms add their entry by
- * declaration merging (see the top of this file) and register its schema
- * with registerAlgorithmSchema.
- */
-export interface AlgorithmConfigs {
-  finetuning: { name: 'finetuning' };
-}
-
-export type AlgorithmName = keyof AlgorithmConfigs & string;
-export type AlgorithmConfig = AlgorithmConfigs[AlgorithmName];
 
 export interface ReferenceConfig {
   /** Also train one model on all tasks at once (upper bound; needed for the forgetting ratio). */
@@ -269,46 +252,17 @@ const trainingSchema = object({
   validateEveryEpoch: boolean().default(true).describe('evaluate the validation split after every epoch'),
 });
 
-const algorithmSchema = new UnionSchema<AlgorithmConfig>('name', { finetuning: object({}) }, { kind: 'algorithm' });
-algorithmSchema.describe('continual-learning algorithm');
+// Each entry's keys are checked by the option schema of the definition it
+// names, so every validated entry is an AlgorithmConfig.
+const algorithmSchema = new UnionSchema<AlgorithmConfig>(
+  'name',
+  Object.fromEntries(ALGORITHM_DEFINITIONS.map((d) => [d.name, d.options])),
+  { kind: 'algorithm' },
+).describe('continual-learning algorithm');
 
-/** The paradigms an algorithm supports, when not all (WSN: TIL only). */
-const algorithmParadigms = new Map<string, readonly Paradigm[]>();
-
-/**
- * How a configured algorithm stands towards unlearning requests: it undoes
- * tasks ('unlearns': the Amnesiac algorithms), keeps nothing of a task once
- * it ended ('stateless'), or keeps per-task state that it cannot undo
- * ('retains': importances, anchors, buffers, masks), which would let an
- * unlearned task live on. Algorithms registered without a role retain.
- */
-export type UnlearningRole = 'unlearns' | 'stateless' | 'retains';
-
-const algorithmUnlearningRoles = new Map<string, (config: AlgorithmConfig) => UnlearningRole>([['finetuning', () => 'stateless']]);
-
-/** The unlearning role of a configured algorithm entry. */
-function unlearningRole(config: AlgorithmConfig): UnlearningRole {
-  return algorithmUnlearningRoles.get(config.name)?.(config) ?? 'retains';
-}
-
-/**
- * Makes `name` a valid entry of `algorithms`, with `schema` describing its
- * other keys (the `name` key is handled by the union); `paradigms` restricts
- * the paradigms it may be configured with. Throws if the name is taken.
- */
-export function registerAlgorithmSchema<K extends AlgorithmName>(
-  name: K,
-  schema: ObjectSchema<Omit<AlgorithmConfigs[K], 'name'>>,
-  options: { paradigms?: readonly Paradigm[]; unlearning?: (config: AlgorithmConfigs[K]) => UnlearningRole } = {},
-): void {
-  algorithmSchema.addVariant(name, schema);
-  if (options.paradigms !== undefined) algorithmParadigms.set(name, options.paradigms);
-  if (options.unlearning !== undefined) algorithmUnlearningRoles.set(name, options.unlearning as (config: AlgorithmConfig) => UnlearningRole);
-}
-
-/** Names accepted in `algorithms[].name`. */
+/** Names accepted in `algorithms[].name`, in the registry's order. */
 export function registeredAlgorithms(): string[] {
-  return algorithmSchema.tags();
+  return ALGORITHM_DEFINITIONS.map((d) => d.name);
 }
 
 const referenceSchema = object({
@@ -375,7 +329,7 @@ const experimentObject = object({
 }).refine((e, report) => {
   checkUnlearning(e, report);
   e.algorithms.forEach((a, i) => {
-    const paradigms = algorithmParadigms.get(a.name);
+    const paradigms = ALGORITHM_DEFINITIONS.find((d) => d.name === a.name)?.paradigms;
     if (paradigms !== undefined && !paradigms.includes(e.paradigm)) {
       report(['algorithms', i, 'name'], `'${a.name}' supports paradigm ${paradigms.join(' or ')} only, but paradigm is '${e.paradigm}'; set paradigm: ${paradigms[0]} or choose another algorithm`);
     }

@@ -680,11 +680,7 @@ export interface UnionOptions {
   kind?: string;
 }
 
-/**
- * A mapping whose discriminator key (e.g. `name`) selects the schema of the
- * other keys. Variants can be added after construction (addVariant), which is
- * how algorithms register their own settings.
- */
+/** A mapping whose discriminator key (e.g. `name`) selects the schema of the other keys. */
 export class UnionSchema<T extends object> extends Schema<T> {
   private readonly variants = new Map<string, ObjectSchema<object>>();
 
@@ -695,12 +691,6 @@ export class UnionSchema<T extends object> extends Schema<T> {
   ) {
     super();
     for (const [tag, schema] of Object.entries(variants)) this.variants.set(tag, schema);
-  }
-
-  /** Adds a variant; the caller is responsible for T covering it. */
-  addVariant(tag: string, schema: ObjectSchema<object>): void {
-    if (this.variants.has(tag)) throw new Error(`a variant '${tag}' is already registered for key '${this.key}'`);
-    this.variants.set(tag, schema);
   }
 
   tags(): string[] {

@@ -2,7 +2,7 @@
 // Module so that parameters, state dicts and train/eval cover both.
 import { Module } from '../nn/module.js';
 import type { Tensor } from '../tensor/tensor.js';
-import type { Algorithm } from './algorithms/algorithm.js';
+import type { Algorithm, BatchPosition } from './algorithms/algorithm.js';
 import type { Backbone, BackboneOutput, Heads, TaskId } from './types.js';
 
 /** A forward pass: the backbone's output and the logits of one task. */
@@ -26,10 +26,13 @@ export class ContinualModel extends Module {
   }
 }
 
-/** The forward pass the algorithms ask for: the first that replaces it wins, else the model's own. */
-export function forwardWith(model: ContinualModel, algorithms: readonly Algorithm[], x: Tensor, task: TaskId): ModelOutput {
+/**
+ * The forward pass the algorithms ask for: the first that replaces it wins,
+ * else the model's own. Training passes give the batch's position in its epoch.
+ */
+export function forwardWith(model: ContinualModel, algorithms: readonly Algorithm[], x: Tensor, task: TaskId, batch?: BatchPosition): ModelOutput {
   for (const algorithm of algorithms) {
-    const out = algorithm.forward?.(model, x, task);
+    const out = algorithm.forward?.(model, x, task, batch);
     if (out != null) return out;
   }
   return model.forward(x, task);

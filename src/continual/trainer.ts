@@ -11,11 +11,11 @@ import { CosineAnnealingLR, ReduceLROnPlateau, StepLR } from '../optim/lr_schedu
 import { keep, tidy } from '../tensor/scope.js';
 import { Tensor } from '../tensor/tensor.js';
 import type { Parameter } from '../nn/parameter.js';
-import type { Algorithm, StepContext, TaskContext } from './algorithms/algorithm.js';
+import type { Algorithm, BatchContext, StepContext, TaskContext } from './algorithms/algorithm.js';
 import { batches } from './benchmarks/data.js';
 import { evaluateTask } from './evaluation.js';
 import { type ContinualModel, forwardWith } from './model.js';
-import type { ContinualBenchmark, Paradigm, TaskId } from './types.js';
+import type { ContinualBenchmark, Paradigm, TaskId, TensorDataset } from './types.js';
 
 /** Raised when the loss stops being a finite number; names where it happened. */
 export class NonFiniteLossError extends Error {
@@ -155,26 +155,33 @@ export function trainTask(task: TaskId, options: TaskTrainingOptions): TaskTrain
   const context: TaskContext = { task, paradigm: options.paradigm, model, optimizer, benchmark, trainData: splits.train, batchSize: training.batchSize };
   let globalStep = options.globalStep;
   try {
-    model.train();
+    // A skipped task keeps the model in eval mode throughout, so that neither
+    // the optimizer (weight decay) nor batch-norm statistics move anything.
+    const skipped = algorithms.some((a) => a.skipsTraining?.(task) === true);
+    if (skipped) model.eval();
+    else model.train();
     for (const a of algorithms) a.onTaskStart?.(context);
     // Polled once the task's data are ready, not before: a signal sent while
     // they are prepared (seconds for a large task) then stops the run before
     // its first step instead of after it.
     throwIfStopped(options.signal, task, 0);
-    const batchCount = Math.ceil(splits.train.size / training.batchSize);
-    for (let epoch = 1; epoch <= training.epochs; epoch++) {
+    const trainingSet = skipped ? null : chosenTrainingSet(algorithms, context);
+    const batchCount = trainingSet === null ? 0 : Math.ceil(trainingSet.size / training.batchSize);
+    for (let epoch = 1; trainingSet !== null && epoch <= training.epochs; epoch++) {
       model.train();
+      for (const a of algorithms) a.onEpochStart?.(context, epoch);
       options.observer?.epochStart?.(task, epoch, batchCount);
       let lossSum = 0;
       let correct = 0;
       let seen = 0;
       let step = 0;
-      for (const batch of batches(splits.train, training.batchSize, { shuffle: true, seed: shuffleSeed(options.seed, task, epoch) })) {
+      for (const batch of batches(trainingSet, training.batchSize, { shuffle: true, seed: shuffleSeed(options.seed, task, epoch) })) {
         const { loss, hits } = tidy(() => {
-          const { output, logits } = forwardWith(model, algorithms, batch.x, task);
+          const { output, logits } = forwardWith(model, algorithms, batch.x, task, { index: step, count: batchCount });
           const targets = model.heads.targets(batch.y, task);
-          const classificationLoss = crossEntropy(logits, targets);
-          const ctx: StepContext = { ...context, epoch, step, globalStep, x: batch.x, targets, output, logits, classificationLoss };
+          const batchContext: BatchContext = { ...context, epoch, step, batchCount, globalStep, x: batch.x, targets, output, logits };
+          const classificationLoss = replacedClassificationLoss(algorithms, batchContext) ?? crossEntropy(logits, targets);
+          const ctx: StepContext = { ...batchContext, classificationLoss };
           let total: Tensor = classificationLoss;
           for (const a of algorithms) {
             const extra = a.trainingLoss?.(ctx);
@@ -209,6 +216,24 @@ export function trainTask(task: TaskId, options: TaskTrainingOptions): TaskTrain
   } finally {
     optimizer.dispose();
   }
+}
+
+/** The training set an algorithm chooses for the task (the first wins), else the task's own. */
+function chosenTrainingSet(algorithms: readonly Algorithm[], context: TaskContext): TensorDataset {
+  for (const a of algorithms) {
+    const set = a.trainingSet?.(context);
+    if (set != null) return set;
+  }
+  return context.trainData;
+}
+
+/** The classification loss an algorithm puts in place of cross-entropy (the first wins), or null. */
+function replacedClassificationLoss(algorithms: readonly Algorithm[], ctx: BatchContext): Tensor | null {
+  for (const a of algorithms) {
+    const loss = a.classificationLoss?.(ctx);
+    if (loss != null) return loss;
+  }
+  return null;
 }
 
 /** Exempts a state dict's tensors from the caller's scopes: they outlive the optimizer. */

@@ -12,11 +12,10 @@ import {
   experimentSchemaRows,
   loadExperiment,
   parseExperiment,
-  registerAlgorithmSchema,
   registeredAlgorithms,
 } from '../../src/config/experiment.js';
 import { ConfigError, applyOverride, parseOverride } from '../../src/config/loader.js';
-import { type ObjectSchema, number, object } from '../../src/config/schema.js';
+import { ALGORITHM_DEFINITIONS } from '../../src/continual/algorithms/registry.js';
 import { tempDir } from '../helpers.js';
 
 const DEFAULTS: ExperimentConfig = {
@@ -326,14 +325,11 @@ describe('overrides', () => {
   });
 
   it("that switch a variant name the file's options of the old variant, whose variant they are, and the fix", () => {
-    const path = tempFile('exp.yaml', 'backbone:\n  name: mlp\n  hiddenSizes: [10]\ntraining:\n  optimizer: {name: sgd, lr: 0.1, momentum: 0.9}\nalgorithms:\n  - name: testswitch\n    strength: 2\n');
-    const register = registerAlgorithmSchema as (name: string, schema: ObjectSchema<object>) => void;
-    register('testswitch', object({ strength: number().optional() }));
-    register('testswitchtoo', object({ strength: number().optional() }));
+    const path = tempFile('exp.yaml', 'backbone:\n  name: mlp\n  hiddenSizes: [10]\ntraining:\n  optimizer: {name: sgd, lr: 0.1, momentum: 0.9}\nalgorithms:\n  - name: wsn\n    maskPercentage: 0.5\n');
     assert.deepEqual(errorLines(() => loadExperiment(path, ['backbone.name=cnn', 'training.optimizer.name=adam', 'algorithms[0].name=finetuning'])), [
       `  ${path}:3:3: backbone.hiddenSizes: 'hiddenSizes' is an option of the 'mlp' backbone, not of 'cnn', which override 'backbone.name=cnn' selects; remove it from ${path}, or replace the whole section: backbone={name: cnn}`,
       `  ${path}:5:35: training.optimizer.momentum: 'momentum' is an option of the 'sgd' optimizer, not of 'adam', which override 'training.optimizer.name=adam' selects; remove it from ${path}, or replace the whole section: training.optimizer={name: adam}`,
-      `  ${path}:8:5: algorithms[0].strength: 'strength' is an option of the 'testswitch' or 'testswitchtoo' algorithm, not of 'finetuning', which override 'algorithms[0].name=finetuning' selects; remove it from ${path}, or replace the whole section: algorithms[0]={name: finetuning}`,
+      `  ${path}:8:5: algorithms[0].maskPercentage: 'maskPercentage' is an option of the 'wsn' algorithm, not of 'finetuning', which override 'algorithms[0].name=finetuning' selects; remove it from ${path}, or replace the whole section: algorithms[0]={name: finetuning}`,
     ]);
   });
 
@@ -393,21 +389,26 @@ describe('overrides', () => {
 });
 
 describe('algorithm registry', () => {
-  it('starts with finetuning and refuses a second registration', () => {
+  it('accepts exactly the names of the registered definitions, each validated by its own schema', () => {
+    assert.deepEqual(registeredAlgorithms(), ALGORITHM_DEFINITIONS.map((d) => d.name));
     assert.equal(registeredAlgorithms()[0], 'finetuning');
-    assert.throws(() => registerAlgorithmSchema('finetuning', object({})), { message: "a variant 'finetuning' is already registered for key 'name'" });
+    for (const definition of ALGORITHM_DEFINITIONS) {
+      const required = definition.name === 'wsn' ? ', maskPercentage: 0.5' : '';
+      const [entry] = loadExperiment(undefined, [`paradigm=${definition.paradigms[0]}`, `algorithms=[{name: ${definition.name}${required}}]`]).algorithms;
+      assert.deepEqual(entry, { name: definition.name, ...definition.options.parse(required === '' ? {} : { maskPercentage: 0.5 }) });
+    }
+    assert.deepEqual(errorLines(() => loadExperiment(undefined, ['algorithms=[{name: ewc, lamda: 2}]'])), [
+      "  override 'algorithms=[{name: ewc, lamda: 2}]': algorithms[0].lamda: unknown key 'lamda' for name 'ewc' — did you mean 'lambda'? allowed keys: name, lambda, fisherTiming, estimator",
+    ]);
   });
 
-  it('validates a registered algorithm with its own schema', () => {
-    // A name outside AlgorithmConfigs needs the untyped signature; real
-    // algorithms extend AlgorithmConfigs by declaration merging instead.
-    const register = registerAlgorithmSchema as (name: string, schema: ObjectSchema<object>) => void;
-    register('testonly', object({ strength: number({ min: 0, minExclusive: true }).default(1) }));
-    assert.deepEqual(loadExperiment(undefined, ['algorithms=[{name: testonly}, {name: finetuning}]']).algorithms, [{ name: 'testonly', strength: 1 }, { name: 'finetuning' }]);
-    assert.deepEqual(errorLines(() => loadExperiment(undefined, ['algorithms=[{name: testonly, strenght: 2}]'])), [
-      "  override 'algorithms=[{name: testonly, strenght: 2}]': algorithms[0].strenght: unknown key 'strenght' for name 'testonly' — did you mean 'strength'? allowed keys: name, strength",
-    ]);
-    assert.equal(registeredAlgorithms().at(-1), 'testonly');
+  it('lists every definition once, with a summary, its paradigms and a schema whose defaults validate', () => {
+    const names = ALGORITHM_DEFINITIONS.map((d) => d.name);
+    assert.equal(new Set(names).size, names.length);
+    for (const definition of ALGORITHM_DEFINITIONS) {
+      assert.ok(definition.summary.length > 20 && !definition.summary.includes('\n'), definition.name);
+      assert.ok(definition.paradigms.length > 0 && definition.paradigms.every((p) => ['til', 'cil', 'dil'].includes(p)), definition.name);
+    }
   });
 });
 

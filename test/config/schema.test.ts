@@ -196,14 +196,6 @@ describe('unions by discriminator', () => {
     const algorithm = new UnionSchema<{ name: 'finetuning' }>('name', { finetuning: object({}) });
     assert.deepEqual(problems(array(algorithm), [{}]), ["[0].name: missing required key (expected one of 'finetuning')"]);
   });
-
-  it('accept variants added later', () => {
-    const algorithm = new UnionSchema<{ name: string; lambda?: number }>('name', { finetuning: object({}) });
-    algorithm.addVariant('ewc', object({ lambda: number({ min: 0 }).default(1) }));
-    assert.deepEqual(algorithm.parse({ name: 'ewc' }), { name: 'ewc', lambda: 1 });
-    assert.deepEqual(problems(algorithm, { name: 'ewc', lambda: -1 }), ['lambda: expected a number >= 0, got -1']);
-    assert.throws(() => algorithm.addVariant('ewc', object({})), { message: "a variant 'ewc' is already registered for key 'name'" });
-  });
 });
 
 describe('closestMatch', () => {

@@ -5,13 +5,25 @@
 //   trainableParameters  parameters the algorithm owns that the task's optimizer
 //                   also trains (WSN's scores); asked before the optimizer is made
 //   onTaskStart     before the first batch of a task (fresh optimizer exists)
+//   skipsTraining   the task is not trained at all: no epochs, no optimizer
+//                   step, the model stays in eval mode (Fix after task 1);
+//                   onTaskStart and onTaskEnd still run. Any algorithm that
+//                   says so skips the task for all.
+//   trainingSet     the dataset the task's epochs iterate (iCaRL: task data
+//                   plus exemplars); the first algorithm that returns one wins
+//   onEpochStart    before the first batch of each epoch (PackNet prunes here)
+//   classificationLoss  replaces the trainer's cross-entropy for a batch (ER-ACE,
+//                   iCaRL); the first that returns one wins, and it is what
+//                   ctx.classificationLoss holds for every later hook and what
+//                   the run logs as the batch's loss
 //   trainingLoss    adds terms to the classification loss of a batch
 //   afterBackward   gradients exist, the optimizer has not stepped (gradient surgery)
 //   onBatchEnd      after the optimizer step, with the batch's activations
 //   onTaskEnd       after the last epoch, before evaluation
 //   forward         replaces the model's forward pass, in training and testing
 //                   (WSN runs the masked network); the first algorithm that
-//                   returns one wins
+//                   returns one wins. In training it is told the batch's index
+//                   and the epoch's batch count (HAT anneals per batch)
 //   unlearn         after a task's training, before testing: undo the training
 //                   of earlier tasks (continual unlearning; Amnesiac algorithms)
 //   summary         after each task: figures about the algorithm itself for the
@@ -34,10 +46,21 @@ export interface TaskContext {
   readonly batchSize: number;
 }
 
-export interface StepContext extends TaskContext {
+/** Where a training batch is within its epoch: forward passes in training get it. */
+export interface BatchPosition {
+  /** Batch index within the epoch, from 0. */
+  readonly index: number;
+  /** Batches in the epoch: ceil(training set size / batch size). */
+  readonly count: number;
+}
+
+/** A training batch after the forward pass, before any loss (the classificationLoss hook gets it). */
+export interface BatchContext extends TaskContext {
   readonly epoch: number;
   /** Batch index within the epoch, from 0. */
   readonly step: number;
+  /** Batches in the epoch. */
+  readonly batchCount: number;
   /** Steps taken over the whole run, from 0 (algorithms with a global clock use it). */
   readonly globalStep: number;
   readonly x: Tensor;
@@ -45,7 +68,10 @@ export interface StepContext extends TaskContext {
   readonly targets: Tensor;
   readonly output: BackboneOutput;
   readonly logits: Tensor;
-  /** The plain classification loss, before any algorithm's terms. */
+}
+
+export interface StepContext extends BatchContext {
+  /** The classification loss (cross-entropy, or an algorithm's replacement), before any algorithm's terms. */
   readonly classificationLoss: Tensor;
 }
 
@@ -78,6 +104,14 @@ export interface Algorithm {
   /** Parameters outside the model that the optimizer of `task` trains alongside the model's. */
   trainableParameters?(model: ContinualModel, task: TaskId): Parameter[];
   onTaskStart?(ctx: TaskContext): void;
+  /** True when `task` is not to be trained (no optimizer step, model in eval mode). */
+  skipsTraining?(task: TaskId): boolean;
+  /** The dataset the epochs of this task iterate in place of `ctx.trainData`, or null. */
+  trainingSet?(ctx: TaskContext): TensorDataset | null;
+  /** Before the first batch of epoch `epoch` (from 1). */
+  onEpochStart?(ctx: TaskContext, epoch: number): void;
+  /** The classification loss of this batch in place of cross-entropy, or null. */
+  classificationLoss?(ctx: BatchContext): Tensor | null;
   /** An extra loss term for this batch, or null. */
   trainingLoss?(ctx: StepContext): Tensor | null;
   afterBackward?(ctx: StepContext): void;
@@ -85,10 +119,10 @@ export interface Algorithm {
   onTaskEnd?(ctx: TaskContext): void;
   /**
    * The forward pass for `task` on `x` in place of the model's own, or null to
-   * use the model's. Called for training batches and for testing
-   * (`model.training` tells which).
+   * use the model's. Called for training batches, with the batch's position
+   * in its epoch, and for testing, without (`model.training` tells which).
    */
-  forward?(model: ContinualModel, x: Tensor, task: TaskId): ModelOutput | null;
+  forward?(model: ContinualModel, x: Tensor, task: TaskId, batch?: BatchPosition): ModelOutput | null;
   /**
    * Undoes the training of `ctx.tasks` in the model and in the algorithm's
    * own state, and frees the records of `ctx.expired`. Only algorithms that

@@ -14,6 +14,7 @@
 // float32 rounding. TaskDeltas holds the records; AmnesiacBookkeeping is what
 // an algorithm composes: the hooks, the switch `disableUnlearning`, and the
 // checkpoint state.
+import { boolean } from '../../config/schema.js';
 import { noGrad } from '../../tensor/autograd.js';
 import { keep, tidy } from '../../tensor/scope.js';
 import type { Tensor } from '../../tensor/tensor.js';
@@ -132,9 +133,12 @@ export class TaskDeltas {
   }
 }
 
+/** The option every Amnesiac algorithm has (CLArena's disable_unlearning). */
+export const disableUnlearning = boolean().default(false).describe('record nothing (no memory cost) and accept no unlearning requests');
+
 export interface AmnesiacOptions {
-  /** Record nothing and refuse unlearning requests (CLArena's disable_unlearning). */
-  disableUnlearning?: boolean;
+  /** Record nothing and refuse unlearning requests. */
+  disableUnlearning: boolean;
 }
 
 /** The unlearning part shared by the Amnesiac algorithms: records, undo, checkpoint state. */

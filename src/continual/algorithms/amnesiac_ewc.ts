@@ -11,14 +11,25 @@
 //     θ*_t ← θ*_t − Σ_{u∈U, u<t} Δθ_u  for each kept task t > u,
 //   since θ*_t was taken after u's change and would otherwise pull the model
 //   back towards it. The later tasks' Fishers are kept as estimated.
+import { type Infer, array, boolean, integer, object } from '../../config/schema.js';
 import type { AlgorithmState, TaskContext, UnlearningContext } from './algorithm.js';
-import { AmnesiacBookkeeping, type AmnesiacOptions } from './amnesiac.js';
-import { EWC, type EWCOptions, checkLambda } from './ewc.js';
+import { AmnesiacBookkeeping, disableUnlearning } from './amnesiac.js';
+import { ALL_PARADIGMS, defineAlgorithm } from './definition.js';
+import { EWC, estimator, fisherTiming, lambda } from './ewc.js';
+import { readStateValues } from './state.js';
 
-export interface AmnesiacEWCOptions extends EWCOptions, AmnesiacOptions {
-  /** Also subtract an unlearned task's Δθ from the anchors of the tasks trained after it (default false). */
-  subtractDeltaFromLaterAnchors?: boolean;
-}
+const amnesiacEwcOptions = object({
+  lambda,
+  fisherTiming,
+  estimator,
+  disableUnlearning,
+  subtractDeltaFromLaterAnchors: boolean()
+    .default(false)
+    .describe('on unlearning task u, also subtract its Δθ_u from the anchors of the tasks trained after u'),
+});
+export type AmnesiacEWCOptions = Infer<typeof amnesiacEwcOptions>;
+
+const savedValues = object({ tasks: array(integer({ min: 1 })), deltaTasks: array(integer({ min: 1 })) });
 
 export class AmnesiacEWC extends EWC {
   override readonly name = 'amnesiacEwc';
@@ -26,10 +37,9 @@ export class AmnesiacEWC extends EWC {
   readonly subtractDeltaFromLaterAnchors: boolean;
 
   constructor(options: AmnesiacEWCOptions) {
-    checkLambda('amnesiacEwc', options.lambda);
     super(options);
     this.bookkeeping = new AmnesiacBookkeeping('amnesiacEwc', options);
-    this.subtractDeltaFromLaterAnchors = options.subtractDeltaFromLaterAnchors ?? false;
+    this.subtractDeltaFromLaterAnchors = options.subtractDeltaFromLaterAnchors;
   }
 
   override onTaskStart(ctx: TaskContext): void {
@@ -63,8 +73,9 @@ export class AmnesiacEWC extends EWC {
   }
 
   override loadState(state: AlgorithmState): void {
+    const { deltaTasks } = readStateValues(savedValues, state.values);
     super.loadState(state);
-    this.bookkeeping.loadState(state.tensors, state.values['deltaTasks'] as number[]);
+    this.bookkeeping.loadState(state.tensors, deltaTasks);
   }
 
   override dispose(): void {
@@ -72,3 +83,12 @@ export class AmnesiacEWC extends EWC {
     this.bookkeeping.dispose();
   }
 }
+
+export const amnesiacEwcDefinition = defineAlgorithm({
+  name: 'amnesiacEwc',
+  summary: "EWC with Amnesiac unlearning: subtracts an unlearned task's change and drops its Fisher and anchor",
+  options: amnesiacEwcOptions,
+  paradigms: ALL_PARADIGMS,
+  unlearning: (options) => (options.disableUnlearning ? 'retains' : 'unlearns'),
+  create: (options) => new AmnesiacEWC(options),
+});

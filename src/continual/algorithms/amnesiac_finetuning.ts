@@ -3,14 +3,22 @@
 // model state (amnesiac.ts); an unlearning request subtracts the recorded
 // changes of the tasks named. With `disableUnlearning` it records nothing
 // and is Finetuning.
+import { type Infer, array, integer, object } from '../../config/schema.js';
 import type { Algorithm, AlgorithmState, TaskContext, UnlearningContext } from './algorithm.js';
-import { AmnesiacBookkeeping, type AmnesiacOptions } from './amnesiac.js';
+import { AmnesiacBookkeeping, disableUnlearning } from './amnesiac.js';
+import { ALL_PARADIGMS, defineAlgorithm } from './definition.js';
+import { readStateValues } from './state.js';
+
+const amnesiacFinetuningOptions = object({ disableUnlearning });
+export type AmnesiacFinetuningOptions = Infer<typeof amnesiacFinetuningOptions>;
+
+const savedValues = object({ deltaTasks: array(integer({ min: 1 })) });
 
 export class AmnesiacFinetuning implements Algorithm {
   readonly name = 'amnesiacFinetuning';
   readonly bookkeeping: AmnesiacBookkeeping;
 
-  constructor(options: AmnesiacOptions = {}) {
+  constructor(options: AmnesiacFinetuningOptions) {
     this.bookkeeping = new AmnesiacBookkeeping(this.name, options);
   }
 
@@ -32,10 +40,19 @@ export class AmnesiacFinetuning implements Algorithm {
   }
 
   loadState(state: AlgorithmState): void {
-    this.bookkeeping.loadState(state.tensors, state.values['deltaTasks'] as number[]);
+    this.bookkeeping.loadState(state.tensors, readStateValues(savedValues, state.values).deltaTasks);
   }
 
   dispose(): void {
     this.bookkeeping.dispose();
   }
 }
+
+export const amnesiacFinetuningDefinition = defineAlgorithm({
+  name: 'amnesiacFinetuning',
+  summary: "Finetuning that records each task's change of the whole model, so that unlearning requests can subtract it",
+  options: amnesiacFinetuningOptions,
+  paradigms: ALL_PARADIGMS,
+  unlearning: (options) => (options.disableUnlearning ? 'stateless' : 'unlearns'),
+  create: (options) => new AmnesiacFinetuning(options),
+});

@@ -25,8 +25,7 @@
 //
 // Ages are counts kept in JavaScript (exact, and the eligibility test needs no
 // tensor work); utilities and running means are kept tensors updated in place.
-import { registerAlgorithmSchema } from '../../config/experiment.js';
-import { enumOf, integer, number, object } from '../../config/schema.js';
+import { type Infer, enumOf, integer, number, object } from '../../config/schema.js';
 import { Conv2d } from '../../nn/layers/conv.js';
 import { Linear } from '../../nn/layers/linear.js';
 import { kaimingUniform_ } from '../../nn/init.js';
@@ -41,40 +40,18 @@ import { MLP } from '../backbones/mlp.js';
 import { HeadDIL, HeadsCIL, HeadsTIL } from '../heads.js';
 import type { ContinualModel } from '../model.js';
 import type { Algorithm, AlgorithmState, StepContext, TaskContext } from './algorithm.js';
+import { ALL_PARADIGMS, defineAlgorithm } from './definition.js';
 
-export type CBPUtility = 'contribution' | 'adaptable';
-
-declare module '../../config/experiment.js' {
-  interface AlgorithmConfigs {
-    cbp: { name: 'cbp'; replacementRate: number; maturityThreshold: number; utilityDecay: number; utility: CBPUtility };
-  }
-}
-
-/** The authors' defaults: ρ and m of lop/algos/cbp_linear.py and their Permuted MNIST runs, η of gnt.py, the paper's contribution utility. */
-export const CBP_DEFAULTS = Object.freeze({ replacementRate: 1e-4, maturityThreshold: 100, utilityDecay: 0.99, utility: 'contribution' as CBPUtility });
-
-registerAlgorithmSchema(
-  'cbp',
-  object({
-    replacementRate: number({ min: 0, max: 1 })
-      .default(CBP_DEFAULTS.replacementRate)
-      .describe('cbp: ρ, the fraction of the eligible units of a layer replaced per step (accumulated across steps), in [0, 1]'),
-    maturityThreshold: integer({ min: 0 }).default(CBP_DEFAULTS.maturityThreshold).describe('cbp: m, a unit is eligible for replacement once its age (steps since it was made) exceeds m'),
-    utilityDecay: number({ min: 0, max: 1, maxExclusive: true }).default(CBP_DEFAULTS.utilityDecay).describe('cbp: η, decay of the running utility and mean activation, in [0, 1)'),
-    utility: enumOf(['contribution', 'adaptable']).default(CBP_DEFAULTS.utility).describe("cbp: the utility measure: 'contribution' (mean |h| × Σ|outgoing w|) or the authors' 'adaptable' (mean |h − f̂| × Σ|outgoing w| / mean |incoming w|)"),
-  }),
-);
-
-export interface CBPOptions {
-  /** ρ in [0, 1]: fraction of a layer's eligible units replaced per step, accumulated (default 1e-4). */
-  replacementRate?: number;
-  /** m, an integer ≥ 0: units older than m steps are eligible (default 100). */
-  maturityThreshold?: number;
-  /** η in [0, 1): decay of the running utility and mean activation (default 0.99). */
-  utilityDecay?: number;
-  /** The utility measure (default 'contribution'). */
-  utility?: CBPUtility;
-}
+const cbpOptions = object({
+  replacementRate: number({ min: 0, max: 1 })
+    .default(1e-4)
+    .describe('cbp: ρ, the fraction of the eligible units of a layer replaced per step (accumulated across steps), in [0, 1]'),
+  maturityThreshold: integer({ min: 0 }).default(100).describe('cbp: m, a unit is eligible for replacement once its age (steps since it was made) exceeds m'),
+  utilityDecay: number({ min: 0, max: 1, maxExclusive: true }).default(0.99).describe('cbp: η, decay of the running utility and mean activation, in [0, 1)'),
+  utility: enumOf(['contribution', 'adaptable']).default('contribution').describe("cbp: the utility measure: 'contribution' (mean |h| × Σ|outgoing w|) or the authors' 'adaptable' (mean |h − f̂| × Σ|outgoing w| / mean |incoming w|)"),
+});
+export type CBPOptions = Infer<typeof cbpOptions>;
+export type CBPUtility = CBPOptions['utility'];
 
 /**
  * Where a layer's units send their output: what their outgoing weights are.
@@ -122,23 +99,11 @@ export class CBP implements Algorithm {
   private readonly layers = new Map<string, LayerStats>();
   private readonly lastReplacedUnits = new Map<string, number[]>();
 
-  constructor(options: CBPOptions = {}) {
-    this.replacementRate = options.replacementRate ?? CBP_DEFAULTS.replacementRate;
-    this.maturityThreshold = options.maturityThreshold ?? CBP_DEFAULTS.maturityThreshold;
-    this.utilityDecay = options.utilityDecay ?? CBP_DEFAULTS.utilityDecay;
-    this.utility = options.utility ?? CBP_DEFAULTS.utility;
-    if (typeof this.replacementRate !== 'number' || !(this.replacementRate >= 0 && this.replacementRate <= 1)) {
-      throw new RangeError(`CBP: replacementRate (the fraction of eligible units replaced per step) must be a number in [0, 1], got ${String(this.replacementRate)}`);
-    }
-    if (!Number.isSafeInteger(this.maturityThreshold) || this.maturityThreshold < 0) {
-      throw new RangeError(`CBP: maturityThreshold (steps before a unit may be replaced) must be an integer >= 0, got ${String(this.maturityThreshold)}`);
-    }
-    if (typeof this.utilityDecay !== 'number' || !(this.utilityDecay >= 0 && this.utilityDecay < 1)) {
-      throw new RangeError(`CBP: utilityDecay (η of the running averages) must be a number in [0, 1), got ${String(this.utilityDecay)}`);
-    }
-    if (this.utility !== 'contribution' && this.utility !== 'adaptable') {
-      throw new RangeError(`CBP: utility must be 'contribution' or 'adaptable', got ${JSON.stringify(this.utility)}`);
-    }
+  constructor(options: CBPOptions) {
+    this.replacementRate = options.replacementRate;
+    this.maturityThreshold = options.maturityThreshold;
+    this.utilityDecay = options.utilityDecay;
+    this.utility = options.utility;
   }
 
   onTaskStart(ctx: TaskContext): void {
@@ -450,7 +415,11 @@ function resetOptimizerState(optimizer: Optimizer, param: Parameter, mask: Tenso
   if (optimizer.paramGroups.some((g) => g.params.includes(param))) optimizer.resetState(param, mask);
 }
 
-/** CBP from an `algorithms` entry of the experiment config. */
-export function createCBP(config: Readonly<Record<string, unknown>>): CBP {
-  return new CBP(config as CBPOptions);
-}
+export const cbpDefinition = defineAlgorithm({
+  name: 'cbp',
+  summary: 'continual backpropagation: after every step, replaces a small fraction of mature low-utility units with fresh ones (plasticity)',
+  options: cbpOptions,
+  paradigms: ALL_PARADIGMS,
+  unlearning: () => 'retains',
+  create: (options) => new CBP(options),
+});

@@ -4,21 +4,26 @@
 //   L_k(θ) + ½ λ Σ_{t<k} Σ_i F_t,i (θ_i − θ*_t,i)²,
 // evaluated as ½ λ [Σ_i A_i (θ_i − μ_i)² + c] (quadratic_anchors.ts) so that a
 // step costs the same after ten tasks as after one.
+import { type Infer, array, enumOf, integer, number, object } from '../../config/schema.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import type { Algorithm, AlgorithmState, StepContext, TaskContext } from './algorithm.js';
-import { type FisherEstimator, type FisherTiming, FisherTracker, regularizedParameters } from './fisher_tracker.js';
+import { ALL_PARADIGMS, defineAlgorithm } from './definition.js';
+import { FisherTracker, regularizedParameters } from './fisher_tracker.js';
 import { QuadraticAnchors, snapshot } from './quadratic_anchors.js';
+import { readStateValues } from './state.js';
 
-export interface EWCOptions {
-  /** λ, CLArena's parameter_change_reg_factor: > 0. */
-  lambda: number;
-  fisherTiming?: FisherTiming;
-  estimator?: FisherEstimator;
-}
+// Options shared with online EWC and AmnesiacEWC.
+export const lambda = number({ min: 0, minExclusive: true }).default(1).describe('λ, the penalty strength (CLArena: parameter_change_reg_factor)');
+export const fisherTiming = enumOf(['train', 'train_end']).default('train_end').describe('when the Fisher is estimated: during training steps or in a pass after the task');
+export const estimator = enumOf(['minibatch', 'empirical', 'true', 'expected'])
+  .default('minibatch')
+  .describe("the Fisher estimator: CLArena's B·(∇ batch loss)² over N, or exact per-sample empirical, true (sampled labels) or expected (exact over classes); the exact ones need fisherTiming train_end");
 
-export function checkLambda(algorithm: string, lambda: number): void {
-  if (!(Number.isFinite(lambda) && lambda > 0)) throw new RangeError(`${algorithm}: lambda must be a number > 0, got ${lambda}`);
-}
+const ewcOptions = object({ lambda, fisherTiming, estimator });
+export type EWCOptions = Infer<typeof ewcOptions>;
+
+/** The tasks whose anchors the state holds. */
+export const anchorTasksState = object({ tasks: array(integer({ min: 1 })) }, { allowUnknown: true });
 
 export class EWC implements Algorithm {
   readonly name: string = 'ewc';
@@ -27,9 +32,8 @@ export class EWC implements Algorithm {
   readonly #fisher: FisherTracker;
 
   constructor(options: EWCOptions) {
-    checkLambda('ewc', options.lambda);
     this.lambda = options.lambda;
-    this.#fisher = new FisherTracker(options.fisherTiming ?? 'train_end', options.estimator ?? 'minibatch');
+    this.#fisher = new FisherTracker(options.fisherTiming, options.estimator);
   }
 
   onTaskStart(ctx: TaskContext): void {
@@ -53,7 +57,7 @@ export class EWC implements Algorithm {
   }
 
   loadState(state: AlgorithmState): void {
-    this.anchors.loadState('task.', state.tensors, state.values['tasks'] as number[]);
+    this.anchors.loadState('task.', state.tensors, readStateValues(anchorTasksState, state.values).tasks);
   }
 
   dispose(): void {
@@ -61,3 +65,12 @@ export class EWC implements Algorithm {
     this.#fisher.dispose();
   }
 }
+
+export const ewcDefinition = defineAlgorithm({
+  name: 'ewc',
+  summary: "elastic weight consolidation: a Fisher-weighted pull towards each earlier task's parameters",
+  options: ewcOptions,
+  paradigms: ALL_PARADIGMS,
+  unlearning: () => 'retains',
+  create: (options) => new EWC(options),
+});

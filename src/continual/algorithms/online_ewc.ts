@@ -4,21 +4,18 @@
 // the γ inside is equivalent to rescaling λ). Computing the penalty never
 // changes the stored Fisher (hypnettorch's regularizer multiplied it by γ in
 // place on every call, so it decayed with the number of steps).
+import { type Infer, number, object } from '../../config/schema.js';
 import { noGrad } from '../../tensor/autograd.js';
 import { keep } from '../../tensor/scope.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import type { Algorithm, AlgorithmState, StepContext, TaskContext } from './algorithm.js';
-import { checkLambda } from './ewc.js';
-import { type FisherEstimator, type FisherTiming, FisherTracker, regularizedParameters } from './fisher_tracker.js';
+import { ALL_PARADIGMS, defineAlgorithm } from './definition.js';
+import { estimator, fisherTiming, lambda } from './ewc.js';
+import { FisherTracker, regularizedParameters } from './fisher_tracker.js';
 import { type ParameterMap, snapshot } from './quadratic_anchors.js';
 
-export interface OnlineEWCOptions {
-  lambda: number;
-  /** Decay of the running Fisher, in [0, 1]. */
-  gamma?: number;
-  fisherTiming?: FisherTiming;
-  estimator?: FisherEstimator;
-}
+const onlineEwcOptions = object({ lambda, gamma: number({ min: 0, max: 1 }).default(1).describe('decay γ of the running Fisher'), fisherTiming, estimator });
+export type OnlineEWCOptions = Infer<typeof onlineEwcOptions>;
 
 export class OnlineEWC implements Algorithm {
   readonly name = 'onlineEwc';
@@ -29,12 +26,9 @@ export class OnlineEWC implements Algorithm {
   readonly #tracker: FisherTracker;
 
   constructor(options: OnlineEWCOptions) {
-    checkLambda('onlineEwc', options.lambda);
-    const gamma = options.gamma ?? 1;
-    if (!(gamma >= 0 && gamma <= 1)) throw new RangeError(`onlineEwc: gamma must be in [0, 1], got ${gamma}`);
     this.lambda = options.lambda;
-    this.gamma = gamma;
-    this.#tracker = new FisherTracker(options.fisherTiming ?? 'train_end', options.estimator ?? 'minibatch');
+    this.gamma = options.gamma;
+    this.#tracker = new FisherTracker(options.fisherTiming, options.estimator);
   }
 
   /** The running Fisher F* (read-only view for inspection and tests). */
@@ -96,3 +90,12 @@ export class OnlineEWC implements Algorithm {
     this.#tracker.dispose();
   }
 }
+
+export const onlineEwcDefinition = defineAlgorithm({
+  name: 'onlineEwc',
+  summary: 'online EWC: one running Fisher decayed by γ and one anchor',
+  options: onlineEwcOptions,
+  paradigms: ALL_PARADIGMS,
+  unlearning: () => 'retains',
+  create: (options) => new OnlineEWC(options),
+});

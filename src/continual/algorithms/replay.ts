@@ -11,33 +11,22 @@
 // Draws come from the plugin's own generator (src/continual/rng.ts), reseeded
 // per task from (seed, task): a run resumed from a task-end checkpoint makes
 // the same draws as an uninterrupted one without saving generator state.
-import { registerAlgorithmSchema } from '../../config/experiment.js';
-import { integer, object } from '../../config/schema.js';
+import { type Infer, integer, object } from '../../config/schema.js';
 import { crossEntropy } from '../../nn/functional.js';
 import { tensor, zeros } from '../../tensor/creation.js';
 import { noGrad } from '../../tensor/autograd.js';
 import { keep, tidy } from '../../tensor/scope.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { Rng, deriveSeed } from '../rng.js';
-import { numberOption } from './rwalk.js';
 import type { Algorithm, AlgorithmState, StepContext, TaskContext } from './algorithm.js';
+import { ALL_PARADIGMS, defineAlgorithm } from './definition.js';
 
-declare module '../../config/experiment.js' {
-  interface AlgorithmConfigs {
-    replay: { name: 'replay'; capacity: number; batchSize: number; seed: number };
-  }
-}
-
-export const REPLAY_DEFAULTS = Object.freeze({ capacity: 1000, batchSize: 32, seed: 0 });
-
-registerAlgorithmSchema(
-  'replay',
-  object({
-    capacity: integer({ min: 1 }).default(REPLAY_DEFAULTS.capacity).describe('replay: examples kept in the reservoir buffer'),
-    batchSize: integer({ min: 1 }).default(REPLAY_DEFAULTS.batchSize).describe('replay: examples replayed per training step'),
-    seed: integer({ min: 0 }).default(REPLAY_DEFAULTS.seed).describe("replay: seed of the buffer's own generator (insertion and draws)"),
-  }),
-);
+const replayOptions = object({
+  capacity: integer({ min: 1 }).default(1000).describe('replay: examples kept in the reservoir buffer'),
+  batchSize: integer({ min: 1 }).default(32).describe('replay: examples replayed per training step'),
+  seed: integer({ min: 0 }).default(0).describe("replay: seed of the buffer's own generator (insertion and draws)"),
+});
+export type ReplayOptions = Infer<typeof replayOptions>;
 
 /**
  * Reservoir sampling over a stream: offer() says where (if anywhere) the next
@@ -77,12 +66,6 @@ export class Reservoir {
   }
 }
 
-export interface ReplayOptions {
-  capacity?: number;
-  batchSize?: number;
-  seed?: number;
-}
-
 export class Replay implements Algorithm {
   readonly name = 'replay';
   readonly capacity: number;
@@ -95,13 +78,10 @@ export class Replay implements Algorithm {
   private tasks: Tensor | null = null;
   private targets: Tensor | null = null;
 
-  constructor(options: ReplayOptions = {}) {
-    this.capacity = options.capacity ?? REPLAY_DEFAULTS.capacity;
-    this.batchSize = options.batchSize ?? REPLAY_DEFAULTS.batchSize;
-    this.seed = options.seed ?? REPLAY_DEFAULTS.seed;
-    if (!Number.isInteger(this.capacity) || this.capacity < 1) throw new RangeError(`Replay: capacity must be an integer >= 1, got ${this.capacity}`);
-    if (!Number.isInteger(this.batchSize) || this.batchSize < 1) throw new RangeError(`Replay: batchSize must be an integer >= 1, got ${this.batchSize}`);
-    if (!Number.isSafeInteger(this.seed) || this.seed < 0) throw new RangeError(`Replay: seed must be a non-negative integer, got ${this.seed}`);
+  constructor(options: ReplayOptions) {
+    this.capacity = options.capacity;
+    this.batchSize = options.batchSize;
+    this.seed = options.seed;
     this.reservoir = new Reservoir(this.capacity, new Rng(deriveSeed(this.seed, 'replay', 0)));
   }
 
@@ -216,7 +196,11 @@ export class Replay implements Algorithm {
   }
 }
 
-/** Replay from an `algorithms` entry of the experiment config. */
-export function createReplay(config: Readonly<Record<string, unknown>>): Replay {
-  return new Replay({ capacity: numberOption(config, 'capacity'), batchSize: numberOption(config, 'batchSize'), seed: numberOption(config, 'seed') });
-}
+export const replayDefinition = defineAlgorithm({
+  name: 'replay',
+  summary: 'reservoir replay: cross-entropy on a minibatch drawn from a uniform sample of past examples',
+  options: replayOptions,
+  paradigms: ALL_PARADIGMS,
+  unlearning: () => 'retains',
+  create: (options) => new Replay(options),
+});

@@ -14,47 +14,25 @@
 // model.namedParameters(), so heads created later get entries when they
 // appear and are penalised only once they existed at a task end.
 import type { ContinualModel } from '../model.js';
-import { registerAlgorithmSchema } from '../../config/experiment.js';
-import { integer, number, object } from '../../config/schema.js';
+import { type Infer, integer, number, object } from '../../config/schema.js';
 import type { Parameter } from '../../nn/parameter.js';
 import { grad, noGrad } from '../../tensor/autograd.js';
 import { zerosLike } from '../../tensor/creation.js';
 import { keep, tidy } from '../../tensor/scope.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import type { Algorithm, AlgorithmState, StepContext, TaskContext } from './algorithm.js';
-
-declare module '../../config/experiment.js' {
-  interface AlgorithmConfigs {
-    rwalk: { name: 'rwalk'; lambda: number; alpha: number; deltaT: number };
-  }
-}
+import { ALL_PARADIGMS, defineAlgorithm } from './definition.js';
 
 // Defaults are Avalanche's RWalkPlugin's (ewc_lambda 0.1, ewc_alpha 0.9, delta_t 10).
-export const RWALK_DEFAULTS = Object.freeze({ lambda: 0.1, alpha: 0.9, deltaT: 10 });
-
-registerAlgorithmSchema(
-  'rwalk',
-  object({
-    lambda: number({ min: 0, minExclusive: true }).default(RWALK_DEFAULTS.lambda).describe('rwalk: weight of the penalty'),
-    alpha: number({ min: 0, max: 1 }).default(RWALK_DEFAULTS.alpha).describe('rwalk: EWC++ moving-average factor of the importance, in [0, 1]'),
-    deltaT: integer({ min: 1 }).default(RWALK_DEFAULTS.deltaT).describe('rwalk: iterations between score updates (global clock)'),
-  }),
-);
+const rwalkOptions = object({
+  lambda: number({ min: 0, minExclusive: true }).default(0.1).describe('rwalk: weight of the penalty'),
+  alpha: number({ min: 0, max: 1 }).default(0.9).describe('rwalk: EWC++ moving-average factor of the importance, in [0, 1]'),
+  deltaT: integer({ min: 1 }).default(10).describe('rwalk: iterations between score updates (global clock)'),
+});
+export type RWalkOptions = Infer<typeof rwalkOptions>;
 
 /** float32 machine epsilon (torch.finfo(torch.float32).eps): keeps the score's denominator positive. */
 export const RWALK_EPSILON = 1.1920928955078125e-7;
-
-export interface RWalkOptions {
-  lambda?: number;
-  alpha?: number;
-  deltaT?: number;
-  /**
-   * Receives a warning when a task's penalties had to drop a term (no score
-   * checkpoint fired in the task, or all importances are zero). Default:
-   * process.emitWarning with code 'PERENNIAL_RWALK'.
-   */
-  warn?: (message: string) => void;
-}
 
 /** Per-parameter tensors of the last finished task, by parameter name (for inspection and tests). */
 export interface RWalkTaskState {
@@ -97,20 +75,15 @@ export class RWalk implements Algorithm {
   private tasksFinished = 0;
   private checkpointsInTask = 0;
 
-  constructor(options: RWalkOptions = {}) {
-    this.lambda = options.lambda ?? RWALK_DEFAULTS.lambda;
-    this.alpha = options.alpha ?? RWALK_DEFAULTS.alpha;
-    this.deltaT = options.deltaT ?? RWALK_DEFAULTS.deltaT;
-    if (typeof this.lambda !== 'number' || !(this.lambda > 0) || !Number.isFinite(this.lambda)) {
-      throw new RangeError(`RWalk: lambda must be a finite number > 0, got ${this.lambda}`);
-    }
-    if (typeof this.alpha !== 'number' || !(this.alpha >= 0 && this.alpha <= 1)) {
-      throw new RangeError(`RWalk: alpha (the EWC++ moving-average factor) must be in [0, 1], got ${this.alpha}`);
-    }
-    if (!Number.isInteger(this.deltaT) || this.deltaT < 1) {
-      throw new RangeError(`RWalk: deltaT (iterations between score updates) must be an integer >= 1, got ${this.deltaT}`);
-    }
-    this.warn = options.warn ?? ((message) => process.emitWarning(message, { code: 'PERENNIAL_RWALK' }));
+  /**
+   * `warn` receives a warning when a task's penalties had to drop a term (no
+   * score checkpoint fired in the task, or all importances are zero).
+   */
+  constructor(options: RWalkOptions, warn: (message: string) => void = (message) => process.emitWarning(message, { code: 'PERENNIAL_RWALK' })) {
+    this.lambda = options.lambda;
+    this.alpha = options.alpha;
+    this.deltaT = options.deltaT;
+    this.warn = warn;
   }
 
   onTaskStart(ctx: TaskContext): void {
@@ -306,16 +279,11 @@ function slot(map: Map<string, Tensor>, name: string, p: Parameter): Tensor {
   return t;
 }
 
-
-/** Reads a numeric option of a validated config entry (absent: the default). */
-export function numberOption(config: Readonly<Record<string, unknown>>, key: string): number | undefined {
-  const v = config[key];
-  if (v === undefined) return undefined;
-  if (typeof v !== 'number') throw new TypeError(`${String(config['name'])}: option '${key}' must be a number, got ${JSON.stringify(v)}`);
-  return v;
-}
-
-/** RWalk from an `algorithms` entry of the experiment config. */
-export function createRWalk(config: Readonly<Record<string, unknown>>): RWalk {
-  return new RWalk({ lambda: numberOption(config, 'lambda'), alpha: numberOption(config, 'alpha'), deltaT: numberOption(config, 'deltaT') });
-}
+export const rwalkDefinition = defineAlgorithm({
+  name: 'rwalk',
+  summary: "RWalk: EWC++ importance plus path-integral scores weight a pull towards the previous task's parameters",
+  options: rwalkOptions,
+  paradigms: ALL_PARADIGMS,
+  unlearning: () => 'retains',
+  create: (options) => new RWalk(options),
+});

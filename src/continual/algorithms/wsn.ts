@@ -14,8 +14,7 @@
 //
 // The heads are per task (TIL only) and are not masked: head j is trained in
 // task j only and nothing touches it afterwards.
-import { registerAlgorithmSchema } from '../../config/experiment.js';
-import { boolean, enumOf, number, object } from '../../config/schema.js';
+import { type Infer, boolean, enumOf, number, object } from '../../config/schema.js';
 import { calculateFanInAndFanOut, kaimingUniform_ } from '../../nn/init.js';
 import { BatchNorm1d, BatchNorm2d } from '../../nn/layers/batchnorm.js';
 import { type Parameter, parameterFrom } from '../../nn/parameter.js';
@@ -28,44 +27,21 @@ import { BackboneBase, type LayerParameters } from '../backbones/common.js';
 import type { ContinualModel, ModelOutput } from '../model.js';
 import type { TaskId } from '../types.js';
 import type { Algorithm, AlgorithmState, AlgorithmSummary, StepContext, TaskContext } from './algorithm.js';
+import { defineAlgorithm } from './definition.js';
 import { huffmanDecode, huffmanEncode } from './huffman.js';
 import { packBits, straightThroughMask, topFractionMask, unpackBits } from './wsn_masks.js';
 
-export type ScoreInit = 'default' | 'N01' | 'U01';
-export type MaskCompression = 'none' | 'huffman';
-
-declare module '../../config/experiment.js' {
-  interface AlgorithmConfigs {
-    wsn: { name: 'wsn'; maskPercentage: number; scoreInit: ScoreInit; reinitializeScores: boolean; maskCompression: MaskCompression };
-  }
-}
-
-export const WSN_DEFAULTS = Object.freeze({ scoreInit: 'default', reinitializeScores: false, maskCompression: 'none' } as const);
-const SCORE_INITS: readonly ScoreInit[] = ['default', 'N01', 'U01'];
-const MASK_COMPRESSIONS: readonly MaskCompression[] = ['none', 'huffman'];
-
-registerAlgorithmSchema(
-  'wsn',
-  object({
-    maskPercentage: number({ min: 0, max: 1, minExclusive: true }).describe('wsn: c, the fraction of each weight tensor and bias a task uses, in (0, 1]'),
-    scoreInit: enumOf(SCORE_INITS)
-      .default(WSN_DEFAULTS.scoreInit)
-      .describe("wsn: score initialisation: 'default' (kaiming-uniform a = √5, biases U(±1/√fan_in)), 'N01' or 'U01'"),
-    reinitializeScores: boolean().default(WSN_DEFAULTS.reinitializeScores).describe('wsn: draw fresh scores at every task (CLArena) instead of sharing one set (the paper)'),
-    maskCompression: enumOf(MASK_COMPRESSIONS).default(WSN_DEFAULTS.maskCompression).describe("wsn: how checkpoints store the masks: 1 bit per weight ('none') or Huffman-coded"),
-  }),
-  { paradigms: ['til'] },
-);
-
-export interface WSNOptions {
-  /** c ∈ (0, 1]: the fraction of each weight tensor and bias vector a task's mask keeps. */
-  maskPercentage: number;
-  scoreInit?: ScoreInit;
-  /** Fresh scores at every task instead of one shared set (default false, the paper). */
-  reinitializeScores?: boolean;
-  /** How state() stores the masks (default 'none': packed, 1 bit per weight). */
-  maskCompression?: MaskCompression;
-}
+const wsnOptions = object({
+  maskPercentage: number({ min: 0, max: 1, minExclusive: true }).describe('wsn: c, the fraction of each weight tensor and bias a task uses, in (0, 1]'),
+  scoreInit: enumOf(['default', 'N01', 'U01'])
+    .default('default')
+    .describe("wsn: score initialisation: 'default' (kaiming-uniform a = √5, biases U(±1/√fan_in)), 'N01' or 'U01'"),
+  reinitializeScores: boolean().default(false).describe('wsn: draw fresh scores at every task (CLArena) instead of sharing one set (the paper)'),
+  maskCompression: enumOf(['none', 'huffman']).default('none').describe("wsn: how checkpoints store the masks: 1 bit per weight ('none') or Huffman-coded"),
+});
+export type WSNOptions = Infer<typeof wsnOptions>;
+export type ScoreInit = WSNOptions['scoreInit'];
+export type MaskCompression = WSNOptions['maskCompression'];
 
 /** One masked tensor: a weight or bias of a weighted layer. */
 interface MaskedTensor {
@@ -134,19 +110,12 @@ export class WSN implements Algorithm {
   private lastReport: WSNReport | null = null;
 
   constructor(options: WSNOptions) {
-    const c = options.maskPercentage;
-    if (typeof c !== 'number' || !(c > 0 && c <= 1)) {
-      throw new RangeError(`WSN: maskPercentage (the fraction c of weights each task uses) must be in (0, 1], got ${String(c)}; e.g. 0.1 for 10%`);
-    }
-    this.maskPercentage = c;
-    this.scoreInit = options.scoreInit ?? WSN_DEFAULTS.scoreInit;
-    if (!SCORE_INITS.includes(this.scoreInit)) throw new RangeError(`WSN: scoreInit must be one of ${SCORE_INITS.join(', ')}, got '${String(this.scoreInit)}'`);
-    this.reinitializeScores = options.reinitializeScores ?? WSN_DEFAULTS.reinitializeScores;
-    this.maskCompression = options.maskCompression ?? WSN_DEFAULTS.maskCompression;
-    if (!MASK_COMPRESSIONS.includes(this.maskCompression)) {
-      throw new RangeError(`WSN: maskCompression must be one of ${MASK_COMPRESSIONS.join(', ')}, got '${String(this.maskCompression)}'`);
-    }
+    this.maskPercentage = options.maskPercentage;
+    this.scoreInit = options.scoreInit;
+    this.reinitializeScores = options.reinitializeScores;
+    this.maskCompression = options.maskCompression;
   }
+
 
   /** The scores, created on the first task (and redrawn at every task with reinitializeScores). */
   trainableParameters(model: ContinualModel, task: TaskId): Parameter[] {
@@ -486,10 +455,6 @@ function targetOf(backbone: BackboneBase, entry: MaskedTensor): Tensor {
 }
 
 /** WSN from an `algorithms` entry of the experiment config. */
-export function createWSN(config: Readonly<Record<string, unknown>>): WSN {
-  return new WSN(config as unknown as WSNOptions);
-}
-
 /**
  * The WSN report stored in a checkpoint (`runs/<run>/checkpoints/task_t.safetensors`):
  * capacity used and mask bits per task after task t, or null when the run has no WSN.
@@ -502,3 +467,12 @@ export function readWSNReport(checkpointFile: string): WSNReport | null {
   const meta = JSON.parse(raw) as { algorithms?: { name: string; values: Partial<SavedValues> }[] };
   return meta.algorithms?.find((a) => a.name === 'wsn')?.values.report ?? null;
 }
+
+export const wsnDefinition = defineAlgorithm({
+  name: 'wsn',
+  summary: 'WSN: a learned top-c% subnetwork per task; weights used by earlier tasks are frozen (TIL only)',
+  options: wsnOptions,
+  paradigms: ['til'],
+  unlearning: () => 'retains',
+  create: (options) => new WSN(options),
+});

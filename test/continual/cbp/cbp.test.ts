@@ -4,6 +4,7 @@
 // zero plus bias compensation) for linear and convolutional layers, the
 // replacement count (ρ × eligible units accumulated, no truncation to zero),
 // maturity, option validation, memory, and a resumed run.
+import { instantiate, cbpDefinition } from '../../../src/continual/algorithms/index.js';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -60,7 +61,7 @@ function trainStep(cbp: CBP, ctx: TaskContext, x: Tensor, y: Tensor, step: numbe
     ctx.optimizer.zeroGrad();
     classificationLoss.backward();
     ctx.optimizer.step();
-    const stepCtx: StepContext = { ...ctx, epoch: 1, step, globalStep: step, x, targets: y, output, logits, classificationLoss };
+    const stepCtx: StepContext = { ...ctx, epoch: 1, step, batchCount: 1, globalStep: step, x, targets: y, output, logits, classificationLoss };
     cbp.onBatchEnd(stepCtx);
   });
 }
@@ -70,7 +71,7 @@ function observe(cbp: CBP, ctx: TaskContext, x: Tensor, step: number): void {
   tidy(() => {
     const { output, logits } = ctx.model.forward(x, ctx.task);
     const y = logits.argmax(1);
-    cbp.onBatchEnd({ ...ctx, epoch: 1, step, globalStep: step, x, targets: y, output, logits, classificationLoss: logits.sum() });
+    cbp.onBatchEnd({ ...ctx, epoch: 1, step, batchCount: 1, globalStep: step, x, targets: y, output, logits, classificationLoss: logits.sum() });
   });
 }
 
@@ -100,7 +101,7 @@ describe('CBP', () => {
       manualSeed(c.seed);
       const model = new ContinualModel(new MLP(c.inputs, { hiddenSizes: c.hidden }), createHeads('til', c.hidden.at(-1)!));
       model.heads.setupTask(1, c.classes);
-      const cbp = new CBP({ replacementRate: c.replacementRate, maturityThreshold: c.maturityThreshold, utilityDecay: c.utilityDecay, utility });
+      const cbp = instantiate(cbpDefinition, { replacementRate: c.replacementRate, maturityThreshold: c.maturityThreshold, utilityDecay: c.utilityDecay, utility });
       let k = 0;
       let replacedAny = false;
       try {
@@ -165,7 +166,7 @@ describe('CBP', () => {
     model.heads.setupTask(1, 3);
     const optimizer = new SGD(model.parameters(), { lr: 0.05, momentum: 0.9 });
     const ctx = taskContext(model, optimizer);
-    const cbp = new CBP({ replacementRate: 0.25, maturityThreshold: 5, utilityDecay: eta });
+    const cbp = instantiate(cbpDefinition, { replacementRate: 0.25, maturityThreshold: 5, utilityDecay: eta });
     const names = ['fc1', 'fc2', 'fc3'];
     const running = names.map((_, i) => keep(tensor(new Float32Array(widths[i]!))));
     const probe = keep(randn([9, 7]));
@@ -187,7 +188,7 @@ describe('CBP', () => {
             loss.backward();
             optimizer.step();
             before = snapshot(model);
-            cbp.onBatchEnd({ ...ctx, epoch: 1, step, globalStep: step, x, targets: y, output, logits, classificationLoss: loss });
+            cbp.onBatchEnd({ ...ctx, epoch: 1, step, batchCount: 1, globalStep: step, x, targets: y, output, logits, classificationLoss: loss });
           } else trainStep(cbp, ctx, x, y, step);
         });
         assert.equal(cbp.lastReplaced().size, step === 6 ? 3 : 0, `replacements at step ${step}`);
@@ -254,7 +255,7 @@ describe('CBP', () => {
     model.heads.setupTask(1, 4);
     const optimizer = new SGD(model.parameters(), { lr: 0 });
     const ctx = taskContext(model, optimizer, 1, 'dil');
-    const cbp = new CBP({ replacementRate: 0.3, maturityThreshold: 0, utilityDecay: 0 });
+    const cbp = instantiate(cbpDefinition, { replacementRate: 0.3, maturityThreshold: 0, utilityDecay: 0 });
     const x = randn([32, 5]);
     try {
       const beforeMean = tidy(() => noGrad(() => values(model.forward(x, 1).logits.mean(0))));
@@ -286,7 +287,7 @@ describe('CBP', () => {
     model.heads.setupTask(1, 2);
     const optimizer = new SGD(model.parameters(), { lr: 0.05 });
     const ctx = taskContext(model, optimizer);
-    const cbp = new CBP({ replacementRate: 0.34, maturityThreshold: 2, utilityDecay: eta });
+    const cbp = instantiate(cbpDefinition, { replacementRate: 0.34, maturityThreshold: 2, utilityDecay: eta });
     // Running means as the test computes them: conv1 per channel, conv2 per channel and position, fc1 per unit.
     const f1 = keep(tensor(new Float32Array(3)));
     const f2 = keep(tensor(new Float32Array(4 * 4), { shape: [4, 2, 2] }));
@@ -309,7 +310,7 @@ describe('CBP', () => {
           loss.backward();
           optimizer.step();
           if (step === 3) before = snapshot(model);
-          cbp.onBatchEnd({ ...ctx, epoch: 1, step, globalStep: step, x, targets: y, output, logits, classificationLoss: loss });
+          cbp.onBatchEnd({ ...ctx, epoch: 1, step, batchCount: 1, globalStep: step, x, targets: y, output, logits, classificationLoss: loss });
         });
       }
       const [r1] = cbp.lastReplaced().get('conv1')!;
@@ -375,7 +376,7 @@ describe('CBP', () => {
     try {
       // ρ = 1/1024: every partial sum of ρ · eligible is exact in binary, so the count is exactly ⌊Σ⌋.
       for (const [rho, steps, maturity] of [[1 / 1024, 1500, 20], [1e-4, 2000, 100]] as const) {
-        const cbp = new CBP({ replacementRate: rho, maturityThreshold: maturity });
+        const cbp = instantiate(cbpDefinition, { replacementRate: rho, maturityThreshold: maturity });
         const ages = new Array<number>(64).fill(0);
         let expected = 0;
         let total = 0;
@@ -412,7 +413,7 @@ describe('CBP', () => {
     const optimizer = new SGD(model.parameters(), { lr: 0.1 });
     const ctx = taskContext(model, optimizer);
     const maturity = 7;
-    const cbp = new CBP({ replacementRate: 0.5, maturityThreshold: maturity });
+    const cbp = instantiate(cbpDefinition, { replacementRate: 0.5, maturityThreshold: maturity });
     const ages = new Map([['fc1', new Array<number>(6).fill(0)], ['fc2', new Array<number>(5).fill(0)]]);
     let replaced = 0;
     try {
@@ -442,7 +443,7 @@ describe('CBP', () => {
     model.heads.setupTask(1, 2);
     const optimizer = new SGD(model.parameters(), { lr: 0.05, momentum: 0.9 });
     const ctx = taskContext(model, optimizer);
-    const cbp = new CBP({ replacementRate: 0.3, maturityThreshold: 1, utility: 'adaptable' });
+    const cbp = instantiate(cbpDefinition, { replacementRate: 0.3, maturityThreshold: 1, utility: 'adaptable' });
     const x = randn([4, 1, 8, 8]);
     const y = randint(0, 2, [4]);
     try {
@@ -467,16 +468,16 @@ describe('CBP', () => {
 
   it('rejects bad options with the option, the value and what is allowed', () => {
     for (const [options, pattern] of [
-      [{ replacementRate: -0.1 }, /replacementRate .* in \[0, 1\], got -0.1/],
-      [{ replacementRate: 1.5 }, /replacementRate .* in \[0, 1\], got 1.5/],
+      [{ replacementRate: -0.1 }, /replacementRate: expected a number in \[0, 1\], got -0.1/],
+      [{ replacementRate: 1.5 }, /replacementRate: expected a number in \[0, 1\], got 1.5/],
       [{ replacementRate: Number.NaN }, /replacementRate/],
-      [{ maturityThreshold: 2.5 }, /maturityThreshold .* integer >= 0, got 2.5/],
-      [{ maturityThreshold: -1 }, /maturityThreshold .* integer >= 0, got -1/],
-      [{ utilityDecay: 1 }, /utilityDecay .* in \[0, 1\), got 1/],
+      [{ maturityThreshold: 2.5 }, /maturityThreshold: expected an integer >= 0, got 2.5/],
+      [{ maturityThreshold: -1 }, /maturityThreshold: expected an integer >= 0, got -1/],
+      [{ utilityDecay: 1 }, /utilityDecay: expected a number in \[0, 1\), got 1/],
       [{ utilityDecay: -0.5 }, /utilityDecay/],
-      [{ utility: 'weight' as CBPUtility }, /utility must be 'contribution' or 'adaptable', got "weight"/],
+      [{ utility: 'weight' as CBPUtility }, /utility: expected one of 'contribution', 'adaptable', got 'weight'/],
     ] as const) {
-      assert.throws(() => new CBP(options), pattern);
+      assert.throws(() => instantiate(cbpDefinition, options), pattern);
     }
     assert.deepEqual(loadExperiment(undefined, ['algorithms=[{name: cbp}]']).algorithms, [
       { name: 'cbp', replacementRate: 1e-4, maturityThreshold: 100, utilityDecay: 0.99, utility: 'contribution' },
@@ -503,7 +504,7 @@ describe('CBP', () => {
     for (const [model, pattern] of cases) {
       model.heads.setupTask(1, 2);
       const optimizer = new SGD(model.parameters(), { lr: 0.1 });
-      const cbp = new CBP();
+      const cbp = instantiate(cbpDefinition);
       try {
         assert.throws(() => cbp.onTaskStart(taskContext(model, optimizer)), pattern);
       } finally {
@@ -522,9 +523,9 @@ describe('CBP', () => {
       'training.epochs=1', 'training.batchSize=32', 'training.validateEveryEpoch=false',
     ];
     const options = { replacementRate: 0.05, maturityThreshold: 10, utilityDecay: 0.9 };
-    const full = new CBP(options);
-    const stopped = new CBP(options);
-    const resumed = new CBP(options);
+    const full = instantiate(cbpDefinition, options);
+    const stopped = instantiate(cbpDefinition, options);
+    const resumed = instantiate(cbpDefinition, options);
     try {
       const reference = runExperiment({ config: loadExperiment(undefined, overrides), runDir: tmp(), plugins: [full] });
       assert.ok(full.layerStatistics('fc1')!.replaced > 0 && full.layerStatistics('fc2')!.replaced > 0, 'units were replaced in task 2');

@@ -2,11 +2,12 @@
 // Fisher passes restore the model's mode, the right parameters are covered,
 // online EWC never mutates its stored Fisher, and both forget less than
 // Finetuning on a real run.
+import { instantiate, ewcDefinition, onlineEwcDefinition } from '../../../src/continual/algorithms/index.js';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadExperiment } from '../../../src/config/experiment.js';
-import { EWC, OnlineEWC, QuadraticAnchors } from '../../../src/continual/algorithms/index.js';
+import { QuadraticAnchors } from '../../../src/continual/algorithms/index.js';
 import type { TaskContext } from '../../../src/continual/algorithms/index.js';
 import { runExperiment } from '../../../src/continual/experiment.js';
 import { type Tensor, grad, keep, manualSeed, rand, randn, tidy } from '../../../src/index.js';
@@ -61,15 +62,15 @@ describe('QuadraticAnchors', () => {
 
 describe('EWC', () => {
   it('rejects λ <= 0 and γ outside [0, 1] with clear errors', () => {
-    assert.throws(() => new EWC({ lambda: 0 }), /ewc: lambda must be a number > 0, got 0/);
-    assert.throws(() => new OnlineEWC({ lambda: 1, gamma: 1.5 }), /onlineEwc: gamma must be in \[0, 1\], got 1.5/);
+    assert.throws(() => instantiate(ewcDefinition, { lambda: 0 }), /lambda: expected a number > 0, got 0/);
+    assert.throws(() => instantiate(onlineEwcDefinition, { lambda: 1, gamma: 1.5 }), /gamma: expected a number in \[0, 1\], got 1.5/);
   });
 
   it('covers the backbone in TIL and also the shared head in DIL; restores train mode after the Fisher pass', () => {
     for (const paradigm of ['til', 'dil'] as const) {
       let names: string[] = [];
       let modeAfter: boolean | undefined;
-      const ewc = new EWC({ lambda: 1 });
+      const ewc = instantiate(ewcDefinition, { lambda: 1 });
       const probe = {
         name: 'probe',
         onTaskEnd: (ctx: TaskContext) => {
@@ -90,7 +91,7 @@ describe('EWC', () => {
   });
 
   it('with timing "train" the Fisher is the mean of B·g² over the task\'s steps (positive where weights were used)', () => {
-    const ewc = new EWC({ lambda: 1, fisherTiming: 'train' });
+    const ewc = instantiate(ewcDefinition, { lambda: 1, fisherTiming: 'train' });
     runExperiment({
       config: loadExperiment(undefined, ['benchmark.numTasks=1', 'benchmark.trainLimit=128', 'backbone.hiddenSizes=[16]', 'training.epochs=1']),
       runDir: tmp(),
@@ -108,7 +109,7 @@ describe('EWC Fisher estimators', () => {
   it('estimates the end-of-task Fisher with each estimator of the Fisher utility; exact ones refuse the "train" timing', () => {
     const sums: Record<string, number> = {};
     for (const estimator of ['minibatch', 'empirical', 'true', 'expected'] as const) {
-      const ewc = new EWC({ lambda: 1, estimator });
+      const ewc = instantiate(ewcDefinition, { lambda: 1, estimator });
       runExperiment({
         config: loadExperiment(undefined, ['benchmark.numTasks=1', 'benchmark.trainLimit=128', 'backbone.hiddenSizes=[16]', 'training.epochs=1']),
         runDir: tmp(),
@@ -120,13 +121,13 @@ describe('EWC Fisher estimators', () => {
     for (const [estimator, sum] of Object.entries(sums)) assert.ok(sum > 0, `${estimator}: ${sum}`);
     // The per-sample empirical Fisher is at least the mini-batch one: E[g²] >= (E g)² per batch.
     assert.ok(sums['empirical']! >= sums['minibatch']!, `empirical ${sums['empirical']} vs minibatch ${sums['minibatch']}`);
-    assert.throws(() => new EWC({ lambda: 1, fisherTiming: 'train', estimator: 'empirical' }), /fisherTiming 'train' .* supports only the 'minibatch' estimator, got 'empirical'/);
+    assert.throws(() => instantiate(ewcDefinition, { lambda: 1, fisherTiming: 'train', estimator: 'empirical' }), /fisherTiming 'train' .* supports only the 'minibatch' estimator, got 'empirical'/);
   });
 });
 
 describe('online EWC', () => {
   it('keeps F* = γ F*_prev + F_t and never changes it while computing penalties', () => {
-    const online = new OnlineEWC({ lambda: 10, gamma: 0.5 });
+    const online = instantiate(onlineEwcDefinition, { lambda: 10, gamma: 0.5 });
     const seen: number[] = [];
     const probe = {
       name: 'probe',

@@ -10,6 +10,7 @@
 // parameter. A sensitivity check compares against the fixture's replay of
 // hypnettorch's defect (F* multiplied by γ in place on every penalty call),
 // which our run must not match.
+import { instantiate, onlineEwcDefinition } from '../../../src/continual/algorithms/index.js';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { OnlineEWC } from '../../../src/continual/algorithms/online_ewc.js';
@@ -42,7 +43,7 @@ function anchorOf(ewc: OnlineEWC): Map<string, Tensor> {
 /** Replays the fixture's run with online EWC; `check` sees each task's state and step penalties. */
 function replay(fx: OnlineEWCFixture, check: (task: number, ewc: OnlineEWC, stepPenalties: number[]) => void): { model: ContinualModel; ewc: OnlineEWC } {
   const c = fx.config;
-  const ewc = new OnlineEWC({ lambda: c.lambda, gamma: c.gamma, fisherTiming: 'train_end', estimator: 'minibatch' });
+  const ewc = instantiate(onlineEwcDefinition, { lambda: c.lambda, gamma: c.gamma, fisherTiming: 'train_end', estimator: 'minibatch' });
   const model = replayTinyRun(fx, ewc, { afterTask: (task, stepPenalties) => check(task, ewc, stepPenalties) });
   return { model, ewc };
 }

@@ -6,6 +6,7 @@
 // θ* of every backbone parameter, the penalty at each step and at the end of
 // the task must match, and after the last task the penalty with all three
 // terms and every final parameter.
+import { instantiate, ewcDefinition } from '../../../src/continual/algorithms/index.js';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { EWC } from '../../../src/continual/algorithms/ewc.js';
@@ -40,7 +41,7 @@ function penaltyNow(ewc: EWC, model: ContinualModel): number | null {
 
 /** Replays the fixture's run with EWC; `check` sees each task's state, step penalties and end-of-task penalty. */
 function replay(fx: EWCFixture, timing: FisherTiming, check: (task: number, ewc: EWC, stepPenalties: number[], endPenalty: number | null) => void): { model: ContinualModel; ewc: EWC } {
-  const ewc = new EWC({ lambda: fx.config.lambda, fisherTiming: timing });
+  const ewc = instantiate(ewcDefinition, { lambda: fx.config.lambda, fisherTiming: timing });
   let endPenalty: number | null = null;
   const model = replayTinyRun(fx, ewc, {
     beforeTaskEnd: (_task, m) => (endPenalty = penaltyNow(ewc, m)),

@@ -82,7 +82,7 @@ export function replayTinyRun(fx: TinyRunFixture, algorithm: Required<Pick<Algor
             const targets = y.narrow(0, b, size);
             const { output, logits } = model.forward(xb, task);
             const classificationLoss = crossEntropy(logits, targets);
-            const stepCtx: StepContext = { ...ctx, epoch, step, globalStep, x: xb, targets, output, logits, classificationLoss };
+            const stepCtx: StepContext = { ...ctx, epoch, step, batchCount: 1, globalStep, x: xb, targets, output, logits, classificationLoss };
             const extra = algorithm.trainingLoss(stepCtx);
             assert.equal(extra === null, task === 1, 'a penalty from the second task on only');
             if (extra !== null) stepPenalties.push(extra.item());

@@ -1,11 +1,12 @@
 // Reservoir replay: uniform inclusion of the reservoir, what the buffer
 // stores per paradigm, and RWalk with replay in one class-incremental
 // experiment, including a resumed run that reproduces an uninterrupted one.
+import { instantiate, replayDefinition } from '../../../src/continual/algorithms/index.js';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadExperiment } from '../../../src/config/experiment.js';
-import { Replay, Reservoir } from '../../../src/continual/algorithms/replay.js';
+import { Reservoir } from '../../../src/continual/algorithms/replay.js';
 import { runExperiment } from '../../../src/continual/experiment.js';
 import { Rng } from '../../../src/continual/rng.js';
 import { tempDir } from '../../helpers.js';
@@ -49,13 +50,13 @@ describe('Replay', () => {
   });
 
   it('validates its options', () => {
-    assert.throws(() => new Replay({ capacity: 0 }), /capacity must be an integer >= 1, got 0/);
-    assert.throws(() => new Replay({ batchSize: 1.5 }), /batchSize must be an integer >= 1/);
+    assert.throws(() => instantiate(replayDefinition, { capacity: 0 }), /capacity: expected an integer >= 1, got 0/);
+    assert.throws(() => instantiate(replayDefinition, { batchSize: 1.5 }), /batchSize: expected an integer >= 1, got 1.5/);
     assert.deepEqual(loadExperiment(undefined, ['algorithms=[{name: replay}]']).algorithms, [{ name: 'replay', capacity: 1000, batchSize: 32, seed: 0 }]);
   });
 
   it('runs with RWalk in one CIL experiment, stores global targets of every task, and resumes exactly', () => {
-    const replay = new Replay({ capacity: 40, batchSize: 8, seed: 3 });
+    const replay = instantiate(replayDefinition, { capacity: 40, batchSize: 8, seed: 3 });
     const config = loadExperiment(undefined, [...cil, 'algorithms=[{name: rwalk, deltaT: 3}]']);
     try {
       const run = runExperiment({ config, runDir: tmp(), plugins: [replay] });

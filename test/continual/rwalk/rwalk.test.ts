@@ -2,6 +2,7 @@
 // (importance, scores, penalties after each task and the penalty at a fixed
 // point), the model's training mode and dropout kept during its gradient,
 // the no-checkpoint case, and option validation.
+import { instantiate, rwalkDefinition } from '../../../src/continual/algorithms/index.js';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -54,7 +55,7 @@ describe('RWalk', () => {
     const c = fx.config;
     const model = new ContinualModel(new MLP(c.inputs, { hiddenSizes: [c.hidden] }), createHeads('til', c.hidden));
     const warnings: string[] = [];
-    const rwalk = new RWalk({ lambda: c.lambda, alpha: c.alpha, deltaT: c.deltaT, warn: (m) => warnings.push(m) });
+    const rwalk = new RWalk(rwalkDefinition.options.parse({ lambda: c.lambda, alpha: c.alpha, deltaT: c.deltaT }), (m) => warnings.push(m));
     setParams(model, fx.initial, ['backbone.fc1.weight', 'backbone.fc1.bias']);
     let globalStep = 0;
     try {
@@ -75,7 +76,7 @@ describe('RWalk', () => {
               const targets = y.narrow(0, b, c.batch);
               const { output, logits } = model.forward(xb, task);
               const classificationLoss = crossEntropy(logits, targets);
-              const stepCtx: StepContext = { ...ctx, epoch, step, globalStep, x: xb, targets, output, logits, classificationLoss };
+              const stepCtx: StepContext = { ...ctx, epoch, step, batchCount: 1, globalStep, x: xb, targets, output, logits, classificationLoss };
               const extra = rwalk.trainingLoss(stepCtx);
               assert.equal(extra === null, task === 1, 'a penalty from the second task on only');
               const total = extra === null ? classificationLoss : classificationLoss.add(extra);
@@ -110,7 +111,7 @@ describe('RWalk', () => {
   });
 
   it('takes g from the step itself: the model stays in training mode and dropout is active', () => {
-    const rwalk = new RWalk({ deltaT: 2 });
+    const rwalk = instantiate(rwalkDefinition, { deltaT: 2 });
     let checkedSteps = 0;
     let differsFromEval = false;
     const probe: Algorithm = {
@@ -155,7 +156,7 @@ describe('RWalk', () => {
 
   it('warns and keeps penalties finite when no score checkpoint fires in a task (fewer than Δt iterations)', () => {
     const warnings: string[] = [];
-    const rwalk = new RWalk({ deltaT: 1000, warn: (m) => warnings.push(m) });
+    const rwalk = new RWalk(rwalkDefinition.options.parse({ deltaT: 1000 }), (m) => warnings.push(m));
     const config = loadExperiment(undefined, small);
     try {
       const run = runExperiment({ config, runDir: tmp(), plugins: [rwalk] });
@@ -179,7 +180,7 @@ describe('RWalk', () => {
   });
 
   it('warns through process.emitWarning when no logger is given', async () => {
-    const rwalk = new RWalk({ deltaT: 1000 });
+    const rwalk = instantiate(rwalkDefinition, { deltaT: 1000 });
     const warned = new Promise<Error>((resolve) => process.once('warning', resolve));
     try {
       runExperiment({ config: loadExperiment(undefined, [...small, 'benchmark.numTasks=1']), runDir: tmp(), plugins: [rwalk] });
@@ -191,13 +192,13 @@ describe('RWalk', () => {
     }
   });
 
-  it('validates lambda, alpha and deltaT with clear errors, in the constructor and the config', () => {
-    assert.throws(() => new RWalk({ alpha: 1.5 }), /alpha \(the EWC\+\+ moving-average factor\) must be in \[0, 1\], got 1.5/);
-    assert.throws(() => new RWalk({ alpha: -0.1 }), /alpha .* must be in \[0, 1\]/);
-    assert.throws(() => new RWalk({ deltaT: 0 }), /deltaT .* must be an integer >= 1, got 0/);
-    assert.throws(() => new RWalk({ deltaT: 2.5 }), /deltaT .* must be an integer >= 1, got 2.5/);
-    assert.throws(() => new RWalk({ lambda: 0 }), /lambda must be a finite number > 0, got 0/);
-    for (const ok of [0, 1]) new RWalk({ alpha: ok }).dispose();
+  it('validates lambda, alpha and deltaT with clear errors, in code and in the config', () => {
+    assert.throws(() => instantiate(rwalkDefinition, { alpha: 1.5 }), /alpha: expected a number in \[0, 1\], got 1.5/);
+    assert.throws(() => instantiate(rwalkDefinition, { alpha: -0.1 }), /alpha: expected a number in \[0, 1\], got -0.1/);
+    assert.throws(() => instantiate(rwalkDefinition, { deltaT: 0 }), /deltaT: expected an integer >= 1, got 0/);
+    assert.throws(() => instantiate(rwalkDefinition, { deltaT: 2.5 }), /deltaT: expected an integer >= 1, got 2.5/);
+    assert.throws(() => instantiate(rwalkDefinition, { lambda: 0 }), /lambda: expected a number > 0, got 0/);
+    for (const ok of [0, 1]) instantiate(rwalkDefinition, { alpha: ok }).dispose();
     assert.throws(() => loadExperiment(undefined, ['algorithms=[{name: rwalk, alpha: 2}]']), /alpha/);
     assert.throws(() => loadExperiment(undefined, ['algorithms=[{name: rwalk, deltaT: 0}]']), /deltaT/);
     assert.deepEqual(loadExperiment(undefined, ['algorithms=[{name: rwalk}]']).algorithms, [{ name: 'rwalk', lambda: 0.1, alpha: 0.9, deltaT: 10 }]);

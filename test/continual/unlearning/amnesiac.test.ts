@@ -4,6 +4,7 @@
 // EWC's bit for bit and unlearning drops (and optionally shifts) anchors,
 // records expire with the unlearnable age, and a resumed run unlearns from
 // the records in its checkpoint.
+import { instantiate, amnesiacEwcDefinition, amnesiacFinetuningDefinition, ewcDefinition } from '../../../src/continual/algorithms/index.js';
 import assert from 'node:assert/strict';
 import { cpSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,9 +12,6 @@ import { describe, it } from 'node:test';
 import { type ExperimentConfig, loadExperiment } from '../../../src/config/experiment.js';
 import {
   type Algorithm,
-  AmnesiacEWC,
-  AmnesiacFinetuning,
-  EWC,
   type TaskContext,
   TaskDeltas,
   type UnlearningContext,
@@ -148,18 +146,18 @@ describe('AmnesiacFinetuning', () => {
   });
 
   it('records nothing with disableUnlearning and refuses to unlearn', () => {
-    const disabled = new AmnesiacFinetuning({ disableUnlearning: true });
+    const disabled = instantiate(amnesiacFinetuningDefinition, { disableUnlearning: true });
     assert.equal(disabled.bookkeeping.deltas, null);
     const ctx = { model: {} as ContinualModel, paradigm: 'til', afterTask: 2, tasks: [1], expired: [] } as const;
     assert.throws(() => disabled.unlearn(ctx), /amnesiacFinetuning: asked to unlearn task 1 after task 2, but disableUnlearning is true/);
-    assert.throws(() => new AmnesiacEWC({ lambda: 1, disableUnlearning: true }).unlearn(ctx), /amnesiacEwc: asked to unlearn task 1 after task 2, but disableUnlearning is true/);
+    assert.throws(() => instantiate(amnesiacEwcDefinition, { lambda: 1, disableUnlearning: true }).unlearn(ctx), /amnesiacEwc: asked to unlearn task 1 after task 2, but disableUnlearning is true/);
   });
 
   it('frees the records of tasks past the unlearnable age', () => {
     for (const [age, kept] of [[undefined, [1, 2, 3]], [2, [3]], [1, []]] as const) {
       const config: ExperimentConfig = loadExperiment(undefined, [...TINY, 'benchmark.numTasks=3', 'benchmark.trainLimit=64']);
       config.unlearning = { requests: [], ...(age === undefined ? {} : { unlearnableAge: age }) };
-      const amnesiac = new AmnesiacFinetuning();
+      const amnesiac = instantiate(amnesiacFinetuningDefinition);
       const dir = tmp();
       try {
         runExperiment({ config, runDir: dir, plugins: [amnesiac] });
@@ -176,8 +174,8 @@ describe('AmnesiacEWC', () => {
   it("stores EWC's Fisher and anchors bit for bit (its end-of-task step runs once), with both timings", () => {
     for (const fisherTiming of ['train_end', 'train'] as const) {
       const config = loadExperiment(undefined, [...TINY, 'benchmark.numTasks=2', 'benchmark.trainLimit=128']);
-      const ewc = new EWC({ lambda: 10, fisherTiming });
-      const amnesiac = new AmnesiacEWC({ lambda: 10, fisherTiming });
+      const ewc = instantiate(ewcDefinition, { lambda: 10, fisherTiming });
+      const amnesiac = instantiate(amnesiacEwcDefinition, { lambda: 10, fisherTiming });
       try {
         const a = runExperiment({ config, runDir: tmp(), plugins: [ewc] });
         const b = runExperiment({ config, runDir: tmp(), plugins: [amnesiac] });
@@ -203,7 +201,7 @@ describe('AmnesiacEWC', () => {
     for (const subtract of [false, true]) {
       const config = loadExperiment(undefined, [...TINY, 'benchmark.numTasks=3', 'benchmark.trainLimit=128', 'reference.retrain=false', 'reference.original=false']);
       config.unlearning = { requests: [{ afterTask: 3, tasks: [2] }] };
-      const ewc = new AmnesiacEWC({ lambda: 10, subtractDeltaFromLaterAnchors: subtract });
+      const ewc = instantiate(amnesiacEwcDefinition, { lambda: 10, subtractDeltaFromLaterAnchors: subtract });
       let anchors: Map<number, Map<string, Tensor>> = new Map();
       let fisher3: Map<string, Tensor> = new Map();
       let delta2: Map<string, Tensor> = new Map();

@@ -2,7 +2,6 @@
 // and a clear error for every request that cannot be executed.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import '../../../src/continual/algorithms/index.js';
 import { describeSchema, parseExperiment } from '../../../src/config/experiment.js';
 import { ConfigError } from '../../../src/config/loader.js';
 

@@ -3,9 +3,9 @@
 // trainer's order; stored masks, parameters, scores, the gradients of the
 // last step (frozen weights zeroed) and the test logits of every finished
 // task, after each task.
+import { instantiate, wsnDefinition } from '../../../src/continual/algorithms/index.js';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { WSN } from '../../../src/continual/algorithms/wsn.js';
 import type { StepContext, TaskContext } from '../../../src/continual/algorithms/index.js';
 import { MLP } from '../../../src/continual/backbones/index.js';
 import { createHeads } from '../../../src/continual/heads.js';
@@ -40,7 +40,7 @@ describe('WSN parity with PyTorch', () => {
     const fx = loadFixture<{ run: RunFixture }>('wsn').run;
     const c = fx.config;
     const model = new ContinualModel(new MLP(c.inputs, { hiddenSizes: c.hidden }), createHeads('til', c.hidden[c.hidden.length - 1]!));
-    const wsn = new WSN({ maskPercentage: c.fraction });
+    const wsn = instantiate(wsnDefinition, { maskPercentage: c.fraction });
     const params = new Map(model.namedParameters());
     const backboneNames = [...params.keys()].filter((n) => n.startsWith('backbone.'));
     const testX = fromFixture(fx.testX);
@@ -67,7 +67,7 @@ describe('WSN parity with PyTorch', () => {
             const targets = y.narrow(0, b, c.batch);
             const { output, logits } = wsn.forward(model, xb, task);
             const classificationLoss = crossEntropy(logits, targets);
-            const stepCtx: StepContext = { ...ctx, epoch: 1, step, globalStep: step, x: xb, targets, output, logits, classificationLoss };
+            const stepCtx: StepContext = { ...ctx, epoch: 1, step, batchCount: 1, globalStep: step, x: xb, targets, output, logits, classificationLoss };
             optimizer.zeroGrad();
             classificationLoss.backward();
             wsn.afterBackward(stepCtx);

@@ -5,12 +5,13 @@
 // Huffman-coded) and a resumed run equals an uninterrupted one; the report;
 // score initialisation; and the errors for options and setups WSN cannot
 // serve.
+import { instantiate, wsnDefinition } from '../../../src/continual/algorithms/index.js';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadExperiment } from '../../../src/config/experiment.js';
-import { type Algorithm, createAlgorithms } from '../../../src/continual/algorithms/index.js';
+import { type Algorithm, type WSNOptions } from '../../../src/continual/algorithms/index.js';
 import { WSN, readWSNReport } from '../../../src/continual/algorithms/wsn.js';
 import { keptCount } from '../../../src/continual/algorithms/wsn_masks.js';
 import { MLP } from '../../../src/continual/backbones/index.js';
@@ -88,8 +89,8 @@ function assertNoForgetting(accuracy: number[][], bwt: number | null, what: stri
   assert.equal(bwt, 0, `${what}: BWT`);
 }
 
-function runWithProbe(options: ConstructorParameters<typeof WSN>[0], extra: string[] = []) {
-  const wsn = new WSN(options);
+function runWithProbe(options: Partial<WSNOptions>, extra: string[] = []) {
+  const wsn = instantiate(wsnDefinition, options);
   const probe = frozenWeightsProbe(wsn);
   try {
     const run = runExperiment({ config: withPlugin(extra), runDir: tmp(), plugins: [wsn, probe] });
@@ -154,8 +155,8 @@ describe('WSN in a real run', () => {
 
   it('restores masks, union and scores from its state, packed or Huffman-coded', () => {
     for (const maskCompression of ['none', 'huffman'] as const) {
-      const wsn = new WSN({ maskPercentage: 0.25, maskCompression });
-      const copy = new WSN({ maskPercentage: 0.25, maskCompression });
+      const wsn = instantiate(wsnDefinition, { maskPercentage: 0.25, maskCompression });
+      const copy = instantiate(wsnDefinition, { maskPercentage: 0.25, maskCompression });
       try {
         runExperiment({ config: withPlugin(['benchmark.numTasks=2', 'benchmark.trainLimit=64', 'training.epochs=1']), runDir: tmp(), plugins: [wsn] });
         tidy(() => copy.loadState(wsn.state()));
@@ -165,7 +166,7 @@ describe('WSN in a real run', () => {
         for (const [key, m] of wsn.cumulativeMask()) assert.ok(copy.cumulativeMask().get(key)!.equal(m), `${maskCompression}: M ${key}`);
         for (const [key, s] of wsn.scoreTensors()) assert.ok(copy.scoreTensors().get(key)!.equal(s), `${maskCompression}: scores ${key}`);
         assert.deepEqual(copy.report(), wsn.report());
-        assert.throws(() => tidy(() => new WSN({ maskPercentage: 0.5 }).loadState(wsn.state())), /masks keep a fraction 0.25 of the weights, but maskPercentage is 0.5/);
+        assert.throws(() => tidy(() => instantiate(wsnDefinition, { maskPercentage: 0.5 }).loadState(wsn.state())), /masks keep a fraction 0.25 of the weights, but maskPercentage is 0.5/);
       } finally {
         wsn.dispose();
         copy.dispose();
@@ -179,7 +180,7 @@ describe('WSN scores', () => {
     const stats = (init: 'default' | 'N01' | 'U01') => {
       manualSeed(1);
       const model = new ContinualModel(new MLP(784, { hiddenSizes: [64] }), createHeads('til', 64));
-      const wsn = new WSN({ maskPercentage: 0.5, scoreInit: init });
+      const wsn = instantiate(wsnDefinition, { maskPercentage: 0.5, scoreInit: init });
       try {
         model.heads.setupTask(1, 10);
         const s = wsn.trainableParameters(model, 1);
@@ -204,7 +205,7 @@ describe('WSN scores', () => {
     for (const reinitializeScores of [false, true]) {
       manualSeed(2);
       const model = new ContinualModel(new MLP(20, { hiddenSizes: [8] }), createHeads('til', 8));
-      const wsn = new WSN({ maskPercentage: 0.5, reinitializeScores });
+      const wsn = instantiate(wsnDefinition, { maskPercentage: 0.5, reinitializeScores });
       try {
         model.heads.setupTask(1, 2);
         const first = wsn.trainableParameters(model, 1);
@@ -225,19 +226,18 @@ describe('WSN scores', () => {
 describe('WSN errors', () => {
   it('rejects a mask fraction outside (0, 1], in the config and in code', () => {
     for (const bad of [0, -0.5, 1.01, Number.NaN]) {
-      assert.throws(() => new WSN({ maskPercentage: bad }), /maskPercentage \(the fraction c of weights each task uses\) must be in \(0, 1\]/);
+      assert.throws(() => instantiate(wsnDefinition, { maskPercentage: bad }), /maskPercentage: expected a number in \(0, 1\]/);
     }
     assert.throws(() => loadExperiment(undefined, ['algorithms=[{name: wsn, maskPercentage: 0}]']), /maskPercentage: expected a number in \(0, 1\], got 0/);
     assert.throws(() => loadExperiment(undefined, ['algorithms=[{name: wsn}]']), /maskPercentage: missing required key/);
-    assert.throws(() => createAlgorithms([{ name: 'wsn', maskPercentage: 2 }]), /must be in \(0, 1\], got 2/);
-    assert.throws(() => new WSN({ maskPercentage: 0.5, scoreInit: 'normal' as 'N01' }), /scoreInit must be one of default, N01, U01/);
+    assert.throws(() => instantiate(wsnDefinition, { maskPercentage: 0.5, scoreInit: 'normal' as 'N01' }), /scoreInit: expected one of 'default', 'N01', 'U01'/);
   });
 
   it('supports TIL only: a config error for CIL and DIL, and an error at task start in code', () => {
     for (const paradigm of ['cil', 'dil']) {
       assert.throws(() => loadExperiment(undefined, [`paradigm=${paradigm}`, 'algorithms=[{name: wsn, maskPercentage: 0.5}]']), /'wsn' supports paradigm til only/);
     }
-    const wsn = new WSN({ maskPercentage: 0.5 });
+    const wsn = instantiate(wsnDefinition, { maskPercentage: 0.5 });
     try {
       const config = loadExperiment(undefined, [...small, 'paradigm=dil', 'benchmark.numTasks=1', 'benchmark.trainLimit=32']);
       assert.throws(() => runExperiment({ config, runDir: tmp(), plugins: [wsn] }), /WSN supports task-incremental learning only .* the paradigm is 'dil'; set paradigm: til/);
@@ -257,7 +257,7 @@ describe('WSN errors', () => {
   it('refuses a forward pass for a task it has no mask for', () => {
     manualSeed(3);
     const model = new ContinualModel(new MLP(4, { hiddenSizes: [3] }), createHeads('til', 3));
-    const wsn = new WSN({ maskPercentage: 0.5 });
+    const wsn = instantiate(wsnDefinition, { maskPercentage: 0.5 });
     try {
       model.heads.setupTask(1, 2);
       model.heads.setupTask(2, 2);
