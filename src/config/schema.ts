@@ -521,6 +521,36 @@ export class ArraySchema<T> extends Schema<T[]> {
   }
 }
 
+/** A mapping from any string key to values of one schema (checkpointed tables keyed by tensor name). */
+export class RecordSchema<T> extends Schema<Record<string, T>> {
+  constructor(readonly value: Schema<T>) {
+    super();
+  }
+  expected(): string {
+    return `a mapping of names to ${this.value.expectedPlural()}`;
+  }
+  expectedPlural(): string {
+    return `mappings of names to ${this.value.expectedPlural()}`;
+  }
+  typeLabel(): string {
+    return `mapping of ${this.value.typeLabel()}`;
+  }
+  protected checkValue(value: unknown, path: Path, issues: ValidationIssue[]): Checked<Record<string, T>> {
+    if (!isPlainObject(value)) {
+      issues.push({ path, message: `expected ${this.expected()}, got ${formatValue(value)}` });
+      return INVALID;
+    }
+    const out: Record<string, T> = {};
+    let ok = true;
+    for (const [key, item] of Object.entries(value)) {
+      const checked = this.value.check(item, [...path, key], issues);
+      if (checked === INVALID) ok = false;
+      else out[key] = checked;
+    }
+    return ok ? out : INVALID;
+  }
+}
+
 type TupleOutput<S extends readonly Schema<unknown>[]> = { -readonly [K in keyof S]: Infer<S[K]> };
 
 export class TupleSchema<S extends readonly Schema<unknown>[]> extends Schema<TupleOutput<S>> {
@@ -795,6 +825,10 @@ export function enumOf<const V extends string>(values: readonly V[]): EnumSchema
 
 export function array<T>(item: Schema<T>, options: ArrayOptions = {}): ArraySchema<T> {
   return new ArraySchema(item, options);
+}
+
+export function record<T>(value: Schema<T>): RecordSchema<T> {
+  return new RecordSchema(value);
 }
 
 export function tuple<const S extends readonly Schema<unknown>[]>(items: S): TupleSchema<S> {

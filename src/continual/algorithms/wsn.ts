@@ -14,7 +14,7 @@
 //
 // The heads are per task (TIL only) and are not masked: head j is trained in
 // task j only and nothing touches it afterwards.
-import { type Infer, boolean, enumOf, number, object } from '../../config/schema.js';
+import { type Infer, array, boolean, enumOf, integer, isPlainObject, number, object, record, string } from '../../config/schema.js';
 import { calculateFanInAndFanOut, kaimingUniform_ } from '../../nn/init.js';
 import { BatchNorm1d, BatchNorm2d } from '../../nn/layers/batchnorm.js';
 import { type Parameter, parameterFrom } from '../../nn/parameter.js';
@@ -28,6 +28,7 @@ import type { ContinualModel, ModelOutput } from '../model.js';
 import type { TaskId } from '../types.js';
 import type { Algorithm, AlgorithmState, AlgorithmSummary, StepContext, TaskContext } from './algorithm.js';
 import { defineAlgorithm } from './definition.js';
+import { readStateValues } from './state.js';
 import { huffmanDecode, huffmanEncode } from './huffman.js';
 import { packBits, straightThroughMask, topFractionMask, unpackBits } from './wsn_masks.js';
 
@@ -52,39 +53,42 @@ interface MaskedTensor {
   shape: readonly number[];
 }
 
-/** Mask storage of one task. */
-export interface WSNTaskReport {
-  task: TaskId;
+const taskReport = object({
+  task: integer({ min: 1 }),
   /** Weights (and biases) the task's mask keeps. */
-  kept: number;
+  kept: integer({ min: 0 }),
   /** Weights the task's mask keeps that no earlier task had used. */
-  newlyUsed: number;
+  newlyUsed: integer({ min: 0 }),
   /** The mask packed at 1 bit per weight (padding to whole bytes not counted). */
-  packedBits: number;
+  packedBits: integer({ min: 0 }),
   /** The packed mask Huffman-coded, with its 2,080-bit header (code table and length). */
-  huffmanBits: number;
-}
+  huffmanBits: integer({ min: 0 }),
+});
+/** Mask storage of one task. */
+export type WSNTaskReport = Infer<typeof taskReport>;
 
-/** What the run reports: capacity used and mask storage per task. */
-export interface WSNReport {
-  maskPercentage: number;
+const report = object({
+  maskPercentage: number(),
   /** Weights and biases under masks (every masked tensor's size, summed). */
-  totalWeights: number;
+  totalWeights: integer({ min: 0 }),
   /** Fraction of them in M_T, the union of the finished tasks' masks. */
-  capacityUsed: number;
+  capacityUsed: number({ min: 0, max: 1 }),
   /** The same by masked tensor. */
-  capacityByTensor: Record<string, number>;
-  tasks: WSNTaskReport[];
-}
+  capacityByTensor: record(number({ min: 0, max: 1 })),
+  tasks: array(taskReport),
+});
+/** What the run reports: capacity used and mask storage per task. */
+export type WSNReport = Infer<typeof report>;
 
 /** The JSON values WSN checkpoints next to its tensors. */
-interface SavedValues {
-  maskPercentage: number;
-  layout: { key: string; shape: number[] }[];
-  tasks: TaskId[];
-  maskEncoding: 'bits' | 'huffman';
-  report: WSNReport | null;
-}
+const savedValues = object({
+  maskPercentage: number(),
+  layout: array(object({ key: string({ nonEmpty: true }), shape: array(integer({ min: 0 })) })),
+  tasks: array(integer({ min: 1 })),
+  maskEncoding: enumOf(['bits', 'huffman']),
+  report: report.optional(),
+});
+type SavedValues = Infer<typeof savedValues>;
 
 export class WSN implements Algorithm {
   readonly name = 'wsn';
@@ -349,13 +353,13 @@ export class WSN implements Algorithm {
       layout: (this.layout ?? []).map((e) => ({ key: e.key, shape: [...e.shape] })),
       tasks,
       maskEncoding: this.maskCompression === 'huffman' ? 'huffman' : 'bits',
-      report: this.lastReport,
+      ...(this.lastReport === null ? {} : { report: this.lastReport }),
     };
-    return { tensors, values: values as unknown as Record<string, unknown> };
+    return { tensors, values };
   }
 
   loadState(state: AlgorithmState): void {
-    const values = state.values as unknown as SavedValues;
+    const values = readStateValues(savedValues, state.values);
     if (values.maskPercentage !== this.maskPercentage) {
       throw new Error(`WSN: the checkpoint's masks keep a fraction ${values.maskPercentage} of the weights, but maskPercentage is ${this.maskPercentage}; resume with the run's own configuration`);
     }
@@ -395,7 +399,7 @@ export class WSN implements Algorithm {
       }
     });
     this.updateFree();
-    this.lastReport = values.report;
+    this.lastReport = values.report ?? null;
   }
 
   private clear(): void {
@@ -464,8 +468,11 @@ export function readWSNReport(checkpointFile: string): WSNReport | null {
   for (const t of Object.values(tensors)) t.dispose();
   const raw = metadata['perennial'];
   if (raw === undefined) throw new Error(`${checkpointFile}: not a Perennial checkpoint`);
-  const meta = JSON.parse(raw) as { algorithms?: { name: string; values: Partial<SavedValues> }[] };
-  return meta.algorithms?.find((a) => a.name === 'wsn')?.values.report ?? null;
+  const meta: unknown = JSON.parse(raw);
+  const algorithms = isPlainObject(meta) && Array.isArray(meta['algorithms']) ? meta['algorithms'] : [];
+  const wsn: unknown = algorithms.find((a: unknown) => isPlainObject(a) && a['name'] === 'wsn');
+  if (!isPlainObject(wsn) || !isPlainObject(wsn['values'])) return null;
+  return readStateValues(savedValues, wsn['values']).report ?? null;
 }
 
 export const wsnDefinition = defineAlgorithm({
