@@ -1,6 +1,7 @@
-// The tiny run of tools/fixtures/si.py, replayed through SI's hooks in the
-// trainer's order: an MLP 6 → 5 with a 2-class head per task (one shared
-// head in DIL), in float64, trained on fixed data in a fixed order.
+// The tiny run of tools/fixtures/si.py, replayed through an algorithm's hooks
+// in the trainer's order (an MLP 6 → 5 with a 2-class head per task, one
+// shared head in DIL, float64, fixed data in a fixed order), and the check of
+// an SI run against everything the fixture recorded of it.
 import type { Algorithm, StepContext, TaskContext } from '../../../src/continual/algorithms/algorithm.js';
 import { MLP } from '../../../src/continual/backbones/index.js';
 import { createHeads } from '../../../src/continual/heads.js';
@@ -13,8 +14,10 @@ import { SGD } from '../../../src/optim/sgd.js';
 import { noGrad } from '../../../src/tensor/autograd.js';
 import { tidy } from '../../../src/tensor/scope.js';
 import type { Tensor } from '../../../src/tensor/tensor.js';
-import { type FixtureTensor, assertMatches, fromFixture } from '../../helpers.js';
 import assert from 'node:assert/strict';
+import { SI, type SIOptions, siDefinition } from '../../../src/continual/algorithms/si.js';
+import { keep } from '../../../src/tensor/scope.js';
+import { type FixtureTensor, assertClose, assertMatches, fromFixture, loadFixture } from '../../helpers.js';
 
 export interface SIConfig {
   inputs: number;
@@ -62,6 +65,8 @@ export interface ReplayOptions {
   optimizer?: 'sgd' | 'adam';
   /** This task's SGD climbs the loss (maximize), so that ω turns negative. */
   ascendTask?: number;
+  /** Called once the model is built and initialised (to freeze a parameter). */
+  prepare?(model: ContinualModel): void;
   /** After each step of task 1. */
   afterStep?(task: number): void;
   /** After onTaskEnd. */
@@ -76,6 +81,7 @@ export function replaySIRun(fx: SIFixture, algorithm: Algorithm, options: Replay
   model.to('float64');
   try {
     setParams(model, fx.initial, ['backbone.fc1.weight', 'backbone.fc1.bias']);
+    options.prepare?.(model);
     model.train();
     let globalStep = 0;
     for (let task = 1; task <= c.tasks; task++) {
@@ -122,3 +128,44 @@ export function replaySIRun(fx: SIFixture, algorithm: Algorithm, options: Replay
   }
   return model;
 }
+
+export const fx = loadFixture<SIFixture>('si');
+
+/** Validated SI options with the fixture's c and ξ. */
+export const options = (more: Partial<SIOptions> = {}): SIOptions => siDefinition.options.parse({ c: fx.config.c, xi: fx.config.xi, ...more });
+
+/** Replays the fixture's run with `si` and compares everything the fixture recorded of `run`. */
+export function checkRun(run: SIRun, si: SI, replay: Omit<ReplayOptions, 'afterStep' | 'afterTask'>): void {
+  const omegas: Map<string, Tensor>[] = [];
+  const model = replaySIRun(fx, si, {
+    ...replay,
+    afterStep: () => omegas.push(tidy(() => new Map([...si.pathIntegral].map(([n, t]) => [n, keep(t.clone())])))),
+    afterTask: (task) => {
+      compareMaps(si.importances, run.tasks[task - 1]!.importance, `task ${task} Ω`);
+      compareMaps(si.anchors, run.tasks[task - 1]!.anchor, `task ${task} θ*`);
+    },
+  });
+  try {
+    assert.equal(omegas.length, run.task1Omegas.length, 'steps of task 1');
+    omegas.forEach((omega, k) => compareMaps(omega, run.task1Omegas[k]!, `ω after step ${k + 1}`));
+    checkFixedPenalty(run, si);
+    compareMaps(new Map(model.namedParameters()), run.final, 'final parameters');
+  } finally {
+    for (const omega of omegas) for (const t of omega.values()) t.dispose();
+    si.dispose();
+    model.dispose();
+  }
+}
+
+/** The penalty and its gradient at the fixture's fixed point (the initial parameters). */
+function checkFixedPenalty(run: SIRun, si: SI): void {
+  tidy(() => {
+    const names = Object.keys(run.fixedGradient);
+    const theta = names.map((name) => [name, fromFixture(fx.initial[name]!, { requiresGrad: true })] as [string, Tensor]);
+    const penalty = si.penaltyAt(theta)!;
+    assertClose(penalty.item(), run.fixedPenalty, 'penalty at the fixed point', 1e-10, 1e-14);
+    penalty.backward();
+    compareMaps(new Map(theta.map(([name, t]) => [name, t.grad!])), run.fixedGradient, 'penalty gradient at the fixed point');
+  });
+}
+
