@@ -28,11 +28,11 @@ import { readStateTensor, readStateValues } from './state.js';
 
 // Options shared with AmnesiacSI.
 export const c = number({ min: 0, minExclusive: true })
-  .default(10)
-  .describe('c, the penalty strength (paper: 0.1 on Permuted MNIST, 1 on Split MNIST; 10 suits one epoch per task)');
+  .default(1)
+  .describe('c, the penalty strength (paper: 0.1 on Permuted MNIST, 1 on Split MNIST)');
 export const xi = number({ min: 0, minExclusive: true })
-  .default(1e-3)
-  .describe('ξ, the damping of the importance denominator (paper: 0.1 on Permuted MNIST, 1e-3 on Split MNIST)');
+  .default(0.1)
+  .describe('ξ, the damping of the importance denominator (paper: 0.1 on Permuted MNIST, 1e-3 on Split MNIST; small ξ can make c·Ω exceed the step size\'s stability bound)');
 export const gradient = enumOf(['unregularized', 'total'])
   .default('unregularized')
   .describe("g in ω's update: the gradient of the plain task loss (the paper's), or p.grad of the whole loss, penalty included (Avalanche, van de Ven)");

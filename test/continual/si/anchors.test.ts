@@ -43,7 +43,7 @@ describe('SI against the defects of the reference implementations', () => {
   });
 
   it('the damping is the configured ξ, not 1e-7 (Avalanche)', () => {
-    assert.equal(siDefinition.options.parse({}).xi, 1e-3);
+    assert.equal(siDefinition.options.parse({}).xi, 0.1);
     const si = new SI(options({ xi: 1e-7 }));
     const model = replaySIRun(fx, si, {
       paradigm: 'til',
@@ -132,7 +132,7 @@ describe('SI against the defects of the reference implementations', () => {
 
 describe('SI options', () => {
   it('are validated by the schema: c > 0, ξ > 0, a known gradient mode, upperClamp > 0', () => {
-    assert.deepEqual(siDefinition.options.parse({}), { c: 10, xi: 1e-3, gradient: 'unregularized', clampNegative: true });
+    assert.deepEqual(siDefinition.options.parse({}), { c: 1, xi: 0.1, gradient: 'unregularized', clampNegative: true });
     for (const bad of [{ c: 0 }, { c: -1 }, { xi: 0 }, { gradient: 'grad' }, { upperClamp: 0 }, { clampNegative: 1 }]) {
       assert.throws(() => instantiate(siDefinition, bad), /expected/, JSON.stringify(bad));
     }
