@@ -12,6 +12,7 @@ import { finetuningDefinition } from './finetuning.js';
 import { onlineEwcDefinition } from './online_ewc.js';
 import { replayDefinition } from './replay.js';
 import { rwalkDefinition } from './rwalk.js';
+import { siDefinition } from './si.js';
 import { wsnDefinition } from './wsn.js';
 
 export const ALGORITHM_DEFINITIONS = [
@@ -24,6 +25,7 @@ export const ALGORITHM_DEFINITIONS = [
   cbpDefinition,
   amnesiacFinetuningDefinition,
   amnesiacEwcDefinition,
+  siDefinition,
 ] as const;
 
 type Definitions = (typeof ALGORITHM_DEFINITIONS)[number];
