@@ -43,7 +43,10 @@ export function manhattanDistance(x: Tensor, y: Tensor): number {
 
 /**
  * (1/N) Σ_n (1 − x_n·y_n / (max(‖x_n‖, ε) max(‖y_n‖, ε))), ε = 1e-8: a zero
- * vector has cosine similarity 0 with anything, as in PyTorch.
+ * vector has cosine similarity 0 with a non-zero one, as in PyTorch, but two
+ * zero vectors (both norms ≤ ε) are the same feature, similarity 1. (PyTorch
+ * gives them 0: ReLU backbones map many inputs to the zero vector, and two
+ * identical models would then be at a distance of the share of such inputs.)
  */
 export function cosineDistance(x: Tensor, y: Tensor): number {
   checkPair('cosineDistance', x, y);
@@ -51,8 +54,11 @@ export function cosineDistance(x: Tensor, y: Tensor): number {
     tidy(() => {
       const a = x.double();
       const b = y.double();
-      const cos = a.mul(b).sum(1).div(a.norm(2, 1).clamp(COSINE_EPS).mul(b.norm(2, 1).clamp(COSINE_EPS)));
-      return cos.neg().add(1).mean().item();
+      const normA = a.norm(2, 1);
+      const normB = b.norm(2, 1);
+      const cos = a.mul(b).sum(1).div(normA.clamp(COSINE_EPS).mul(normB.clamp(COSINE_EPS)));
+      const bothZero = normA.le(COSINE_EPS).logicalAnd(normB.le(COSINE_EPS));
+      return cos.maskedFill(bothZero, 1).neg().add(1).mean().item();
     }),
   );
 }

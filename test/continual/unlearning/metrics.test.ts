@@ -16,13 +16,17 @@ import { randn, tensor, tidy } from '../../../src/index.js';
 import { type FixtureTensor, assertClose, fromFixture, loadFixture } from '../../helpers.js';
 
 describe('feature distances', () => {
-  it('euclidean, manhattan and cosine are per-sample means; a zero vector has cosine distance 1', () => {
+  it('euclidean, manhattan and cosine are per-sample means; a zero vector has cosine distance 1 to a non-zero one, 0 to a zero one', () => {
     tidy(() => {
       const x = tensor([[3, 4], [0, 0]]);
       const y = tensor([[0, 0], [1, 0]]);
       assert.equal(euclideanDistance(x, y), (5 + 1) / 2);
       assert.equal(manhattanDistance(x, y), (7 + 1) / 2);
       assert.equal(cosineDistance(x, y), 1);
+      // Identical features are at distance 0, zero rows included (ReLU features often are).
+      const withZeroRows = tensor([[3, 4], [0, 0], [0, 0], [1e-9, 0]]);
+      assert.equal(cosineDistance(withZeroRows, tensor([[6, 8], [0, 0], [0, 1e-9], [0, 0]])), 0);
+      assert.equal(cosineDistance(tensor([[0, 0], [0, 0]]), tensor([[0, 0], [1, 1]])), 0.5);
       // Identical direction: 0; opposite: 2.
       assert.equal(cosineDistance(tensor([[1, 0], [0, 1]]), tensor([[2, 0], [0, -3]])), 1);
       assertClose(cosineDistance(tensor([[1, 2]]), tensor([[2, 4]])), 0, 'same direction', 0, 1e-15);
