@@ -16,6 +16,7 @@ import { tidy } from '../tensor/scope.js';
 import type { Algorithm } from './algorithms/algorithm.js';
 import type { ContinualModel } from './model.js';
 import type { TaskId } from './types.js';
+import type { TaskAccuracy } from './metrics/unlearning.js';
 
 const FORMAT = 'perennial-checkpoint-1';
 
@@ -25,6 +26,8 @@ export interface CheckpointProgress {
   /** accuracy[t-1][j-1] = a_{t,j} for j <= t. */
   accuracy: number[][];
   loss: number[][];
+  /** With unlearning requests: each unlearned task's accuracy just before its request ran. */
+  beforeUnlearning?: TaskAccuracy[];
 }
 
 export function checkpointPath(runDir: string, task: TaskId): string {
@@ -108,6 +111,10 @@ function readManifest(path: string, raw: string | undefined, task: TaskId, algor
       rows.length === task &&
       rows.every((row, i) => Array.isArray(row) && row.length === i + 1 && row.every((v) => typeof v === 'number' && (key === 'loss' || (v >= 0 && v <= 1))));
     if (!valid) fail(`metadata '${key}' must hold ${task} rows of ${key === 'accuracy' ? 'accuracies in [0, 1]' : 'numbers'}, row t with t entries`);
+  }
+  const before = m['beforeUnlearning'];
+  if (before !== undefined && !(Array.isArray(before) && before.every((b) => isObject(b) && isCount(b['task']) && typeof b['accuracy'] === 'number' && b['accuracy'] >= 0 && b['accuracy'] <= 1))) {
+    fail(`metadata 'beforeUnlearning' must be a list of {task, accuracy} entries with accuracies in [0, 1]`);
   }
   const saved = m['algorithms'];
   if (!Array.isArray(saved) || !saved.every((a) => isObject(a) && typeof a['name'] === 'string' && isObject(a['values']))) {
@@ -195,7 +202,7 @@ export function loadCheckpoint(runDir: string, task: TaskId, model: ContinualMod
       checkTensors(path, `the state of algorithm ${a.name}`, saved, restored);
     });
     setRngState(rng);
-    return { task: meta.task, globalStep: meta.globalStep, accuracy: meta.accuracy, loss: meta.loss };
+    return { task: meta.task, globalStep: meta.globalStep, accuracy: meta.accuracy, loss: meta.loss, ...(meta.beforeUnlearning === undefined ? {} : { beforeUnlearning: meta.beforeUnlearning }) };
   } finally {
     // Algorithms copy what they keep in loadState; everything read here is freed.
     for (const t of Object.values(tensors)) t.dispose();

@@ -25,7 +25,7 @@ import { jointView, singleTaskView, subsequenceView } from './references.js';
 import { type StopSignal, type TrainingObserver, TrainingInterruptedError, describeStopReason, throwIfStopped, trainTask } from './trainer.js';
 import { RunDirectoryError, RunLock } from './run_lock.js';
 import { TaskMatrix } from './metrics/matrix.js';
-import { type UnlearningRequestRecord, type UnlearningResults, type UnlearningSummary, featureDistances } from './metrics/unlearning.js';
+import { type TaskAccuracy, type UnlearningRequestRecord, type UnlearningResults, type UnlearningSummary, featureDistances } from './metrics/unlearning.js';
 import { type RunSummary, RESULT_FILES, RunLogger, withResumeHint, writeRunResults } from './results/index.js';
 import type { ContinualBenchmark, Paradigm, TaskId, TensorDataset } from './types.js';
 
@@ -163,6 +163,8 @@ function trainSequence(
     onTaskEnd?: RunOptions['onTaskEnd'];
     unlearning?: UnlearningPlan;
     onUnlearn?(task: TaskId, due: { tasks: TaskId[]; expired: TaskId[] }): void;
+    /** Appended to: each unlearned task's accuracy just before its request runs (checkpointed). */
+    beforeUnlearning?: TaskAccuracy[];
   },
 ): { accuracy: number[][]; loss: number[][] } {
   const accuracy = start.accuracy.map((r) => [...r]);
@@ -175,13 +177,17 @@ function trainSequence(
     const steps = result.globalStep - globalStep;
     globalStep = result.globalStep;
     if (options.unlearning !== undefined) {
+      // What a request takes away is measured just before it runs (the unlearned drop).
+      for (const u of dueAfter(options.unlearning, task).tasks) {
+        options.beforeUnlearning?.push({ task: u, accuracy: evaluateTask(model, algorithms, benchmark.task(u).test, u, config.training.evalBatchSize).accuracy });
+      }
       const due = unlearnAfter(task, options.unlearning, model, algorithms, config.paradigm);
       if (due.tasks.length > 0 || due.expired.length > 0) options.onUnlearn?.(task, due);
     }
     const scores = Array.from({ length: task }, (_, j) => evaluateTask(model, algorithms, benchmark.task(j + 1).test, j + 1, config.training.evalBatchSize));
     accuracy.push(scores.map((s) => s.accuracy));
     loss.push(scores.map((s) => s.loss));
-    if (options.runDir !== undefined) saveCheckpoint(options.runDir, model, algorithms, result.optimizerState, { task, globalStep, accuracy, loss });
+    if (options.runDir !== undefined) saveCheckpoint(options.runDir, model, algorithms, result.optimizerState, { task, globalStep, accuracy, loss, ...(options.beforeUnlearning === undefined ? {} : { beforeUnlearning: options.beforeUnlearning }) });
     disposeStateDict(result.optimizerState);
     options.onTaskEnd?.(task, accuracy, loss);
     // Between tasks: the task is finished and saved.
@@ -277,7 +283,8 @@ function runLocked(options: RunOptions, lock: RunLock): RunResult {
   const requested = plan !== undefined && plan.requests.size > 0 ? plan : undefined;
   // Unlearning results are written from the first task on, so that the
   // requests executed so far are in the results of an unfinished run.
-  const unlearningSoFar = (task: TaskId): UnlearningResults | undefined => (requested === undefined ? undefined : { requests: requestsUpTo(requested, task) });
+  const beforeUnlearning: TaskAccuracy[] = [];
+  const unlearningSoFar = (task: TaskId): UnlearningResults | undefined => (requested === undefined ? undefined : { requests: requestsUpTo(requested, task), beforeUnlearning });
   let finishedTasks = 0;
   let inReferences = false;
   try {
@@ -288,6 +295,7 @@ function runLocked(options: RunOptions, lock: RunLock): RunResult {
         for (let t = 1; t <= last; t++) model.heads.setupTask(t, benchmark.numClasses(t));
         const saved = loadCheckpoint(runDir, last, model, algorithms);
         start = { firstTask: last + 1, globalStep: saved.globalStep, accuracy: saved.accuracy, loss: saved.loss };
+        beforeUnlearning.push(...(saved.beforeUnlearning ?? []));
         log(`resumed from the checkpoint of task ${last}`);
       } else if (existsSync(join(runDir, RESULT_FILES.accuracyCsv))) {
         // Starting over would replace the results of the finished tasks until it caught up with them.
@@ -305,6 +313,7 @@ function runLocked(options: RunOptions, lock: RunLock): RunResult {
       observer: options.observer,
       signal: options.signal,
       unlearning: plan,
+      beforeUnlearning,
       onUnlearn: (task, due) => {
         if (due.tasks.length > 0) log(`after task ${task}: unlearned task ${due.tasks.join(', ')}`);
         if (due.expired.length > 0) log(`after task ${task}: task ${due.expired.join(', ')} can no longer be unlearned (unlearnableAge ${plan?.unlearnableAge}); its record is freed`);
@@ -319,10 +328,14 @@ function runLocked(options: RunOptions, lock: RunLock): RunResult {
     });
     inReferences = true;
     const references = runReferences(config, benchmark, log, options.signal);
-    const unlearning = requested === undefined ? undefined : runUnlearningReferences(config, benchmark, model, requestsUpTo(requested, benchmark.numTasks), log, options.signal);
+    const unlearning = requested === undefined ? undefined : { ...runUnlearningReferences(config, benchmark, model, requestsUpTo(requested, benchmark.numTasks), log, options.signal), beforeUnlearning };
     const summary = writeResults(runDir, accuracy, loss, references, config, algorithms, unlearning);
     log(`finished: average accuracy ${summary.finalAverageAccuracy.toFixed(4)}`);
     if (summary.unlearning?.accuracyGain != null) log(`unlearning: accuracy gain on the remaining tasks against the retrain reference ${summary.unlearning.accuracyGain.toFixed(4)}`);
+    if (summary.unlearning?.unlearnedDrop != null) {
+      const drops = summary.unlearning.tasks.filter((r) => r.unlearnedDrop !== null).map((r) => `task ${r.task} ${r.accuracyBeforeUnlearning!.toFixed(4)} → ${(r.accuracyBeforeUnlearning! - r.unlearnedDrop!).toFixed(4)}`);
+      log(`unlearning: the unlearned tasks' accuracy fell by ${summary.unlearning.unlearnedDrop.toFixed(4)} on average (${drops.join(', ')}); BWT ${summary.bwt?.toFixed(4) ?? 'n/a'} and forgetting ${summary.finalForgetting?.toFixed(4) ?? 'n/a'} cover the remaining tasks`);
+    }
     return { runDir, accuracy, loss, references, summary, ...(summary.unlearning === undefined ? {} : { unlearning: summary.unlearning }) };
   } catch (error) {
     if (error instanceof TrainingInterruptedError) {

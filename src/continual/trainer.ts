@@ -155,12 +155,13 @@ export function trainTask(task: TaskId, options: TaskTrainingOptions): TaskTrain
   const context: TaskContext = { task, paradigm: options.paradigm, model, optimizer, benchmark, trainData: splits.train, batchSize: training.batchSize };
   let globalStep = options.globalStep;
   try {
-    // A skipped task keeps the model in eval mode throughout, so that neither
-    // the optimizer (weight decay) nor batch-norm statistics move anything.
+    model.train();
+    for (const a of algorithms) a.onTaskStart?.(context);
+    // Asked after onTaskStart, the documented order, so that an algorithm may
+    // decide there. A skipped task keeps the model in eval mode throughout, so
+    // that neither the optimizer (weight decay) nor batch-norm statistics move.
     const skipped = algorithms.some((a) => a.skipsTraining?.(task) === true);
     if (skipped) model.eval();
-    else model.train();
-    for (const a of algorithms) a.onTaskStart?.(context);
     // Polled once the task's data are ready, not before: a signal sent while
     // they are prepared (seconds for a large task) then stops the run before
     // its first step instead of after it.

@@ -5,13 +5,14 @@
 //   trainableParameters  parameters the algorithm owns that the task's optimizer
 //                   also trains (WSN's scores); asked before the optimizer is made
 //   onTaskStart     before the first batch of a task (fresh optimizer exists)
-//   skipsTraining   the task is not trained at all: no epochs, no optimizer
-//                   step, the model stays in eval mode (Fix after task 1);
-//                   onTaskStart and onTaskEnd still run. Any algorithm that
-//                   says so skips the task for all.
+//   skipsTraining   asked after onTaskStart: the task is not trained at all:
+//                   no epochs, no optimizer step, the model stays in eval mode
+//                   (Fix after task 1); onTaskStart and onTaskEnd still run.
+//                   Any algorithm that says so skips the task for all.
 //   trainingSet     the dataset the task's epochs iterate (iCaRL: task data
 //                   plus exemplars); the first algorithm that returns one wins
 //   onEpochStart    before the first batch of each epoch (PackNet prunes here)
+//   forward         (see below) each training batch's forward pass comes next
 //   classificationLoss  replaces the trainer's cross-entropy for a batch (ER-ACE,
 //                   iCaRL); the first that returns one wins, and it is what
 //                   ctx.classificationLoss holds for every later hook and what

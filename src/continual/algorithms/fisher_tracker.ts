@@ -33,9 +33,14 @@ export class FisherTracker {
   #sum: ParameterMap | null = null;
   #count = 0;
 
+  /**
+   * `nMax`: with timing 'train_end', the pass covers only the first nMax
+   * samples of the task's training set (all when undefined).
+   */
   constructor(
     readonly timing: FisherTiming,
     readonly estimator: FisherEstimator = 'minibatch',
+    readonly nMax?: number,
   ) {
     if (timing === 'train' && estimator !== 'minibatch') {
       throw new RangeError(`fisherTiming 'train' accumulates batch gradients and supports only the 'minibatch' estimator, got '${estimator}' (use fisherTiming 'train_end')`);
@@ -83,6 +88,7 @@ export class FisherTracker {
       parameters: regularizedParameters(model, paradigm).map(([name]) => name),
       targetTransform: (y) => model.heads.targets(y, task),
       mode: 'eval',
+      ...(this.nMax === undefined ? {} : { nMax: this.nMax }),
     });
   }
 

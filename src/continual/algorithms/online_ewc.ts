@@ -4,7 +4,7 @@
 // the γ inside is equivalent to rescaling λ). Computing the penalty never
 // changes the stored Fisher (hypnettorch's regularizer multiplied it by γ in
 // place on every call, so it decayed with the number of steps).
-import { type Infer, number, object } from '../../config/schema.js';
+import { type Infer, integer, number, object } from '../../config/schema.js';
 import { noGrad } from '../../tensor/autograd.js';
 import { keep } from '../../tensor/scope.js';
 import type { Tensor } from '../../tensor/tensor.js';
@@ -14,7 +14,16 @@ import { estimator, fisherTiming, lambda } from './ewc.js';
 import { FisherTracker, regularizedParameters } from './fisher_tracker.js';
 import { type ParameterMap, snapshot } from './quadratic_anchors.js';
 
-const onlineEwcOptions = object({ lambda, gamma: number({ min: 0, max: 1 }).default(1).describe('decay γ of the running Fisher'), fisherTiming, estimator });
+const onlineEwcOptions = object({
+  lambda,
+  gamma: number({ min: 0, max: 1 }).default(1).describe('decay γ of the running Fisher'),
+  fisherTiming,
+  estimator,
+  nMax: integer({ min: 1 }).optional().describe("estimate each task's Fisher on the first nMax samples of its training set (hypnettorch's n_max; absent: all); needs fisherTiming train_end"),
+}).refine((options, report) => {
+  // During training the Fisher comes from the steps' batches, in shuffled order: there is no "first n samples".
+  if (options.nMax !== undefined && options.fisherTiming === 'train') report(['nMax'], "needs fisherTiming 'train_end' (with 'train' the Fisher is accumulated over every training step)");
+});
 export type OnlineEWCOptions = Infer<typeof onlineEwcOptions>;
 
 export class OnlineEWC implements Algorithm {
@@ -28,7 +37,7 @@ export class OnlineEWC implements Algorithm {
   constructor(options: OnlineEWCOptions) {
     this.lambda = options.lambda;
     this.gamma = options.gamma;
-    this.#tracker = new FisherTracker(options.fisherTiming, options.estimator);
+    this.#tracker = new FisherTracker(options.fisherTiming, options.estimator, options.nMax);
   }
 
   /** The running Fisher F* (read-only view for inspection and tests). */

@@ -15,6 +15,7 @@ export {
 } from './matrix.js';
 export {
   type FeatureDistances,
+  type TaskAccuracy,
   type UnlearningRequestRecord,
   type UnlearningResults,
   type UnlearningSummary,
@@ -26,5 +27,7 @@ export {
   linearCka,
   manhattanDistance,
   meanDistances,
+  remainingBwtCurve,
+  remainingForgettingCurve,
   summarizeUnlearning,
 } from './unlearning.js';

@@ -14,10 +14,17 @@
 //                  X̃, Ỹ with centred columns; a similarity in [0, 1], 1 when
 //                  Y is X up to rotation and scale.
 // Everything is computed in float64.
+//
+// An unlearned task's fall is intended, so it is reported apart from
+// forgetting: BWT and forgetting after task t cover only the tasks no request
+// up to t has unlearned (remainingBwtCurve, remainingForgettingCurve), and
+// each unlearned task's drop is its accuracy just before the request minus
+// a_{k,u} just after (k the task after which it was unlearned).
 import { noGrad } from '../../tensor/autograd.js';
 import { tidy } from '../../tensor/scope.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import type { TaskId } from '../types.js';
+import { type AccuracyMatrix, forgettingPerTask } from './matrix.js';
 
 /** Below this norm a feature vector counts as zero in the cosine (PyTorch's cosine_similarity eps). */
 const COSINE_EPS = 1e-8;
@@ -43,7 +50,10 @@ export function manhattanDistance(x: Tensor, y: Tensor): number {
 
 /**
  * (1/N) Σ_n (1 − x_n·y_n / (max(‖x_n‖, ε) max(‖y_n‖, ε))), ε = 1e-8: a zero
- * vector has cosine similarity 0 with anything, as in PyTorch.
+ * vector has cosine similarity 0 with a non-zero one, as in PyTorch, but two
+ * zero vectors (both norms ≤ ε) are the same feature, similarity 1. (PyTorch
+ * gives them 0: ReLU backbones map many inputs to the zero vector, and two
+ * identical models would then be at a distance of the share of such inputs.)
  */
 export function cosineDistance(x: Tensor, y: Tensor): number {
   checkPair('cosineDistance', x, y);
@@ -51,8 +61,11 @@ export function cosineDistance(x: Tensor, y: Tensor): number {
     tidy(() => {
       const a = x.double();
       const b = y.double();
-      const cos = a.mul(b).sum(1).div(a.norm(2, 1).clamp(COSINE_EPS).mul(b.norm(2, 1).clamp(COSINE_EPS)));
-      return cos.neg().add(1).mean().item();
+      const normA = a.norm(2, 1);
+      const normB = b.norm(2, 1);
+      const cos = a.mul(b).sum(1).div(normA.clamp(COSINE_EPS).mul(normB.clamp(COSINE_EPS)));
+      const bothZero = normA.le(COSINE_EPS).logicalAnd(normB.le(COSINE_EPS));
+      return cos.maskedFill(bothZero, 1).neg().add(1).mean().item();
     }),
   );
 }
@@ -113,9 +126,17 @@ export interface UnlearningRequestRecord {
   tasks: TaskId[];
 }
 
+/** A task's accuracy at one moment (here: just before a request unlearned it). */
+export interface TaskAccuracy {
+  task: TaskId;
+  accuracy: number;
+}
+
 /** What a run with unlearning requests produced besides its accuracy matrix. */
 export interface UnlearningResults {
   requests: readonly UnlearningRequestRecord[];
+  /** Each unlearned task's test accuracy measured just before its request ran (after the task that request follows was trained). */
+  beforeUnlearning?: readonly TaskAccuracy[];
   /** The retrain reference: trained on the kept `tasks` in order. */
   retrain?: {
     tasks: TaskId[];
@@ -143,6 +164,10 @@ export interface UnlearningTaskRow {
   accuracyGain: number | null;
   /** Feature distances to the retrain reference on this task's test data. */
   distance: FeatureDistances | null;
+  /** An unlearned task's accuracy just before its request ran. */
+  accuracyBeforeUnlearning: number | null;
+  /** That accuracy minus a_{k,j} just after the request (after task k): what unlearning took away. */
+  unlearnedDrop: number | null;
 }
 
 export interface UnlearningSummary {
@@ -157,14 +182,59 @@ export interface UnlearningSummary {
   distance: { unlearned: FeatureDistances | null; remaining: FeatureDistances | null } | null;
   /** AA of the original reference after the last task. */
   originalAverageAccuracy: number | null;
+  /** The mean drop of the unlearned tasks whose accuracy before the request was measured; null with none. */
+  unlearnedDrop: number | null;
   tasks: UnlearningTaskRow[];
 }
 
-/** The unlearning table and headline numbers from the run's final accuracies (row T) and the references. */
-export function summarizeUnlearning(finalAccuracy: readonly number[], results: UnlearningResults): UnlearningSummary {
-  const numTasks = finalAccuracy.length;
+/** The tasks unlearned by the requests that ran after tasks 1..t. */
+function unlearnedBy(requests: readonly UnlearningRequestRecord[], t: TaskId): Set<TaskId> {
+  return new Set(requests.filter((r) => r.afterTask <= t).flatMap((r) => r.tasks));
+}
+
+function meanOrNull(values: readonly number[]): number | null {
+  if (values.length === 0) return null;
+  let sum = 0;
+  for (const v of values) sum += v;
+  return sum / values.length;
+}
+
+/**
+ * BWT_t over the remaining tasks, t = 1..T: 1/|R_t| Σ_{j<t, j∈R_t} (a_{t,j} − a_{j,j}),
+ * R_t the tasks no request up to t unlearned; null when no earlier task
+ * remains. Without requests it is bwtCurve, value for value.
+ */
+export function remainingBwtCurve(acc: AccuracyMatrix, requests: readonly UnlearningRequestRecord[]): (number | null)[] {
+  return Array.from({ length: acc.numTasks }, (_, i) => {
+    const t = i + 1;
+    const gone = unlearnedBy(requests, t);
+    const diffs: number[] = [];
+    for (let j = 1; j < t; j++) if (!gone.has(j)) diffs.push(acc.get(t, j) - acc.get(j, j));
+    return meanOrNull(diffs);
+  });
+}
+
+/**
+ * Forgetting F_t over the remaining tasks, t = 1..T: the mean of f_j^t over
+ * j < t in R_t; null when no earlier task remains. Without requests it is
+ * forgettingCurve, value for value.
+ */
+export function remainingForgettingCurve(acc: AccuracyMatrix, requests: readonly UnlearningRequestRecord[]): (number | null)[] {
+  return Array.from({ length: acc.numTasks }, (_, i) => {
+    const t = i + 1;
+    if (t === 1) return null;
+    const gone = unlearnedBy(requests, t);
+    return meanOrNull(forgettingPerTask(acc, t).filter((_f, j) => !gone.has(j + 1)));
+  });
+}
+
+/** The unlearning table and headline numbers from the run's accuracy matrix and the references. */
+export function summarizeUnlearning(acc: AccuracyMatrix, results: UnlearningResults): UnlearningSummary {
+  const numTasks = acc.numTasks;
+  const finalAccuracy = acc.row(numTasks);
   const unlearnedAfter = new Map<TaskId, TaskId>();
   for (const r of results.requests) for (const u of r.tasks) unlearnedAfter.set(u, r.afterTask);
+  const before = new Map((results.beforeUnlearning ?? []).map((b) => [b.task, b.accuracy]));
   const { retrain, original } = results;
   const originalFinal = original?.[numTasks - 1];
   if (original !== undefined && originalFinal?.length !== numTasks) {
@@ -177,6 +247,8 @@ export function summarizeUnlearning(finalAccuracy: readonly number[], results: U
     const task = i + 1;
     const k = retrain?.tasks.indexOf(task) ?? -1;
     const retrainAccuracy = k >= 0 ? retrain!.accuracy[k]! : null;
+    const afterTask = unlearnedAfter.get(task);
+    const accuracyBeforeUnlearning = afterTask === undefined ? null : before.get(task) ?? null;
     return {
       task,
       unlearnedAfterTask: unlearnedAfter.get(task) ?? null,
@@ -185,6 +257,8 @@ export function summarizeUnlearning(finalAccuracy: readonly number[], results: U
       originalAccuracy: originalFinal?.[i] ?? null,
       accuracyGain: retrainAccuracy === null ? null : accuracy - retrainAccuracy,
       distance: retrain?.distances[i] ?? null,
+      accuracyBeforeUnlearning,
+      unlearnedDrop: accuracyBeforeUnlearning === null ? null : accuracyBeforeUnlearning - acc.get(afterTask!, task),
     };
   });
   const unlearnedTasks = tasks.filter((r) => r.unlearnedAfterTask !== null).map((r) => r.task);
@@ -201,6 +275,7 @@ export function summarizeUnlearning(finalAccuracy: readonly number[], results: U
     accuracyGain: retrain === undefined ? null : accuracyGain(remainingTasks.map((t) => finalAccuracy[t - 1]!), remainingTasks.map((t) => tasks[t - 1]!.retrainAccuracy!)),
     distance: retrain === undefined ? null : { unlearned: distancesOf(unlearnedTasks), remaining: distancesOf(remainingTasks) },
     originalAverageAccuracy: originalFinal === undefined ? null : originalFinal.reduce((s, a) => s + a, 0) / numTasks,
+    unlearnedDrop: meanOrNull(tasks.flatMap((r) => (r.unlearnedDrop === null ? [] : [r.unlearnedDrop]))),
     tasks,
   };
 }

@@ -46,7 +46,7 @@ export function lossCsv(loss: TaskMatrix): string {
  */
 export function unlearningCsv(summary: UnlearningSummary): string {
   const cell = (v: number | null): string => (v === null ? '' : csvNumber(v));
-  const header = 'task,unlearned_after_task,accuracy,accuracy_retrain,accuracy_original,accuracy_gain,euclidean,cosine,manhattan,linear_cka';
+  const header = 'task,unlearned_after_task,accuracy,accuracy_retrain,accuracy_original,accuracy_gain,euclidean,cosine,manhattan,linear_cka,accuracy_before_unlearning,unlearned_drop';
   const lines = summary.tasks.map((r) =>
     [
       String(r.task),
@@ -59,6 +59,8 @@ export function unlearningCsv(summary: UnlearningSummary): string {
       cell(r.distance?.cosine ?? null),
       cell(r.distance?.manhattan ?? null),
       cell(r.distance?.linearCka ?? null),
+      cell(r.accuracyBeforeUnlearning),
+      cell(r.unlearnedDrop),
     ].join(','),
   );
   return `${[header, ...lines].join('\n')}\n`;

@@ -7,14 +7,12 @@ import {
   type TaskReference,
   TaskMatrix,
   averageAccuracies,
-  bwt,
   bwtCurve,
-  forgetting,
   forgettingCurve,
   forgettingRatio,
   fwt,
 } from '../metrics/matrix.js';
-import { type UnlearningResults, type UnlearningSummary, summarizeUnlearning } from '../metrics/unlearning.js';
+import { type UnlearningResults, type UnlearningSummary, remainingBwtCurve, remainingForgettingCurve, summarizeUnlearning } from '../metrics/unlearning.js';
 
 /** Results of the reference runs the experiment asked for (see ReferenceConfig). */
 export interface RunReferences {
@@ -44,7 +42,7 @@ export interface RunSummary {
   numTasks: number;
   /** AA after the last task. */
   finalAverageAccuracy: number;
-  /** BWT after the last task; null with one task. */
+  /** BWT after the last task; null with one task. With unlearning, over the tasks never unlearned (as bwtPerStep and forgetting). */
   bwt: number | null;
   /** F after the last task; null with one task. */
   finalForgetting: number | null;
@@ -79,6 +77,10 @@ function referenceJson(reference: TaskReference): number[] | number[][] {
 export function buildSummary(results: RunResults): RunSummary {
   const { accuracy, loss, references = {} } = results;
   const aa = averageAccuracies(accuracy);
+  // An unlearned task's fall is intended, not forgetting: with unlearning, BWT and forgetting cover the remaining tasks.
+  const requests = results.unlearning?.requests;
+  const bwtSteps = requests === undefined ? bwtCurve(accuracy) : remainingBwtCurve(accuracy, requests);
+  const forgettingSteps = requests === undefined ? forgettingCurve(accuracy) : remainingForgettingCurve(accuracy, requests);
   let transfer: RunSummary['fwt'];
   if (references.independent !== undefined || references.random !== undefined) {
     transfer = {};
@@ -95,18 +97,18 @@ export function buildSummary(results: RunResults): RunSummary {
   return {
     numTasks: accuracy.numTasks,
     finalAverageAccuracy: aa[aa.length - 1]!,
-    bwt: bwt(accuracy),
-    finalForgetting: forgetting(accuracy),
+    bwt: bwtSteps[bwtSteps.length - 1] ?? null,
+    finalForgetting: forgettingSteps[forgettingSteps.length - 1] ?? null,
     ...(transfer === undefined ? {} : { fwt: transfer }),
     ...(ratio === undefined ? {} : { forgettingRatio: ratio }),
     averageAccuracy: aa,
-    bwtPerStep: bwtCurve(accuracy),
-    forgetting: forgettingCurve(accuracy),
+    bwtPerStep: bwtSteps,
+    forgetting: forgettingSteps,
     ...(loss === undefined ? {} : { averageLoss: averageAccuracies(loss) }),
     accuracy: accuracy.toRows(),
     ...(loss === undefined ? {} : { loss: loss.toRows() }),
     ...(Object.keys(echoed).length === 0 ? {} : { references: echoed }),
-    ...(results.unlearning === undefined ? {} : { unlearning: summarizeUnlearning(accuracy.row(accuracy.numTasks), results.unlearning) }),
+    ...(results.unlearning === undefined ? {} : { unlearning: summarizeUnlearning(accuracy, results.unlearning) }),
     ...(results.algorithms === undefined || Object.keys(results.algorithms).length === 0 ? {} : { algorithms: { ...results.algorithms } }),
     metadata: { ...results.metadata },
   };

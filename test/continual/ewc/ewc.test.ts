@@ -10,7 +10,12 @@ import { loadExperiment } from '../../../src/config/experiment.js';
 import { QuadraticAnchors } from '../../../src/continual/algorithms/index.js';
 import type { TaskContext } from '../../../src/continual/algorithms/index.js';
 import { runExperiment } from '../../../src/continual/experiment.js';
-import { type Tensor, grad, keep, manualSeed, rand, randn, tidy } from '../../../src/index.js';
+import { type Tensor, grad, keep, manualSeed, rand, randint, randn, tidy } from '../../../src/index.js';
+import { MLP } from '../../../src/continual/backbones/index.js';
+import { createHeads } from '../../../src/continual/heads.js';
+import { ContinualModel } from '../../../src/continual/model.js';
+import type { ContinualBenchmark, TensorDataset } from '../../../src/continual/types.js';
+import type { Optimizer } from '../../../src/optim/optimizer.js';
 import { tempDir } from '../../helpers.js';
 
 const tmp = (): string => join(tempDir('ewc-'), 'run');
@@ -154,5 +159,44 @@ describe('EWC on Permuted MNIST (bundled digits)', () => {
     const online = runExperiment({ config: loadExperiment(undefined, [...common, 'algorithms=[{name: onlineEwc, lambda: 100, gamma: 1}]']), runDir: tmp() });
     assert.ok(ewc.summary.bwt! > fine.summary.bwt! + 0.05, `EWC BWT ${ewc.summary.bwt} vs Finetuning ${fine.summary.bwt}`);
     assert.ok(online.summary.bwt! > fine.summary.bwt! + 0.05, `online EWC BWT ${online.summary.bwt} vs Finetuning ${fine.summary.bwt}`);
+  });
+});
+
+describe('online EWC nMax', () => {
+  it("the Fisher with nMax n equals the Fisher of a training set of only the first n samples; nMax is validated by the schema", () => {
+    manualSeed(11);
+    const model = new ContinualModel(new MLP(6, { hiddenSizes: [5] }), createHeads('til', 5));
+    const x = keep(randn([10, 6]));
+    const y = keep(randint(0, 2, [10]));
+    try {
+      model.heads.setupTask(1, 2);
+      const fisherOf = (trainData: TensorDataset, nMax?: number): Map<string, Tensor> => {
+        const ewc = instantiate(onlineEwcDefinition, nMax === undefined ? {} : { nMax });
+        const ctx = { task: 1, paradigm: 'til', model, optimizer: {} as Optimizer, benchmark: {} as ContinualBenchmark, trainData, batchSize: 4 } as const satisfies TaskContext;
+        ewc.onTaskStart(ctx);
+        ewc.onTaskEnd(ctx);
+        const fisher = new Map([...ewc.runningFisher!].map(([name, f]) => [name, keep(f.clone())] as [string, Tensor]));
+        ewc.dispose();
+        return fisher;
+      };
+      const all = fisherOf({ x, y, size: 10 });
+      // 7 cuts a batch of 4; 12 is more than the set holds.
+      for (const n of [1, 4, 7, 12]) {
+        const capped = fisherOf({ x, y, size: 10 }, n);
+        const m = Math.min(n, 10);
+        const firstN = tidy(() => fisherOf({ x: x.narrow(0, 0, m), y: y.narrow(0, 0, m), size: m }));
+        for (const [name, f] of capped) assert.ok(f.equal(firstN.get(name)!), `nMax ${n}: ${name}`);
+        const differs = [...capped].some(([name, f]) => !f.equal(all.get(name)!));
+        assert.equal(differs, n < 10, `nMax ${n} ${n < 10 ? 'differs from' : 'equals'} the Fisher of all samples`);
+        for (const t of [...capped.values(), ...firstN.values()]) t.dispose();
+      }
+      for (const t of all.values()) t.dispose();
+    } finally {
+      x.dispose();
+      y.dispose();
+      model.dispose();
+    }
+    for (const nMax of [0, 2.5, -1]) assert.throws(() => instantiate(onlineEwcDefinition, { nMax }), /nMax/, `nMax ${nMax}`);
+    assert.throws(() => instantiate(onlineEwcDefinition, { nMax: 5, fisherTiming: 'train' }), /nMax: needs fisherTiming 'train_end'/);
   });
 });

@@ -16,7 +16,8 @@ import { describe, it } from 'node:test';
 import { OnlineEWC } from '../../../src/continual/algorithms/online_ewc.js';
 import type { ContinualModel } from '../../../src/continual/model.js';
 import type { Tensor } from '../../../src/tensor/tensor.js';
-import { type FixtureTensor, loadFixture } from '../../helpers.js';
+import { tidy } from '../../../src/tensor/scope.js';
+import { type FixtureTensor, fromFixture, loadFixture } from '../../helpers.js';
 import { FISHER_TOL, PARAM_TOL, type TinyRunFixture, compareMaps, comparePenalties, replayTinyRun } from './tiny_run.js';
 
 interface TaskRecord {
@@ -29,9 +30,11 @@ interface Run {
   final: Record<string, FixtureTensor>;
 }
 interface OnlineEWCFixture extends TinyRunFixture {
-  config: TinyRunFixture['config'] & { gamma: number };
+  config: TinyRunFixture['config'] & { gamma: number; nMax: number };
   run: Run;
   defect: Run;
+  /** The run with each task's Fisher on its first nMax samples. */
+  nMax: Run;
 }
 
 /** The anchor θ*, read back through state() (the algorithm exposes only the running Fisher directly). */
@@ -41,9 +44,9 @@ function anchorOf(ewc: OnlineEWC): Map<string, Tensor> {
 }
 
 /** Replays the fixture's run with online EWC; `check` sees each task's state and step penalties. */
-function replay(fx: OnlineEWCFixture, check: (task: number, ewc: OnlineEWC, stepPenalties: number[]) => void): { model: ContinualModel; ewc: OnlineEWC } {
+function replay(fx: OnlineEWCFixture, check: (task: number, ewc: OnlineEWC, stepPenalties: number[]) => void, nMax?: number): { model: ContinualModel; ewc: OnlineEWC } {
   const c = fx.config;
-  const ewc = instantiate(onlineEwcDefinition, { lambda: c.lambda, gamma: c.gamma, fisherTiming: 'train_end', estimator: 'minibatch' });
+  const ewc = instantiate(onlineEwcDefinition, { lambda: c.lambda, gamma: c.gamma, fisherTiming: 'train_end', estimator: 'minibatch', ...(nMax === undefined ? {} : { nMax }) });
   const model = replayTinyRun(fx, ewc, { afterTask: (task, stepPenalties) => check(task, ewc, stepPenalties) });
   return { model, ewc };
 }
@@ -60,6 +63,27 @@ describe('Online EWC parity with the transcription (tools/fixtures/online_ewc.py
     });
     try {
       compareMaps(new Map(model.namedParameters()), fx.run.final, 'final parameters', PARAM_TOL);
+    } finally {
+      ewc.dispose();
+      model.dispose();
+    }
+  });
+
+  it(`nMax: each task's Fisher on its first ${fx.config.nMax} samples (a cut batch), as hypnettorch's n_max: F*, θ*, penalties, final parameters`, () => {
+    // The fixture's nMax run must differ from the full one, or this test proves nothing.
+    tidy(() => assert.throws(() => compareMaps(new Map(Object.entries(fx.nMax.tasks[0]!.fisher).map(([k, f]) => [k, fromFixture(f)])), fx.run.tasks[0]!.fisher, 'nMax vs all', FISHER_TOL), /nMax vs all/));
+    const { model, ewc } = replay(
+      fx,
+      (task, ewc, stepPenalties) => {
+        const want = fx.nMax.tasks[task - 1]!;
+        compareMaps(ewc.runningFisher!, want.fisher, `task ${task} F*`, FISHER_TOL);
+        compareMaps(anchorOf(ewc), want.anchor, `task ${task} θ*`, PARAM_TOL);
+        comparePenalties(stepPenalties, want.stepPenalties, `task ${task} penalty`);
+      },
+      fx.config.nMax,
+    );
+    try {
+      compareMaps(new Map(model.namedParameters()), fx.nMax.final, 'final parameters', PARAM_TOL);
     } finally {
       ewc.dispose();
       model.dispose();

@@ -143,6 +143,18 @@ describe('AmnesiacFinetuning', () => {
     assert.deepEqual(unlearning!.remainingTasks, [2, 3]);
     assert.ok(unlearning!.tasks[1]!.retrainAccuracy! > 0.6);
     assert.match(readFileSync(join(dir, 'run.log'), 'utf8'), /after task 2: unlearned task 1/);
+    // The drop: task 1's accuracy measured just before the request (after task 2 trained) minus a_{2,1} just after.
+    const row = unlearning!.tasks[0]!;
+    assert.ok(row.accuracyBeforeUnlearning! > 0.5, `task 1 before unlearning: ${row.accuracyBeforeUnlearning}`);
+    assert.equal(row.unlearnedDrop, row.accuracyBeforeUnlearning! - accuracy[1]![0]!);
+    assert.equal(unlearning!.unlearnedDrop, row.unlearnedDrop);
+    assert.ok(csv[1]!.endsWith(`,${row.accuracyBeforeUnlearning},${row.unlearnedDrop}`), csv[1]);
+    assert.ok(csv[2]!.endsWith(',,'), 'no drop for a remaining task');
+    // BWT over the remaining tasks 2 and 3: task 1's intended fall is not forgetting.
+    const summary = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as { bwt: number; unlearning: { unlearnedDrop: number } };
+    assert.equal(summary.bwt, accuracy[2]![1]! - accuracy[1]![1]!);
+    assert.equal(summary.unlearning.unlearnedDrop, row.unlearnedDrop);
+    assert.match(readFileSync(join(dir, 'run.log'), 'utf8'), /unlearning: the unlearned tasks' accuracy fell by \d\.\d{4} on average \(task 1 0\.\d{4} → 0\.\d{4}\)/);
   });
 
   it('records nothing with disableUnlearning and refuses to unlearn', () => {

@@ -45,6 +45,7 @@ describe('unlearning results files', () => {
     const dir = tempDir('unlearning-results-');
     const unlearning: UnlearningResults = {
       requests: [{ afterTask: 2, tasks: [1] }],
+      beforeUnlearning: [{ task: 1, accuracy: 0.5 }],
       retrain: { tasks: [2, 3], accuracy: [0.5, 0.75], distances: [distance, { ...distance, linearCka: null }, distance] },
       original: [[0.75], [0.5, 0.5], [0.5, 0.5, 0.5]],
     };
@@ -55,10 +56,11 @@ describe('unlearning results files', () => {
     assert.equal(
       readFileSync(join(dir, 'unlearning.csv'), 'utf8'),
       [
-        'task,unlearned_after_task,accuracy,accuracy_retrain,accuracy_original,accuracy_gain,euclidean,cosine,manhattan,linear_cka',
-        '1,2,0.25,,0.5,,1.5,0.25,6,0.75',
-        '2,,0.625,0.5,0.5,0.125,1.5,0.25,6,',
-        '3,,0.875,0.75,0.5,0.125,1.5,0.25,6,0.75',
+        'task,unlearned_after_task,accuracy,accuracy_retrain,accuracy_original,accuracy_gain,euclidean,cosine,manhattan,linear_cka,accuracy_before_unlearning,unlearned_drop',
+        // Task 1: 0.5 just before the request after task 2, a_{2,1} = 0.125 just after.
+        '1,2,0.25,,0.5,,1.5,0.25,6,0.75,0.5,0.375',
+        '2,,0.625,0.5,0.5,0.125,1.5,0.25,6,,,',
+        '3,,0.875,0.75,0.5,0.125,1.5,0.25,6,0.75,,',
         '',
       ].join('\n'),
     );
@@ -66,6 +68,9 @@ describe('unlearning results files', () => {
     const json = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8'));
     assert.equal(json.unlearning.accuracyGain, 0.125);
     assert.deepEqual(json.unlearning.unlearnedTasks, [1]);
+    assert.equal(json.unlearning.unlearnedDrop, 0.375);
+    // BWT over the remaining task 2 only: a_{3,2} − a_{2,2}; task 1's fall is the drop.
+    assert.equal(json.bwt, 0.625 - 0.5);
     assert.deepEqual(json.unlearning, JSON.parse(JSON.stringify(summary.unlearning)));
     for (const plot of ['unlearning_accuracy.svg', 'unlearning_distance.svg', 'acc_matrix_original.svg']) {
       assert.deepEqual(xmlProblems(readFileSync(join(dir, plot), 'utf8')), [], plot);
@@ -79,6 +84,6 @@ describe('unlearning results files', () => {
     const dir = tempDir('unlearning-results-');
     writeRunResults(dir, { accuracy, unlearning: { requests: [{ afterTask: 2, tasks: [1] }] } });
     assert.ok(!readdirSync(dir).includes('unlearning_distance.svg'));
-    assert.equal(readFileSync(join(dir, 'unlearning.csv'), 'utf8').split('\n')[1], '1,2,0.25,,,,,,,');
+    assert.equal(readFileSync(join(dir, 'unlearning.csv'), 'utf8').split('\n')[1], '1,2,0.25,,,,,,,,,');
   });
 });
