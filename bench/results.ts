@@ -46,7 +46,7 @@ const METHODS: Method[] = [
   { label: 'EWC (λ 1000)', algorithms: '[{name: ewc, lambda: 1000}]', paradigms: ALL },
   { label: 'online EWC (λ 1000, γ 1)', algorithms: '[{name: onlineEwc, lambda: 1000, gamma: 1}]', paradigms: ALL },
   { label: 'RWalk (λ 1)', algorithms: '[{name: rwalk, lambda: 1}]', paradigms: ALL },
-  { label: 'SI (c 10, ξ 0.001)', algorithms: '[{name: si, c: 10, xi: 0.001}]', paradigms: ALL },
+  { label: 'SI (c 1, ξ 0.1)', algorithms: '[{name: si, c: 1, xi: 0.1}]', paradigms: ALL },
   { label: 'MAS (λ 0.1)', algorithms: '[{name: mas, lambda: 0.1}]', paradigms: ALL },
   { label: 'LwF (λ 1, T 2)', algorithms: '[{name: lwf, lambda: 1, temperature: 2}]', paradigms: ALL },
   { label: 'Replay (1000 examples)', algorithms: '[{name: replay, capacity: 1000}]', paradigms: ALL },
