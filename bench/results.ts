@@ -59,9 +59,12 @@ interface RunRecord {
   method: string;
   algorithms: string;
   seed: number;
-  finalAverageAccuracy: number;
-  bwt: number | null;
-  finalForgetting: number | null;
+  /** Absent when the run diverged. */
+  finalAverageAccuracy?: number;
+  bwt?: number | null;
+  finalForgetting?: number | null;
+  /** The task at which the training loss became NaN or infinite (the run stopped there). */
+  divergedAtTask?: number;
   seconds: number;
 }
 
@@ -85,6 +88,12 @@ function runOne(protocol: Protocol, method: Method, seed: number, scratch: strin
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     child.on('close', (status) => {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const diverged = /the training loss became \S+ at task (\d+)/.exec(stderr);
+      if (status !== 0 && diverged !== null) {
+        rmSync(dir, { recursive: true, force: true });
+        return resolve({ protocol: protocol.id, method: method.label, algorithms: method.algorithms, seed, divergedAtTask: Number(diverged[1]), seconds });
+      }
       if (status !== 0) return reject(new Error(`${method.label} on ${protocol.id}, seed ${seed} failed (${status}):\n${stderr}`));
       const summary = JSON.parse(readFileSync(join(dir, 'run', 'summary.json'), 'utf8')) as Pick<RunRecord, 'finalAverageAccuracy' | 'bwt' | 'finalForgetting'>;
       rmSync(dir, { recursive: true, force: true });
@@ -96,7 +105,7 @@ function runOne(protocol: Protocol, method: Method, seed: number, scratch: strin
         finalAverageAccuracy: summary.finalAverageAccuracy,
         bwt: summary.bwt,
         finalForgetting: summary.finalForgetting,
-        seconds: Number(process.hrtime.bigint() - started) / 1e9,
+        seconds,
       });
     });
   });
@@ -117,8 +126,11 @@ function table(records: RunRecord[]): string {
     if (rows.length === 0) continue;
     lines.push(`## ${protocol.title}`, '', '| algorithm | seeds | AA | BWT | forgetting |', '| --- | ---: | ---: | ---: | ---: |');
     for (const { m, runs } of rows) {
-      const seeds = runs.map((r) => r.seed).sort((a, b) => a - b);
-      lines.push(`| ${m.label} | ${seeds.join(', ')} | ${meanStd(runs.map((r) => r.finalAverageAccuracy))} | ${meanStd(runs.map((r) => r.bwt ?? 0))} | ${meanStd(runs.map((r) => r.finalForgetting ?? 0))} |`);
+      const finished = runs.filter((r) => r.finalAverageAccuracy !== undefined).sort((a, b) => a.seed - b.seed);
+      const diverged = runs.filter((r) => r.divergedAtTask !== undefined).sort((a, b) => a.seed - b.seed);
+      const seeds = [...finished.map((r) => `${r.seed}`), ...diverged.map((r) => `${r.seed}: NaN at task ${r.divergedAtTask}`)].join(', ');
+      if (finished.length === 0) lines.push(`| ${m.label} | ${seeds} | — | — | — |`);
+      else lines.push(`| ${m.label} | ${seeds} | ${meanStd(finished.map((r) => r.finalAverageAccuracy!))} | ${meanStd(finished.map((r) => r.bwt ?? 0))} | ${meanStd(finished.map((r) => r.finalForgetting ?? 0))} |`);
     }
     lines.push('');
   }
@@ -154,7 +166,8 @@ async function main(): Promise<void> {
         const record = await runOne(p, m, s, scratch);
         records.push(record);
         writeFileAtomic(RECORDS, `${JSON.stringify(records, null, 1)}\n`);
-        console.error(`${p.id} ${m.label} seed ${s}: AA ${record.finalAverageAccuracy.toFixed(4)} (${record.seconds.toFixed(0)} s)`);
+        const outcome = record.divergedAtTask === undefined ? `AA ${record.finalAverageAccuracy!.toFixed(4)}` : `NaN at task ${record.divergedAtTask}`;
+        console.error(`${p.id} ${m.label} seed ${s}: ${outcome} (${record.seconds.toFixed(0)} s)`);
       }
     };
     await Promise.all(Array.from({ length: workers }, worker));
