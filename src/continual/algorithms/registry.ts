@@ -9,6 +9,7 @@ import { cbpDefinition } from './cbp.js';
 import type { ConfigOf, UnlearningRole } from './definition.js';
 import { ewcDefinition } from './ewc.js';
 import { finetuningDefinition } from './finetuning.js';
+import { lwfDefinition } from './lwf.js';
 import { onlineEwcDefinition } from './online_ewc.js';
 import { replayDefinition } from './replay.js';
 import { rwalkDefinition } from './rwalk.js';
@@ -24,6 +25,7 @@ export const ALGORITHM_DEFINITIONS = [
   cbpDefinition,
   amnesiacFinetuningDefinition,
   amnesiacEwcDefinition,
+  lwfDefinition,
 ] as const;
 
 type Definitions = (typeof ALGORITHM_DEFINITIONS)[number];
