@@ -171,6 +171,12 @@ export class LwF implements Algorithm {
     this.warmupEpochs = options.warmupEpochs;
   }
 
+  /** The teacher that distils head `task` now (DIL: 1, the shared head), or null. */
+  teacherOf(task: TaskId): Teacher | null {
+    const teacher = this.teacherMode === 'previous' ? this.#previous : this.perTask.get(task);
+    return teacher !== null && teacher !== undefined && teacher.heads.has(task) ? teacher : null;
+  }
+
   onTaskStart(ctx: TaskContext): void {
     if (this.teacherMode === 'perTask') {
       if (ctx.paradigm !== 'til') throw new Error(`LwF: teacher 'perTask' distils head j against the model of task j, which needs a head per task (TIL); got paradigm '${ctx.paradigm}'. Use teacher 'previous'.`);
@@ -314,6 +320,7 @@ export const lwfDefinition = defineAlgorithm({
   summary: 'learning without forgetting: distils the old heads\' outputs of the model before the task (soft targets at temperature T) into the one being trained',
   options: lwfOptions,
   paradigms: ALL_PARADIGMS,
-  unlearning: () => 'retains',
+  // 'previous' keeps nothing between tasks (its teacher lives while a task trains); 'perTask' keeps every task's model.
+  unlearning: (options) => (options.teacher === 'perTask' ? 'retains' : 'stateless'),
   create: (options) => new LwF(options),
 });
