@@ -74,13 +74,6 @@ export function headLayers(model: ContinualModel): readonly Linear[] {
   throw new Error(`LwF: unsupported heads ${heads.constructor.name}; it distils the Linear heads of HeadsTIL, HeadsCIL or HeadDIL`);
 }
 
-/** The head layers distilled on task `task`, by the task they serve: the old heads, or DIL's shared one. */
-function distilledTasks(paradigm: Paradigm, task: TaskId): TaskId[] {
-  if (task === 1) return [];
-  if (paradigm === 'dil') return [1];
-  return Array.from({ length: task - 1 }, (_, i) => i + 1);
-}
-
 /**
  * A frozen copy of the backbone and of some heads (by the task whose head
  * each is), in eval mode: batch norm uses its running statistics and leaves
@@ -171,6 +164,13 @@ export class LwF implements Algorithm {
     this.warmupEpochs = options.warmupEpochs;
   }
 
+  /** The tasks whose heads are distilled on task `task`: every old one (TIL, CIL), or DIL's shared head, under task 1. */
+  protected oldTasks(paradigm: Paradigm, task: TaskId): TaskId[] {
+    if (task === 1) return [];
+    if (paradigm === 'dil') return [1];
+    return Array.from({ length: task - 1 }, (_, i) => i + 1);
+  }
+
   /** The teacher that distils head `task` now (DIL: 1, the shared head), or null. */
   teacherOf(task: TaskId): Teacher | null {
     const teacher = this.teacherMode === 'previous' ? this.#previous : this.perTask.get(task);
@@ -183,13 +183,14 @@ export class LwF implements Algorithm {
       this.#restoreSaved(ctx.model);
     } else {
       this.#previous?.dispose();
-      this.#previous = ctx.task === 1 ? null : Teacher.copy(ctx.model, distilledTasks(ctx.paradigm, ctx.task));
+      const old = this.oldTasks(ctx.paradigm, ctx.task);
+      this.#previous = old.length === 0 ? null : Teacher.copy(ctx.model, old);
     }
     if (this.warmupEpochs > 0 && ctx.task > 1 && ctx.paradigm !== 'dil') this.#warmUp(ctx);
   }
 
   trainingLoss(ctx: StepContext): Tensor | null {
-    const old = distilledTasks(ctx.paradigm, ctx.task);
+    const old = this.oldTasks(ctx.paradigm, ctx.task);
     if (old.length === 0) return null;
     const layers = headLayers(ctx.model);
     const student = old.map((j) => this.#studentLogits(layers[j - 1]!, ctx.output.feature));
@@ -278,12 +279,17 @@ export class LwF implements Algorithm {
 
   state(): AlgorithmState {
     const tensors: Record<string, Tensor> = {};
-    const teachers = [...new Set([...this.perTask.keys(), ...this.#saved.keys()])].sort((a, b) => a - b);
+    const teachers = this.teacherTasks();
     for (const task of teachers) {
       const entries = this.perTask.get(task)?.entries() ?? Object.fromEntries(this.#saved.get(task)!);
       for (const [key, t] of Object.entries(entries)) tensors[`teacher.${task}.${key}`] = t;
     }
     return { tensors, values: { teachers } };
+  }
+
+  /** The tasks whose perTask teachers are held, in order. */
+  protected teacherTasks(): TaskId[] {
+    return [...new Set([...this.perTask.keys(), ...this.#saved.keys()])].sort((a, b) => a - b);
   }
 
   loadState(state: AlgorithmState): void {

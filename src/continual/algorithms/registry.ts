@@ -5,6 +5,7 @@
 import type { Algorithm } from './algorithm.js';
 import { amnesiacEwcDefinition } from './amnesiac_ewc.js';
 import { amnesiacFinetuningDefinition } from './amnesiac_finetuning.js';
+import { amnesiacLwfDefinition } from './amnesiac_lwf.js';
 import { cbpDefinition } from './cbp.js';
 import type { ConfigOf, UnlearningRole } from './definition.js';
 import { ewcDefinition } from './ewc.js';
@@ -26,6 +27,7 @@ export const ALGORITHM_DEFINITIONS = [
   amnesiacFinetuningDefinition,
   amnesiacEwcDefinition,
   lwfDefinition,
+  amnesiacLwfDefinition,
 ] as const;
 
 type Definitions = (typeof ALGORITHM_DEFINITIONS)[number];
