@@ -294,6 +294,7 @@ export class LwF implements Algorithm {
 
   loadState(state: AlgorithmState): void {
     const { teachers } = readStateValues(savedTeachers, state.values);
+    if (teachers.length > 0 && this.teacherMode !== 'perTask') throw new Error(`the checkpoint holds perTask teachers (${teachers.join(', ')}), but teacher is '${this.teacherMode}'`);
     const byTask = new Map<TaskId, Map<string, Tensor>>(teachers.map((task) => [task, new Map()]));
     for (const key of Object.keys(state.tensors)) {
       const match = /^teacher\.(\d+)\.(.+)$/.exec(key);
@@ -301,11 +302,9 @@ export class LwF implements Algorithm {
       if (entries === undefined) throw new Error(`its saved tensor '${key}' belongs to no listed teacher (${teachers.join(', ') || 'none'})`);
       entries.set(match![2]!, readStateTensor(state, key));
     }
-    for (const task of teachers) {
-      // Each teacher holds its own task's head: its presence is what load can check without the model.
-      readStateTensor(state, `teacher.${task}.heads.${task}.weight`);
-      if (this.teacherMode !== 'perTask') throw new Error(`the checkpoint holds perTask teachers (${teachers.join(', ')}), but teacher is '${this.teacherMode}'`);
-    }
+    // Each teacher holds its own task's head: what can be checked without the model (the
+    // rest is checked against it when the teachers are rebuilt at the next task start).
+    for (const task of teachers) readStateTensor(state, `teacher.${task}.heads.${task}.weight`);
     this.#freeTeachers();
     this.#saved = new Map([...byTask].map(([task, entries]) => [task, new Map([...entries].map(([k, t]) => [k, keep(t.clone())] as const))]));
   }
