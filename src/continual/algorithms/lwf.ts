@@ -25,7 +25,7 @@
 // between tasks) holds none; 'perTask' keeps one copy per task, saved in
 // checkpoints.
 import { type Infer, array, boolean, enumOf, integer, number, object } from '../../config/schema.js';
-import { crossEntropy, linear, logSoftmax, softmax } from '../../nn/functional.js';
+import { crossEntropy, linear, softmax } from '../../nn/functional.js';
 import type { Linear } from '../../nn/layers/linear.js';
 import { SGD } from '../../optim/sgd.js';
 import { noGrad } from '../../tensor/autograd.js';
@@ -61,10 +61,11 @@ const savedTeachers = object({ teachers: array(integer({ min: 1 })) }, { allowUn
 
 /**
  * L_old for one distribution: −Σ_c softmax(teacher / T)_c · log_softmax(student / T)_c,
- * the mean over the batch. `teacher` carries no gradient.
+ * the mean over the batch: the cross-entropy of the student at temperature T
+ * against the teacher's soft targets (one fused kernel). `teacher` carries no gradient.
  */
 export function distillationLoss(student: Tensor, teacher: Tensor, temperature: number): Tensor {
-  return tidy(() => softmax(teacher.div(temperature), 1).mul(logSoftmax(student.div(temperature), 1)).sum(1).mean().neg());
+  return tidy(() => crossEntropy(student.div(temperature), softmax(teacher.div(temperature), 1)));
 }
 
 /** The model's head layers: task j's at index j − 1 (DIL: the shared one at 0). */
