@@ -5,10 +5,12 @@
 import type { Algorithm } from './algorithm.js';
 import { amnesiacEwcDefinition } from './amnesiac_ewc.js';
 import { amnesiacFinetuningDefinition } from './amnesiac_finetuning.js';
+import { amnesiacLwfDefinition } from './amnesiac_lwf.js';
 import { cbpDefinition } from './cbp.js';
 import type { ConfigOf, UnlearningRole } from './definition.js';
 import { ewcDefinition } from './ewc.js';
 import { finetuningDefinition } from './finetuning.js';
+import { lwfDefinition } from './lwf.js';
 import { onlineEwcDefinition } from './online_ewc.js';
 import { replayDefinition } from './replay.js';
 import { rwalkDefinition } from './rwalk.js';
@@ -26,6 +28,8 @@ export const ALGORITHM_DEFINITIONS = [
   amnesiacFinetuningDefinition,
   amnesiacEwcDefinition,
   siDefinition,
+  lwfDefinition,
+  amnesiacLwfDefinition,
 ] as const;
 
 type Definitions = (typeof ALGORITHM_DEFINITIONS)[number];
