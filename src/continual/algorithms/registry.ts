@@ -9,6 +9,8 @@ import { cbpDefinition } from './cbp.js';
 import type { ConfigOf, UnlearningRole } from './definition.js';
 import { ewcDefinition } from './ewc.js';
 import { finetuningDefinition } from './finetuning.js';
+import { fixDefinition } from './fix.js';
+import { masDefinition } from './mas.js';
 import { onlineEwcDefinition } from './online_ewc.js';
 import { replayDefinition } from './replay.js';
 import { rwalkDefinition } from './rwalk.js';
@@ -24,6 +26,8 @@ export const ALGORITHM_DEFINITIONS = [
   cbpDefinition,
   amnesiacFinetuningDefinition,
   amnesiacEwcDefinition,
+  masDefinition,
+  fixDefinition,
 ] as const;
 
 type Definitions = (typeof ALGORITHM_DEFINITIONS)[number];
