@@ -136,6 +136,9 @@ export class MAS implements Algorithm {
     if (!(ctx.optimizer instanceof SGD) || this.#importance.size === 0) return null;
     const { lr, momentum } = ctx.optimizer.paramGroups[0]!;
     const { lambda } = this.options;
+    if (!Number.isFinite(this.#largestImportance)) {
+      return `mas: Ω is not finite: the weights had already diverged when the importance was last estimated, as they do when λ × Ω is too large for the learning rate; lower the mas lambda (${lambda}) or the learning rate.`;
+    }
     const curvature = 2 * lambda * this.#largestImportance;
     if (!(lr * curvature > 2 * (1 + momentum))) return null;
     const safeLambda = (1 + momentum) / (lr * this.#largestImportance);
