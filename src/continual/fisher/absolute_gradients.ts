@@ -44,8 +44,10 @@ export function meanAbsoluteGradients(o: MeanAbsoluteGradientOptions): Map<strin
     const sums = new Map(o.parameters.map(([name, p]) => [name, noGrad(() => zerosLike(p))] as [string, Tensor]));
     const layers = o.estimator === 'perSample' ? coveredLayers(o.model, o.parameters) : new Map<CapturedLayer, LayerNames>();
     for (let start = 0; start < n; start += o.batchSize) {
-      const x = o.inputs.narrow(0, start, Math.min(o.batchSize, n - start));
-      tidy(() => enableGrad(() => (o.estimator === 'perSample' ? addPerSample(o, x, layers, sums) : addMinibatch(o, x, sums))));
+      tidy(() => {
+        const x = o.inputs.narrow(0, start, Math.min(o.batchSize, n - start));
+        enableGrad(() => (o.estimator === 'perSample' ? addPerSample(o, x, layers, sums) : addMinibatch(o, x, sums)));
+      });
     }
     return noGrad(() => new Map([...sums].map(([name, sum]) => [name, sum.div(n)] as [string, Tensor])));
   });

@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { MAS, masDefinition } from '../../../src/continual/algorithms/mas.js';
 import { tensor } from '../../../src/tensor/creation.js';
-import { assertTensorsMatch } from '../../helpers.js';
+import { assertTensorsMatch, settledTensorCount } from '../../helpers.js';
+import { masOptions, replay } from './tiny_run.js';
 
 const mas = (): MAS => new MAS(masDefinition.options.parse({}));
 
@@ -29,5 +30,16 @@ describe('MAS state', () => {
     assert.equal(broken.importance.size, 0, 'a refused state leaves nothing half-loaded');
     for (const t of [omega, anchor, other]) t.dispose();
     for (const m of [first, again, broken]) m.dispose();
+  });
+
+  it('holds one Ω and one θ* whatever the number of tasks: the live tensor count does not grow from task to task', () => {
+    const counts: number[] = [];
+    const algorithm = new MAS(masOptions());
+    // DIL: the same parameters on every task, so any growth would be a leak.
+    const model = replay('dil', algorithm, () => counts.push(settledTensorCount()));
+    algorithm.dispose();
+    model.dispose();
+    assert.equal(counts.length, 3);
+    assert.deepEqual(counts, [counts[0], counts[0], counts[0]]);
   });
 });
