@@ -38,6 +38,9 @@ export type MASOptions = Infer<typeof masOptions>;
 /** The parameter names whose Ω and θ* the state holds. */
 const savedValues = object({ parameters: array(string()) });
 
+/** The share of SGD's stability limit above which the penalty is named as a cause of divergence (the rest is left to the loss). */
+const MAS_HINT_SHARE = 0.25;
+
 export class MAS implements Algorithm {
   readonly name = 'mas';
   readonly options: MASOptions;
@@ -129,8 +132,9 @@ export class MAS implements Algorithm {
 
   /**
    * Names the cause when the loss became non-finite because SGD diverged on
-   * the penalty: its curvature 2λΩ_i makes heavy-ball SGD unstable once
-   * lr · 2λΩ_i > 2 (1 + momentum).
+   * the penalty. Its curvature 2λΩ_i alone makes heavy-ball SGD unstable once
+   * lr · 2λΩ_i > 2 (1 + momentum); the loss's own curvature adds to it, so a
+   * penalty that takes more than a quarter of that limit is a likely cause too.
    */
   nonFiniteLossHint(ctx: StepContext): string | null {
     if (!(ctx.optimizer instanceof SGD) || this.#importance.size === 0) return null;
@@ -139,14 +143,15 @@ export class MAS implements Algorithm {
     if (!Number.isFinite(this.#largestImportance)) {
       return `mas: Ω is not finite: the weights had already diverged when the importance was last estimated, as they do when λ × Ω is too large for the learning rate; lower the mas lambda (${lambda}) or the learning rate.`;
     }
-    const curvature = 2 * lambda * this.#largestImportance;
-    if (!(lr * curvature > 2 * (1 + momentum))) return null;
-    const safeLambda = (1 + momentum) / (lr * this.#largestImportance);
-    return (
-      `mas: λ × Ω is too large for the learning rate: with λ = ${lambda} and max Ω = ${this.#largestImportance.toPrecision(3)}, ` +
-      `SGD at lr ${lr} (momentum ${momentum}) diverges on the penalty λ Σ Ω (θ − θ*)², since lr · 2λΩ = ${(lr * curvature).toPrecision(3)} > 2 (1 + momentum). ` +
-      `Use a mas lambda below ${safeLambda.toPrecision(2)} or a lower learning rate.`
-    );
+    const limit = 2 * (1 + momentum);
+    const share = (lr * 2 * lambda * this.#largestImportance) / limit;
+    if (!(share > MAS_HINT_SHARE)) return null;
+    const figures =
+      `λ = ${lambda}, max Ω = ${this.#largestImportance.toPrecision(3)}, lr ${lr}, momentum ${momentum}: ` +
+      `lr · 2λΩ = ${(share * limit).toPrecision(3)} against SGD's stability limit 2 (1 + momentum) = ${limit.toPrecision(3)}`;
+    const stableLambda = (MAS_HINT_SHARE * limit) / (lr * 2 * this.#largestImportance);
+    const verdict = share > 1 ? 'SGD diverges on the penalty λ Σ Ω (θ − θ*)² alone' : `the penalty alone takes ${Math.round(share * 100)}% of that limit, and the loss's own curvature adds to it`;
+    return `mas: λ × Ω is too large for the learning rate (${figures}); ${verdict}. Use a mas lambda below ${stableLambda.toPrecision(2)} or a lower learning rate.`;
   }
 
   state(): AlgorithmState {

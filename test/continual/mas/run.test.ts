@@ -39,7 +39,7 @@ describe('MAS in experiments', () => {
     const overrides = [...base, 'training.epochs=3', 'algorithms=[{name: mas, lambda: 1000}]'];
     assert.throws(
       () => runExperiment({ config: loadExperiment(undefined, overrides), runDir: join(tempDir('mas-nan-'), 'run') }),
-      (e: Error) => e instanceof NonFiniteLossError && e.task === 2 && /mas: λ × Ω is too large for the learning rate: with λ = 1000 and max Ω = \S+, SGD at lr 0.05 \(momentum 0.9\)/.test(e.message),
+      (e: Error) => e instanceof NonFiniteLossError && e.task === 2 && /mas: λ × Ω is too large for the learning rate \(λ = 1000, max Ω = \S+, lr 0.05, momentum 0.9: lr · 2λΩ = \S+ against SGD's stability limit 2 \(1 \+ momentum\) = 3.80\); SGD diverges on the penalty λ Σ Ω \(θ − θ\*\)² alone. Use a mas lambda below/.test(e.message),
     );
     // Finetuning on the same run stays finite: the penalty is the cause.
     const plain = runExperiment({ config: loadExperiment(undefined, [...base, 'training.epochs=3']), runDir: join(tempDir('mas-nan-'), 'run') });

@@ -4,6 +4,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { MAS, masDefinition } from '../../../src/continual/algorithms/mas.js';
+import type { StepContext } from '../../../src/continual/algorithms/algorithm.js';
+import { Parameter } from '../../../src/nn/parameter.js';
+import { Adam } from '../../../src/optim/adam.js';
+import { SGD } from '../../../src/optim/sgd.js';
 import { tensor } from '../../../src/tensor/creation.js';
 import { assertTensorsMatch, settledTensorCount } from '../../helpers.js';
 import { masOptions, replay } from './tiny_run.js';
@@ -41,5 +45,30 @@ describe('MAS state', () => {
     model.dispose();
     assert.equal(counts.length, 3);
     assert.deepEqual(counts, [counts[0], counts[0], counts[0]]);
+  });
+
+  it('names λ × Ω as the cause of a non-finite loss under SGD when the penalty takes more than a quarter of the stability limit', () => {
+    const omega = tensor([10, 100], { dtype: 'float32' });
+    const anchor = tensor([0, 0], { dtype: 'float32' });
+    const param = new Parameter(tensor([0, 0], { dtype: 'float32' }));
+    const hint = (lambda: number, optimizer: SGD | Adam): string | null => {
+      const m = new MAS(masDefinition.options.parse({ lambda }));
+      m.loadState({ tensors: { 'importance.w': omega, 'anchor.w': anchor }, values: { parameters: ['w'] } });
+      // The hint reads only the optimizer of the step.
+      const text = m.nonFiniteLossHint({ optimizer } as unknown as StepContext);
+      m.dispose();
+      return text;
+    };
+    const sgd = new SGD([param], { lr: 0.05, momentum: 0.9 });
+    // lr · 2λ · max Ω against 2 (1 + 0.9) = 3.8: 0.5 → 13%, 2 → 53%, 10 → 263%.
+    assert.equal(hint(0.05, sgd), null);
+    assert.match(hint(0.2, sgd)!, /^mas: λ × Ω is too large for the learning rate \(λ = 0.2, max Ω = 100, lr 0.05, momentum 0.9: lr · 2λΩ = 2.00 against SGD's stability limit 2 \(1 \+ momentum\) = 3.80\); the penalty alone takes 53% of that limit, and the loss's own curvature adds to it. Use a mas lambda below 0.095 /);
+    assert.match(hint(1, sgd)!, /lr · 2λΩ = 10.0 against .*; SGD diverges on the penalty λ Σ Ω \(θ − θ\*\)² alone. Use a mas lambda below 0.095 /);
+    // Adam's steps are bounded by its learning rate: the bound does not apply.
+    const adam = new Adam([param], { lr: 0.05 });
+    assert.equal(hint(1, adam), null);
+    sgd.dispose();
+    adam.dispose();
+    for (const t of [omega, anchor, param]) t.dispose();
   });
 });
