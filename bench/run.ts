@@ -5,6 +5,7 @@ import { runEngineBenchmark } from './engine.js';
 import { runFinetuningBenchmark } from './finetuning.js';
 import { runFisherBenchmark } from './fisher.js';
 import { runLwFBenchmark } from './lwf.js';
+import { runMASBenchmark } from './mas.js';
 import { runRegularizationBenchmark } from './regularization.js';
 import { runWSNBenchmark } from './wsn.js';
 
@@ -22,6 +23,7 @@ const benchmarks: Record<string, (o: Record<string, number>) => Record<string, u
   finetuning: (o) => runFinetuningBenchmark({ repeats: o['repeats'] ?? 3, threads: o['threads'] ?? 1 }),
   fisher: (o) => runFisherBenchmark({ repeats: o['repeats'] ?? 3, samples: o['samples'] ?? 10000, threads: o['threads'] ?? 1 }),
   regularization: (o) => runRegularizationBenchmark({ repeats: o['repeats'] ?? 3, threads: o['threads'] ?? 1 }),
+  mas: (o) => runMASBenchmark({ repeats: o['repeats'] ?? 3, samples: o['samples'] ?? 10000, threads: o['threads'] ?? 1 }),
   wsn: (o) => runWSNBenchmark({ repeats: o['repeats'] ?? 3, threads: o['threads'] ?? 1 }),
   cbp: (o) => runCBPBenchmark({ repeats: o['repeats'] ?? 3, threads: o['threads'] ?? 1, width: o['width'] ?? 100 }),
   lwf: (o) => runLwFBenchmark({ repeats: o['repeats'] ?? 3, threads: o['threads'] ?? 1 }),

@@ -17,17 +17,18 @@ import { evaluateTask } from './evaluation.js';
 import { type ContinualModel, forwardWith } from './model.js';
 import type { ContinualBenchmark, Paradigm, TaskId, TensorDataset } from './types.js';
 
-/** Raised when the loss stops being a finite number; names where it happened. */
+/** Raised when the loss stops being a finite number; names where it happened, and the causes algorithms could tell. */
 export class NonFiniteLossError extends Error {
   constructor(
     readonly task: TaskId,
     readonly epoch: number,
     readonly step: number,
     readonly value: number,
+    readonly hints: readonly string[] = [],
   ) {
     super(
       `the training loss became ${value} at task ${task}, epoch ${epoch}, step ${step}; ` +
-        'training stopped (results of finished tasks are kept). Lower training.optimizer.lr or check the data.',
+        `training stopped (results of finished tasks are kept). ${hints.map((hint) => `${hint} `).join('')}Lower training.optimizer.lr or check the data.`,
     );
     this.name = 'NonFiniteLossError';
   }
@@ -189,7 +190,7 @@ export function trainTask(task: TaskId, options: TaskTrainingOptions): TaskTrain
             if (extra != null) total = total.add(extra);
           }
           const value = total.item();
-          if (!Number.isFinite(value)) throw new NonFiniteLossError(task, epoch, step, value);
+          if (!Number.isFinite(value)) throw new NonFiniteLossError(task, epoch, step, value, algorithms.flatMap((a) => a.nonFiniteLossHint?.(ctx) ?? []));
           optimizer.zeroGrad();
           total.backward();
           for (const a of algorithms) a.afterBackward?.(ctx);

@@ -18,6 +18,9 @@
 //                   ctx.classificationLoss holds for every later hook and what
 //                   the run logs as the batch's loss
 //   trainingLoss    adds terms to the classification loss of a batch
+//   nonFiniteLossHint  the loss of a batch is not finite: a sentence naming a
+//                   cause the algorithm can tell (MAS: λ × Ω too large for the
+//                   learning rate), which the run's error carries
 //   afterBackward   gradients exist, the optimizer has not stepped (gradient surgery)
 //   onBatchEnd      after the optimizer step, with the batch's activations
 //   onTaskEnd       after the last epoch, before evaluation
@@ -115,6 +118,8 @@ export interface Algorithm {
   classificationLoss?(ctx: BatchContext): Tensor | null;
   /** An extra loss term for this batch, or null. */
   trainingLoss?(ctx: StepContext): Tensor | null;
+  /** Why this batch's loss may have stopped being finite, as far as the algorithm can tell, or null. */
+  nonFiniteLossHint?(ctx: StepContext): string | null;
   afterBackward?(ctx: StepContext): void;
   onBatchEnd?(ctx: StepContext): void;
   onTaskEnd?(ctx: TaskContext): void;

@@ -11,6 +11,8 @@ import type { ConfigOf, UnlearningRole } from './definition.js';
 import { ewcDefinition } from './ewc.js';
 import { finetuningDefinition } from './finetuning.js';
 import { lwfDefinition } from './lwf.js';
+import { fixDefinition } from './fix.js';
+import { masDefinition } from './mas.js';
 import { onlineEwcDefinition } from './online_ewc.js';
 import { replayDefinition } from './replay.js';
 import { rwalkDefinition } from './rwalk.js';
@@ -19,16 +21,18 @@ import { wsnDefinition } from './wsn.js';
 
 export const ALGORITHM_DEFINITIONS = [
   finetuningDefinition,
+  fixDefinition,
   ewcDefinition,
   onlineEwcDefinition,
   rwalkDefinition,
+  siDefinition,
+  masDefinition,
+  lwfDefinition,
   replayDefinition,
   wsnDefinition,
   cbpDefinition,
   amnesiacFinetuningDefinition,
   amnesiacEwcDefinition,
-  siDefinition,
-  lwfDefinition,
   amnesiacLwfDefinition,
 ] as const;
 

@@ -1,6 +1,6 @@
-// Sums over samples of squared per-sample gradients of Linear and Conv2d
-// parameters, from one call's input a and the gradient g of the summed
-// per-sample losses with respect to the call's output. Because sample n's loss
+// Sums over samples of squared (the Fisher) or absolute (MAS) per-sample
+// gradients of Linear and Conv2d parameters, from one call's input a and the
+// gradient g of the summed per-sample losses with respect to the call's output. Because sample n's loss
 // depends only on row n of the output, row n of g is sample n's own output
 // gradient, and sample n's weight gradient is g_n a_nᵀ (summed over positions
 // for convolutions and extra leading dims).
@@ -33,32 +33,42 @@ export function closedFormApplies(layer: CapturedLayer): boolean {
 }
 
 /**
- * Σ_n (per-sample gradient)² for the layer's weight and bias, given the
+ * The elementwise function summed over samples. Both are multiplicative
+ * (m(xy) = m(x) m(y)), which is what lets a single product factor.
+ */
+export type Magnitude = 'square' | 'abs';
+
+function magnitude(t: Tensor, m: Magnitude): Tensor {
+  return m === 'square' ? t.square() : t.abs();
+}
+
+/**
+ * Σ_n m(per-sample gradient) for the layer's weight and bias, given the
  * captured input `a` and output gradient `g` (already scaled by the square
  * root of each sample's weight). `batchDim` is the dim of `a` and `g` that
  * indexes samples. Call under noGrad.
  */
-export function squaredPerSampleGrads(layer: CapturedLayer, a: Tensor, g: Tensor, batchDim: number): { weight: Tensor; bias: Tensor | null } {
-  if (layer instanceof Linear) return linearSquares(layer, a, g, batchDim);
-  return convSquares(layer, a, g);
+export function perSampleGradientSums(layer: CapturedLayer, a: Tensor, g: Tensor, batchDim: number, m: Magnitude): { weight: Tensor; bias: Tensor | null } {
+  if (layer instanceof Linear) return linearSums(layer, a, g, batchDim, m);
+  return convSums(layer, a, g, m);
 }
 
-function linearSquares(layer: Linear, a: Tensor, g: Tensor, batchDim: number): { weight: Tensor; bias: Tensor | null } {
+function linearSums(layer: Linear, a: Tensor, g: Tensor, batchDim: number, m: Magnitude): { weight: Tensor; bias: Tensor | null } {
   if (a.ndim === 2 && batchDim === 0) {
-    // Σ_n (g_n a_nᵀ)² = (g²)ᵀ (a²) elementwise: one matrix product, no per-sample tensor.
-    const g2 = g.square();
-    return { weight: g2.t().mm(a.square()), bias: layer.bias === null ? null : g2.sum(0) };
+    // Σ_n m(g_n a_nᵀ) = m(g)ᵀ m(a) elementwise: one matrix product, no per-sample tensor.
+    const mg = magnitude(g, m);
+    return { weight: mg.t().mm(magnitude(a, m)), bias: layer.bias === null ? null : mg.sum(0) };
   }
-  // Extra dims (time steps, ...) are summed inside each sample's gradient before squaring.
+  // Extra dims (time steps, ...) are summed inside each sample's gradient before m is applied.
   const front = (t: Tensor): Tensor => (batchDim === 0 ? t : t.transpose(batchDim, 0));
   const n = a.shape[batchDim]!;
   const a3 = front(a).reshape([n, -1, layer.inFeatures]);
   const g3 = front(g).reshape([n, -1, layer.outFeatures]);
-  const weight = g3.transpose(1, 2).bmm(a3).square().sum(0);
-  return { weight, bias: layer.bias === null ? null : g3.sum(1).square().sum(0) };
+  const weight = magnitude(g3.transpose(1, 2).bmm(a3), m).sum(0);
+  return { weight, bias: layer.bias === null ? null : magnitude(g3.sum(1), m).sum(0) };
 }
 
-function convSquares(layer: Conv2d, a: Tensor, g: Tensor): { weight: Tensor; bias: Tensor | null } {
+function convSums(layer: Conv2d, a: Tensor, g: Tensor, m: Magnitude): { weight: Tensor; bias: Tensor | null } {
   const padding = convPadding(layer)!;
   const n = a.shape[0]!;
   const out = layer.outChannels;
@@ -70,9 +80,9 @@ function convSquares(layer: Conv2d, a: Tensor, g: Tensor): { weight: Tensor; bia
     // im2col: sample n's weight gradient is g_n [out, L] @ unfold(a_n)ᵀ [L, in*kh*kw].
     const cols3 = F.unfold(a.narrow(0, start, len), layer.kernelSize, { dilation: layer.dilation, padding, stride: layer.stride });
     const g3 = g.narrow(0, start, len).reshape([len, out, -1]);
-    const part = g3.bmm(cols3.transpose(1, 2)).square().sum(0);
+    const part = magnitude(g3.bmm(cols3.transpose(1, 2)), m).sum(0);
     weight = weight === null ? part : weight.add(part);
   }
-  const bias = layer.bias === null ? null : g.sum([2, 3]).square().sum(0);
+  const bias = layer.bias === null ? null : magnitude(g.sum([2, 3]), m).sum(0);
   return { weight: weight!.reshape(layer.weight.shape), bias };
 }

@@ -18,7 +18,7 @@ import { Linear } from '../../nn/layers/linear.js';
 import type { Module } from '../../nn/module.js';
 import { ContinualModel } from '../model.js';
 import { type CapturedLayer, capturableLayers, withCapture } from './capture.js';
-import { closedFormApplies, squaredPerSampleGrads } from './closed_form.js';
+import { closedFormApplies, perSampleGradientSums } from './closed_form.js';
 
 export type FisherEstimator = 'empirical' | 'true' | 'expected' | 'minibatch';
 export type FisherTaskKind = 'classification' | 'regression';
@@ -371,7 +371,7 @@ function exactStep(
             // Scaling each sample's output gradient by √w weights its squared parameter gradient by w.
             const shape = c.output.shape.map((d, k) => (k === c.batchDim ? d : 1));
             const g = root === null ? g0 : g0.mul(root.reshape(shape));
-            const sq = squaredPerSampleGrads(c.layer, c.input, g, c.batchDim);
+            const sq = perSampleGradientSums(c.layer, c.input, g, c.batchDim, 'square');
             if (c.names.weight !== null) sums.get(c.names.weight)!.add_(sq.weight);
             if (c.names.bias !== null && sq.bias !== null) sums.get(c.names.bias)!.add_(sq.bias);
           });
