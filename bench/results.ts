@@ -37,6 +37,8 @@ interface Method {
   label: string;
   algorithms: string;
   paradigms: readonly ('til' | 'dil' | 'cil')[];
+  /** The protocols it is run on, when not all of its paradigms' (a setting tuned per protocol). */
+  protocols?: readonly string[];
 }
 
 const ALL = ['til', 'dil', 'cil'] as const;
@@ -47,12 +49,17 @@ const METHODS: Method[] = [
   { label: 'online EWC (λ 1000, γ 1)', algorithms: '[{name: onlineEwc, lambda: 1000, gamma: 1}]', paradigms: ALL },
   { label: 'RWalk (λ 1)', algorithms: '[{name: rwalk, lambda: 1}]', paradigms: ALL },
   { label: 'SI (c 1, ξ 0.1)', algorithms: '[{name: si, c: 1, xi: 0.1}]', paradigms: ALL },
-  { label: 'MAS (λ 0.1)', algorithms: '[{name: mas, lambda: 0.1}]', paradigms: ALL },
+  { label: 'MAS (λ 0.001)', algorithms: '[{name: mas, lambda: 0.001}]', paradigms: ALL, protocols: ['permuted-til'] },
+  { label: 'MAS (λ 0.1)', algorithms: '[{name: mas, lambda: 0.1}]', paradigms: ALL, protocols: ['split-til', 'split-dil', 'split-cil'] },
   { label: 'LwF (λ 1, T 2)', algorithms: '[{name: lwf, lambda: 1, temperature: 2}]', paradigms: ALL },
   { label: 'Replay (1000 examples)', algorithms: '[{name: replay, capacity: 1000}]', paradigms: ALL },
   { label: 'WSN (c 0.5)', algorithms: '[{name: wsn, maskPercentage: 0.5}]', paradigms: ['til'] },
   { label: 'CBP', algorithms: '[{name: cbp}]', paradigms: ALL },
 ];
+
+function runsOn(method: Method, protocol: Protocol): boolean {
+  return method.paradigms.includes(protocol.paradigm) && (method.protocols === undefined || method.protocols.includes(protocol.id));
+}
 
 interface RunRecord {
   protocol: string;
@@ -120,7 +127,7 @@ const meanStd = (xs: number[]): string => {
 function table(records: RunRecord[]): string {
   const lines: string[] = [];
   for (const protocol of PROTOCOLS) {
-    const rows = METHODS.filter((m) => m.paradigms.includes(protocol.paradigm))
+    const rows = METHODS.filter((m) => runsOn(m, protocol))
       .map((m) => ({ m, runs: records.filter((r) => r.protocol === protocol.id && r.method === m.label && r.algorithms === m.algorithms) }))
       .filter((row) => row.runs.length > 0);
     if (rows.length === 0) continue;
@@ -155,7 +162,7 @@ async function main(): Promise<void> {
   const records = readRecords();
   const done = (p: Protocol, m: Method, s: number) => records.some((r) => r.protocol === p.id && r.method === m.label && r.algorithms === m.algorithms && r.seed === s);
   const queue = PROTOCOLS.filter((p) => protocols === undefined || protocols.includes(p.id)).flatMap((p) =>
-    METHODS.filter((m) => m.paradigms.includes(p.paradigm) && (only === undefined || only.some((o) => m.label.startsWith(o)))).flatMap((m) => seeds.filter((s) => !done(p, m, s)).map((s) => ({ p, m, s }))),
+    METHODS.filter((m) => runsOn(m, p) && (only === undefined || only.some((o) => m.label.startsWith(o)))).flatMap((m) => seeds.filter((s) => !done(p, m, s)).map((s) => ({ p, m, s }))),
   );
   const scratch = mkdtempSync(join(tmpdir(), 'perennial-results-'));
   try {
