@@ -11,11 +11,11 @@ import { type ExperimentConfig, describeSchema, loadExperiment } from '../config
 import { ALGORITHM_DEFINITIONS } from '../continual/algorithms/registry.js';
 import { BACKBONES } from '../continual/backbones/index.js';
 import { BENCHMARK_KINDS } from '../continual/benchmarks/index.js';
-import { RunInterruptedError, newRunCommand, readRunConfig, resumeCommand, runExperiment } from '../continual/experiment.js';
-import { RunDirectoryError } from '../continual/run_lock.js';
-import { meanOnlineAccuracy, runPlasticityComparison } from '../continual/plasticity.js';
+import { RunInterruptedError, newRunCommand, readRunConfig, resumeCommand, runExperiment } from '../continual/experiment/run.js';
+import { RunDirectoryError } from '../continual/experiment/run_lock.js';
+import { meanOnlineAccuracy, runPlasticityComparison } from '../continual/experiment/plasticity.js';
 import type { FeatureDistances, UnlearningSummary } from '../continual/metrics/unlearning.js';
-import { NonFiniteLossError, type TrainingObserver } from '../continual/trainer.js';
+import { NonFiniteLossError, type TrainingObserver } from '../continual/training/trainer.js';
 import { DATASET_NAMES } from '../data/registry.js';
 import { DOWNLOADABLE_DATASETS, downloadDataset } from '../data/download.js';
 import { outputError } from '../serialization/write_errors.js';

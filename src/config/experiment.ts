@@ -9,7 +9,7 @@
 // definitions is continual/algorithms/registry.ts.
 import { ALGORITHM_DEFINITIONS, type AlgorithmConfig, type AlgorithmName, unlearningRole } from '../continual/algorithms/registry.js';
 import { benchmarkProblems } from '../continual/benchmarks/feasibility.js';
-import type { Paradigm } from '../continual/types.js';
+import type { Paradigm } from '../continual/contracts/types.js';
 import { type ConfigSource, loadConfig, readConfigSource } from './loader.js';
 import {
   type Reporter,

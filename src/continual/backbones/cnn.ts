@@ -12,7 +12,7 @@ import { Conv2d } from '../../nn/layers/conv.js';
 import { Linear } from '../../nn/layers/linear.js';
 import { tidy } from '../../tensor/scope.js';
 import type { Tensor } from '../../tensor/tensor.js';
-import type { BackboneOutput } from '../types.js';
+import type { BackboneOutput } from '../contracts/types.js';
 import { BackboneBase, type ParameterOverrides, activationMap, applyWeighted, checkPositiveInteger, registerChild } from './common.js';
 
 export interface CNNOptions {

@@ -12,7 +12,7 @@ import { Conv2d } from '../../nn/layers/conv.js';
 import { Linear } from '../../nn/layers/linear.js';
 import { Module } from '../../nn/module.js';
 import type { Tensor } from '../../tensor/tensor.js';
-import type { Backbone, BackboneOutput } from '../types.js';
+import type { Backbone, BackboneOutput } from '../contracts/types.js';
 
 /** A weighted layer of our backbones. */
 export type WeightedModule = Linear | Conv2d;

@@ -9,7 +9,7 @@ import { BatchNorm1d } from '../../nn/layers/batchnorm.js';
 import { Linear } from '../../nn/layers/linear.js';
 import { tidy } from '../../tensor/scope.js';
 import type { Tensor } from '../../tensor/tensor.js';
-import type { BackboneOutput } from '../types.js';
+import type { BackboneOutput } from '../contracts/types.js';
 import {
   ACTIVATIONS,
   type ActivationName,

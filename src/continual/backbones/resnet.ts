@@ -26,7 +26,7 @@ import * as init from '../../nn/init.js';
 import { Module } from '../../nn/module.js';
 import { tidy } from '../../tensor/scope.js';
 import type { Tensor } from '../../tensor/tensor.js';
-import type { BackboneOutput } from '../types.js';
+import type { BackboneOutput } from '../contracts/types.js';
 import { BackboneBase, type ParameterOverrides, activationMap, applyWeighted } from './common.js';
 
 /** Channels of the four stages. */

@@ -9,7 +9,7 @@ import { describe, it } from 'node:test';
 import { loadExperiment } from '../../../src/config/experiment.js';
 import { QuadraticAnchors } from '../../../src/continual/algorithms/index.js';
 import type { TaskContext } from '../../../src/continual/algorithms/index.js';
-import { runExperiment } from '../../../src/continual/experiment.js';
+import { runExperiment } from '../../../src/continual/experiment/run.js';
 import { type Tensor, grad, keep, manualSeed, rand, randn, tidy } from '../../../src/index.js';
 import { tempDir } from '../../helpers.js';
 

@@ -6,8 +6,8 @@ import { type Tensor, grad, manualSeed, nn, noGrad, randint, randn, tidy } from 
 import { CNN } from '../../../src/continual/backbones/cnn.js';
 import { MLP } from '../../../src/continual/backbones/mlp.js';
 import { computeFisher } from '../../../src/continual/fisher/index.js';
-import { HeadsCIL, HeadsTIL } from '../../../src/continual/heads.js';
-import { ContinualModel } from '../../../src/continual/model.js';
+import { HeadsCIL, HeadsTIL } from '../../../src/continual/model/heads.js';
+import { ContinualModel } from '../../../src/continual/model/model.js';
 import { type FixtureTensor, fromFixture, loadFixture, settledTensorCount } from '../../helpers.js';
 import { assertFisherClose, oracleFisher } from './oracle.js';
 

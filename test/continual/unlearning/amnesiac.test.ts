@@ -16,10 +16,10 @@ import {
   TaskDeltas,
   type UnlearningContext,
 } from '../../../src/continual/algorithms/index.js';
-import { runExperiment } from '../../../src/continual/experiment.js';
-import { createHeads } from '../../../src/continual/heads.js';
+import { runExperiment } from '../../../src/continual/experiment/run.js';
+import { createHeads } from '../../../src/continual/model/heads.js';
 import { MLP } from '../../../src/continual/backbones/index.js';
-import { ContinualModel } from '../../../src/continual/model.js';
+import { ContinualModel } from '../../../src/continual/model/model.js';
 import { type Tensor, keep, liveTensorCount, manualSeed, noGrad, randn, tidy } from '../../../src/index.js';
 import { tempDir } from '../../helpers.js';
 

@@ -15,10 +15,10 @@ import { type Algorithm, type WSNOptions } from '../../../src/continual/algorith
 import { WSN, readWSNReport } from '../../../src/continual/algorithms/wsn.js';
 import { keptCount } from '../../../src/continual/algorithms/wsn_masks.js';
 import { MLP } from '../../../src/continual/backbones/index.js';
-import { checkpointPath } from '../../../src/continual/checkpoint.js';
-import { runExperiment } from '../../../src/continual/experiment.js';
-import { createHeads } from '../../../src/continual/heads.js';
-import { ContinualModel } from '../../../src/continual/model.js';
+import { checkpointPath } from '../../../src/continual/experiment/checkpoint.js';
+import { runExperiment } from '../../../src/continual/experiment/run.js';
+import { createHeads } from '../../../src/continual/model/heads.js';
+import { ContinualModel } from '../../../src/continual/model/model.js';
 import { noGrad } from '../../../src/tensor/autograd.js';
 import { randn } from '../../../src/tensor/creation.js';
 import { manualSeed } from '../../../src/tensor/random.js';
