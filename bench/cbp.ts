@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { loadExperiment } from '../src/config/experiment.js';
 import { createAlgorithms } from '../src/continual/algorithms/index.js';
 import { createBenchmark } from '../src/continual/benchmarks/index.js';
-import { buildModel } from '../src/continual/experiment/run.js';
+import { buildModel } from '../src/continual/experiment/sequence.js';
 import { trainTask } from '../src/continual/training/trainer.js';
 import { setNumThreads } from '../src/index.js';
 import { manualSeed } from '../src/tensor/index.js';

@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { loadExperiment } from '../src/config/experiment.js';
 import { regularizedParameters } from '../src/continual/algorithms/fisher_tracker.js';
 import { createBenchmark } from '../src/continual/benchmarks/index.js';
-import { buildModel } from '../src/continual/experiment/run.js';
+import { buildModel } from '../src/continual/experiment/sequence.js';
 import { type TrainingObserver, trainTask } from '../src/continual/training/trainer.js';
 import { setNumThreads } from '../src/index.js';
 import { noGrad } from '../src/tensor/autograd.js';

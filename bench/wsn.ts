@@ -16,7 +16,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadExperiment } from '../src/config/experiment.js';
 import { createBenchmark } from '../src/continual/benchmarks/index.js';
-import { buildModel } from '../src/continual/experiment/run.js';
+import { buildModel } from '../src/continual/experiment/sequence.js';
 import { type TrainingObserver, trainTask } from '../src/continual/training/trainer.js';
 import { setNumThreads } from '../src/index.js';
 import { manualSeed } from '../src/tensor/index.js';

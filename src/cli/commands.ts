@@ -11,7 +11,8 @@ import { type ExperimentConfig, describeSchema, loadExperiment } from '../config
 import { ALGORITHM_DEFINITIONS } from '../continual/algorithms/registry.js';
 import { BACKBONES } from '../continual/backbones/index.js';
 import { BENCHMARK_KINDS } from '../continual/benchmarks/index.js';
-import { RunInterruptedError, newRunCommand, readRunConfig, resumeCommand, runExperiment } from '../continual/experiment/run.js';
+import { newRunCommand, readRunConfig, resumeCommand } from '../continual/experiment/resume.js';
+import { RunInterruptedError, runExperiment } from '../continual/experiment/run.js';
 import { RunDirectoryError } from '../continual/experiment/run_lock.js';
 import { meanOnlineAccuracy, runPlasticityComparison } from '../continual/experiment/plasticity.js';
 import type { FeatureDistances, UnlearningSummary } from '../continual/metrics/unlearning.js';

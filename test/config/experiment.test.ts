@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import {
-  DEFAULT_EXPERIMENT_YAML,
+  DEFAULT_EXPERIMENT_PATH,
   type ExperimentConfig,
   describeSchema,
   experimentSchema,
@@ -68,7 +68,7 @@ describe('defaults', () => {
     expected.backbone = { ...expected.backbone, hiddenSizes: [100, 100] } as ExperimentConfig['backbone'];
     expected.training.epochs = 5;
     expected.training.optimizer = { ...expected.training.optimizer, lr: 0.05, momentum: 0.9 };
-    assert.deepEqual(parseYaml(DEFAULT_EXPERIMENT_YAML), expected);
+    assert.deepEqual(parseYaml(readFileSync(DEFAULT_EXPERIMENT_PATH, 'utf8')), expected);
     assert.deepEqual(loadExperiment(undefined), expected);
   });
 

@@ -18,7 +18,7 @@ import { manualSeed } from '../../tensor/random.js';
 import { disposeStateDict } from '../../optim/optimizer.js';
 import { type Algorithm, createAlgorithms } from '../algorithms/index.js';
 import { createBenchmark } from '../benchmarks/index.js';
-import { buildModel } from './run.js';
+import { buildModel } from './sequence.js';
 import { csvNumber } from '../results/csv.js';
 import { lineChart } from '../results/svg.js';
 import { type TrainingObserver, trainTask } from '../training/trainer.js';

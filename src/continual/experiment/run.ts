@@ -1,33 +1,25 @@
 // Running an experiment: build the benchmark, model and algorithms from the
-// configuration, train task after task, execute the unlearning requests due
-// after it, test on every task seen so far, write results and a checkpoint
-// after each task, and make the reference runs. A run holds its directory's
-// lock from start to end, and stops at a step boundary when asked to.
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
-import { type AlgorithmConfig, type ExperimentConfig, parseExperiment } from '../../config/experiment.js';
-import { writeFileAtomic } from '../../serialization/atomic.js';
-import { noGrad } from '../../tensor/autograd.js';
+// configuration, train task after task (sequence.ts), execute the unlearning
+// requests due after it (unlearning_plan.ts), test on every task seen so far,
+// write results and a checkpoint after each task, and make the reference runs
+// (references.ts, unlearning_references.ts). A run holds its directory's lock
+// from start to end (resume.ts), and stops at a step boundary when asked to.
+import { join } from 'node:path';
+import type { ExperimentConfig } from '../../config/experiment.js';
 import { manualSeed } from '../../tensor/random.js';
-import { cat } from '../../tensor/functions.js';
-import { tidy } from '../../tensor/scope.js';
-import { disposeStateDict } from '../../optim/optimizer.js';
-import type { Tensor } from '../../tensor/tensor.js';
-import { type Algorithm, type AlgorithmSummary, type UnlearningContext, createAlgorithms } from '../algorithms/index.js';
-import { createBackbone } from '../backbones/index.js';
+import { type Algorithm, type AlgorithmSummary, createAlgorithms } from '../algorithms/index.js';
 import { createBenchmark } from '../benchmarks/index.js';
-import { batches } from '../benchmarks/data.js';
-import { checkpointPath, latestCheckpointTask, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
-import { evaluateTask } from '../training/evaluation.js';
-import { createHeads } from '../model/heads.js';
-import { ContinualModel } from '../model/model.js';
-import { jointView, singleTaskView, subsequenceView } from './benchmark_views.js';
-import { type StopSignal, type TrainingObserver, TrainingInterruptedError, describeStopReason, throwIfStopped, trainTask } from '../training/trainer.js';
-import { RunDirectoryError, RunLock } from './run_lock.js';
+import { type StopSignal, type TrainingObserver, TrainingInterruptedError, describeStopReason } from '../training/trainer.js';
+import type { RunLock } from './run_lock.js';
 import { TaskMatrix } from '../metrics/matrix.js';
-import { type UnlearningRequestRecord, type UnlearningResults, type UnlearningSummary, featureDistances } from '../metrics/unlearning.js';
+import type { UnlearningResults, UnlearningSummary } from '../metrics/unlearning.js';
 import { type RunSummary, RESULT_FILES, RunLogger, withResumeHint, writeRunResults } from '../results/index.js';
-import type { ContinualBenchmark, Paradigm, TaskId, TensorDataset } from '../contracts/types.js';
+import type { TaskId } from '../contracts/types.js';
+import { FRESH_START, buildModel, trainSequence } from './sequence.js';
+import { unlearningPlan, requestsUpTo } from './unlearning_plan.js';
+import { type ReferenceResults, runReferences } from './references.js';
+import { runUnlearningReferences } from './unlearning_references.js';
+import { openRunDirectory, resumePoint, whatResumeDoes } from './resume.js';
 
 export interface RunOptions {
   config: ExperimentConfig;
@@ -69,15 +61,6 @@ export class RunInterruptedError extends Error {
   }
 }
 
-export interface ReferenceResults {
-  /** ã_{t,t} of a fresh model trained on task t alone. */
-  independent?: number[];
-  /** ã_{t,t} of the untrained model. */
-  random?: number[];
-  /** Accuracy on each task of one model trained on all tasks jointly. */
-  joint?: number[];
-}
-
 export interface RunResult {
   runDir: string;
   accuracy: number[][];
@@ -86,108 +69,6 @@ export interface RunResult {
   summary: RunSummary;
   /** With unlearning requests: accuracy gain, feature distances and the per-task table. */
   unlearning?: UnlearningSummary;
-}
-
-export function buildModel(config: ExperimentConfig, benchmark: ContinualBenchmark, paradigm: Paradigm = config.paradigm): ContinualModel {
-  const backbone = createBackbone(config.backbone, benchmark.inputShape);
-  return new ContinualModel(backbone, createHeads(paradigm, backbone.outputDim));
-}
-
-
-/**
- * The unlearning schedule of a configuration: the tasks to unlearn after each
- * task, and the unlearnable age after which records are freed.
- */
-interface UnlearningPlan {
-  requests: Map<TaskId, TaskId[]>;
-  unlearnableAge?: number;
-}
-
-/** The configuration's unlearning schedule, or undefined when it has no `unlearning` section. */
-function unlearningPlan(config: ExperimentConfig): UnlearningPlan | undefined {
-  if (config.unlearning === undefined) return undefined;
-  const plan: UnlearningPlan = { requests: new Map(config.unlearning.requests.map((r) => [r.afterTask, [...r.tasks]])) };
-  if (config.unlearning.unlearnableAge !== undefined) plan.unlearnableAge = config.unlearning.unlearnableAge;
-  return plan;
-}
-
-/** The requests executed up to task `task`, in order. */
-function requestsUpTo(plan: UnlearningPlan, task: TaskId): UnlearningRequestRecord[] {
-  return [...plan.requests]
-    .filter(([k]) => k <= task)
-    .sort(([a], [b]) => a - b)
-    .map(([afterTask, tasks]) => ({ afterTask, tasks }));
-}
-
-/**
- * What is due after training `task`: the tasks to unlearn, and the task whose
- * record expires (with unlearnable age A, task u can be unlearned after tasks
- * u .. u + A − 1, so task task + 1 − A expires now unless it was unlearned).
- */
-function dueAfter(plan: UnlearningPlan, task: TaskId): { tasks: TaskId[]; expired: TaskId[] } {
-  const tasks = plan.requests.get(task) ?? [];
-  const age = plan.unlearnableAge;
-  const old = age === undefined ? 0 : task + 1 - age;
-  const unlearned = new Set(requestsUpTo(plan, task).flatMap((r) => r.tasks));
-  return { tasks, expired: old >= 1 && !unlearned.has(old) ? [old] : [] };
-}
-
-/** Runs the unlearning due after `task` through every algorithm that can unlearn. */
-function unlearnAfter(task: TaskId, plan: UnlearningPlan, model: ContinualModel, algorithms: readonly Algorithm[], paradigm: Paradigm): { tasks: TaskId[]; expired: TaskId[] } {
-  const due = dueAfter(plan, task);
-  if (due.tasks.length === 0 && due.expired.length === 0) return due;
-  const unlearners = algorithms.filter((a) => a.unlearn !== undefined);
-  if (due.tasks.length > 0 && unlearners.length === 0) {
-    throw new Error(`unlearning task ${due.tasks.join(', ')} after task ${task} was requested, but no algorithm can unlearn (${algorithms.map((a) => a.name).join(', ')}); use amnesiacFinetuning or amnesiacEwc`);
-  }
-  const ctx: UnlearningContext = { model, paradigm, afterTask: task, tasks: due.tasks, expired: due.expired };
-  for (const a of unlearners) a.unlearn!(ctx);
-  return due;
-}
-
-/**
- * Trains `model` on every task of `benchmark` from `firstTask` on; after each
- * task executes the unlearning due (with a plan), then tests on every task
- * seen so far and saves a checkpoint.
- */
-function trainSequence(
-  config: ExperimentConfig,
-  benchmark: ContinualBenchmark,
-  model: ContinualModel,
-  algorithms: readonly Algorithm[],
-  start: { firstTask: TaskId; globalStep: number; accuracy: number[][]; loss: number[][] },
-  options: {
-    runDir?: string;
-    observer?: TrainingObserver;
-    signal?: StopSignal;
-    onTaskEnd?: RunOptions['onTaskEnd'];
-    unlearning?: UnlearningPlan;
-    onUnlearn?(task: TaskId, due: { tasks: TaskId[]; expired: TaskId[] }): void;
-  },
-): { accuracy: number[][]; loss: number[][] } {
-  const accuracy = start.accuracy.map((r) => [...r]);
-  const loss = start.loss.map((r) => [...r]);
-  let globalStep = start.globalStep;
-  for (let task = start.firstTask; task <= benchmark.numTasks; task++) {
-    const result = trainTask(task, {
-      model, benchmark, paradigm: config.paradigm, algorithms, training: config.training, seed: config.seed, globalStep, observer: options.observer, signal: options.signal,
-    });
-    const steps = result.globalStep - globalStep;
-    globalStep = result.globalStep;
-    if (options.unlearning !== undefined) {
-      const due = unlearnAfter(task, options.unlearning, model, algorithms, config.paradigm);
-      if (due.tasks.length > 0 || due.expired.length > 0) options.onUnlearn?.(task, due);
-    }
-    const scores = Array.from({ length: task }, (_, j) => evaluateTask(model, algorithms, benchmark.task(j + 1).test, j + 1, config.training.evalBatchSize));
-    accuracy.push(scores.map((s) => s.accuracy));
-    loss.push(scores.map((s) => s.loss));
-    if (options.runDir !== undefined) saveCheckpoint(options.runDir, model, algorithms, result.optimizerState, { task, globalStep, accuracy, loss });
-    disposeStateDict(result.optimizerState);
-    options.onTaskEnd?.(task, accuracy, loss);
-    // Between tasks: the task is finished and saved.
-    throwIfStopped(options.signal, task, steps);
-  }
-  return { accuracy, loss };
 }
 
 /** What the algorithms report about themselves now, by name. */
@@ -230,33 +111,6 @@ export function runExperiment(options: RunOptions): RunResult {
   }
 }
 
-/** Why --resume cannot continue `runDir`: it holds no run's config.json. */
-function notARunDirectory(runDir: string): RunDirectoryError {
-  return new RunDirectoryError(`cannot resume ${runDir}: it has no config.json (is it a run directory?)`);
-}
-
-/**
- * Takes the run directory's lock (creating the directory for a new run). The
- * checks that it is free, or is a run to resume, are made under the lock, so
- * that of two processes started together only one can pass them.
- */
-function openRunDirectory(runDir: string, config: ExperimentConfig, resume: boolean): RunLock {
-  const configPath = join(runDir, 'config.json');
-  if (resume && !existsSync(configPath)) throw notARunDirectory(runDir);
-  if (!resume) mkdirSync(runDir, { recursive: true });
-  const lock = RunLock.acquire(runDir);
-  try {
-    if (!resume) {
-      if (existsSync(configPath)) throw new RunDirectoryError(`the run directory ${runDir} already holds a run; choose another output.name or resume it with --resume`);
-      writeFileAtomic(configPath, `${JSON.stringify(config, null, 2)}\n`);
-    }
-    return lock;
-  } catch (error) {
-    lock.release();
-    throw error;
-  }
-}
-
 function runLocked(options: RunOptions, lock: RunLock): RunResult {
   const { config, runDir } = options;
   const logger = new RunLogger(join(runDir, RESULT_FILES.log));
@@ -281,24 +135,7 @@ function runLocked(options: RunOptions, lock: RunLock): RunResult {
   let finishedTasks = 0;
   let inReferences = false;
   try {
-    let start = { firstTask: 1, globalStep: 0, accuracy: [] as number[][], loss: [] as number[][] };
-    if (options.resume) {
-      const last = latestCheckpointTask(runDir);
-      if (last > 0) {
-        for (let t = 1; t <= last; t++) model.heads.setupTask(t, benchmark.numClasses(t));
-        const saved = loadCheckpoint(runDir, last, model, algorithms);
-        start = { firstTask: last + 1, globalStep: saved.globalStep, accuracy: saved.accuracy, loss: saved.loss };
-        log(`resumed from the checkpoint of task ${last}`);
-      } else if (existsSync(join(runDir, RESULT_FILES.accuracyCsv))) {
-        // Starting over would replace the results of the finished tasks until it caught up with them.
-        throw new RunDirectoryError(
-          `cannot resume ${runDir}: its results (${RESULT_FILES.accuracyCsv}) record finished tasks, but ${join(runDir, 'checkpoints')} holds no checkpoint to continue from. ` +
-            `Restore the checkpoints, or run the configuration again under a new name: ${newRunCommand(runDir, config, [], 'rerun')}`,
-        );
-      } else {
-        log(`no checkpoint in ${join(runDir, 'checkpoints')}: no task was finished, so the run starts again from task 1`);
-      }
-    }
+    const start = options.resume ? resumePoint(runDir, config, benchmark, model, algorithms, log) : FRESH_START;
     finishedTasks = start.firstTask - 1;
     const { accuracy, loss } = trainSequence(config, benchmark, model, algorithms, start, {
       runDir,
@@ -339,196 +176,4 @@ function runLocked(options: RunOptions, lock: RunLock): RunResult {
     model.dispose();
     benchmark.dispose();
   }
-}
-
-/** What --resume will do after an interruption at task `task`, for the log. */
-function whatResumeDoes(task: TaskId, finishedTasks: number, inReferences: boolean): string {
-  if (inReferences) return `every task is finished and saved; --resume makes the reference runs again`;
-  if (task <= finishedTasks) return `task ${task} is finished and saved; --resume continues after it`;
-  const from = finishedTasks === 0 ? 'its start' : `the checkpoint of task ${finishedTasks} (${checkpointPath('', finishedTasks)})`;
-  return `task ${task} was not finished and nothing of it was kept; --resume trains it again from ${from}`;
-}
-
-/** `arg` as a POSIX shell reads it back: unquoted when safe, else in single quotes. */
-export function shellQuote(arg: string): string {
-  return /^[A-Za-z0-9_/.,:=@%+-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
-}
-
-/** The command that continues the run in `runDir`, from any working directory. */
-export function resumeCommand(runDir: string): string {
-  return `perennial run --resume ${shellQuote(resolve(runDir))}`;
-}
-
-/**
- * The command that starts a new run beside `runDir` with its configuration
- * and `overrides`: named after it with `suffix` when it has a fixed name.
- */
-export function newRunCommand(runDir: string, config: ExperimentConfig, overrides: readonly string[], suffix: string): string {
-  const where = resolve(runDir);
-  const args = ['perennial', 'run', join(where, 'config.json'), ...overrides, `output.dir=${resolve(where, '..')}`];
-  if (config.output.name !== undefined) args.push(`output.name=${basename(where)}-${suffix}`);
-  return args.map(shellQuote).join(' ');
-}
-
-/** The algorithms' configuration for a run without unlearning: Amnesiac algorithms record nothing. */
-function withoutUnlearning(configs: readonly AlgorithmConfig[]): AlgorithmConfig[] {
-  return configs.map((c) => ('disableUnlearning' in c ? { ...c, disableUnlearning: true } : c));
-}
-
-/** The backbone's features of `data`, [N, D], in eval mode (the mode is restored). */
-function backboneFeatures(model: ContinualModel, data: TensorDataset, batchSize: number): Tensor {
-  const wasTraining = model.training;
-  model.eval();
-  try {
-    return noGrad(() =>
-      tidy(() => {
-        const parts: Tensor[] = [];
-        for (const batch of batches(data, batchSize, { shuffle: false })) {
-          parts.push(tidy(() => model.backbone.forward(batch.x).feature));
-          batch.x.dispose();
-          batch.y.dispose();
-        }
-        return cat(parts);
-      }),
-    );
-  } finally {
-    model.train(wasTraining);
-  }
-}
-
-/**
- * The references of a run with unlearning requests (each on unless the
- * configuration turns it off): `original`, the same configuration without
- * requests; `retrain`, the same configuration trained on the tasks that are
- * never unlearned, in order, from the same seed, compared with the unlearned
- * model `unlearned` on every task's test data.
- */
-function runUnlearningReferences(
-  config: ExperimentConfig,
-  benchmark: ContinualBenchmark,
-  unlearned: ContinualModel,
-  requests: readonly UnlearningRequestRecord[],
-  log: (line: string) => void,
-  signal?: StopSignal,
-): UnlearningResults {
-  const out: UnlearningResults = { requests };
-  const fresh = { firstTask: 1, globalStep: 0, accuracy: [], loss: [] };
-  const referenceRun = <T>(view: ContinualBenchmark, use: (model: ContinualModel, accuracy: number[][]) => T): T => {
-    manualSeed(config.seed);
-    const model = buildModel(config, view);
-    const algorithms = createAlgorithms(withoutUnlearning(config.algorithms));
-    try {
-      return use(model, trainSequence(config, view, model, algorithms, fresh, { signal }).accuracy);
-    } finally {
-      for (const a of algorithms) a.dispose?.();
-      model.dispose();
-    }
-  };
-  if (config.reference.original ?? true) {
-    log('reference: the same run without unlearning (original)');
-    out.original = referenceRun(benchmark, (_, accuracy) => accuracy);
-  }
-  if (config.reference.retrain ?? true) {
-    const gone = new Set(requests.flatMap((r) => r.tasks));
-    const kept = Array.from({ length: benchmark.numTasks }, (_, i) => i + 1).filter((t) => !gone.has(t));
-    log(`reference: retrained on the tasks never unlearned (${kept.length === 0 ? 'none: the untrained model' : kept.join(', ')})`);
-    out.retrain = referenceRun(subsequenceView(benchmark, kept), (model, accuracy) => ({
-      tasks: kept,
-      accuracy: kept.length === 0 ? [] : accuracy[kept.length - 1]!,
-      distances: Array.from({ length: benchmark.numTasks }, (_, j) =>
-        tidy(() => {
-          const data = benchmark.task(j + 1).test;
-          return featureDistances(backboneFeatures(unlearned, data, config.training.evalBatchSize), backboneFeatures(model, data, config.training.evalBatchSize));
-        }),
-      ),
-    }));
-  }
-  return out;
-}
-
-/** The reference runs the configuration asks for; `signal` stops them at a step boundary. */
-export function runReferences(config: ExperimentConfig, benchmark: ContinualBenchmark, log: (line: string) => void, signal?: StopSignal): ReferenceResults {
-  const out: ReferenceResults = {};
-  const tasks = Array.from({ length: benchmark.numTasks }, (_, i) => i + 1);
-  if (config.reference.independent) {
-    log('reference: an independent model per task');
-    out.independent = tasks.map((t) => {
-      manualSeed(config.seed + t);
-      const view = singleTaskView(benchmark, t);
-      const model = buildModel(config, view);
-      try {
-        return trainSequence(config, view, model, [], { firstTask: 1, globalStep: 0, accuracy: [], loss: [] }, { signal }).accuracy[0]![0]!;
-      } finally {
-        model.dispose();
-      }
-    });
-  }
-  if (config.reference.random) {
-    log('reference: the untrained model');
-    manualSeed(config.seed);
-    const model = buildModel(config, benchmark);
-    try {
-      out.random = tasks.map((t) => {
-        model.heads.setupTask(t, benchmark.numClasses(t));
-        return evaluateTask(model, [], benchmark.task(t).test, t, config.training.evalBatchSize).accuracy;
-      });
-    } finally {
-      model.dispose();
-    }
-  }
-  if (config.reference.joint) {
-    log('reference: one model trained on all tasks jointly');
-    manualSeed(config.seed);
-    const shared = config.paradigm === 'dil';
-    const view = jointView(benchmark, shared);
-    const model = buildModel(config, view, shared ? 'dil' : 'cil');
-    try {
-      trainSequence(config, view, model, [], { firstTask: 1, globalStep: 0, accuracy: [], loss: [] }, { signal });
-      out.joint = tasks.map((t) => jointAccuracy(model, benchmark, t, config.paradigm, config.training.evalBatchSize));
-    } finally {
-      model.dispose();
-      view.dispose();
-    }
-  }
-  return out;
-}
-
-/**
- * Accuracy of the jointly trained model (one head over every class) on task
- * `task`, judged as the paradigm judges: TIL only among the task's own
- * classes, CIL among all classes, DIL on the shared labels.
- */
-function jointAccuracy(model: ContinualModel, benchmark: ContinualBenchmark, task: TaskId, paradigm: Paradigm, batchSize: number): number {
-  const data = benchmark.task(task).test;
-  const offset = benchmark.classOffset(task);
-  let correct = 0;
-  model.eval();
-  noGrad(() =>
-    tidy(() => {
-      for (const batch of batches(data, batchSize, { shuffle: false })) {
-        tidy(() => {
-          const logits = model.forward(batch.x, 1).logits;
-          const predicted =
-            paradigm === 'til' ? logits.narrow(1, offset, benchmark.numClasses(task)).argmax(1) : logits.argmax(1);
-          const targets = paradigm === 'cil' ? batch.y.add(offset) : batch.y;
-          correct += predicted.eq(targets).sum().item();
-        });
-        batch.x.dispose();
-        batch.y.dispose();
-      }
-    }),
-  );
-  return correct / data.size;
-}
-
-/**
- * The configuration a run directory was started with (for --resume), checked
- * against the same schema as a new run's: a ConfigError names config.json,
- * the line and the key.
- */
-export function readRunConfig(runDir: string): ExperimentConfig {
-  const path = join(runDir, 'config.json');
-  if (!existsSync(path)) throw notARunDirectory(runDir);
-  // JSON is YAML, so the experiment reader takes config.json as it is.
-  return parseExperiment(readFileSync(path, 'utf8'), path);
 }
