@@ -2,7 +2,8 @@
 // (which `perennial list` and docs/configuration.md show), and the checks
 // across fields.
 import { ALGORITHM_DEFINITIONS, type AlgorithmConfig } from '../continual/algorithms/registry.js';
-import { benchmarkProblems } from '../continual/benchmarks/feasibility.js';
+import { BACKBONE_DEFINITIONS, type BackboneConfig } from '../continual/backbones/registry.js';
+import { benchmarkSchema } from '../continual/benchmarks/options.js';
 import type { ExperimentConfig } from './experiment_types.js';
 import {
   type Schema,
@@ -19,53 +20,13 @@ import {
 } from './schema.js';
 import { checkUnlearning } from './unlearning_rules.js';
 
-
-const benchmarkSchema = object({
-  name: enumOf(['permuted', 'split', 'rotated']).default('permuted').describe('how tasks are made from the dataset'),
-  dataset: string({ nonEmpty: true }).default('mnist-embedded').describe('the dataset the tasks are drawn from'),
-  dataDir: string({ nonEmpty: true }).optional().describe('directory holding the dataset files (IDX or CIFAR binary)'),
-  numTasks: integer({ min: 1 }).default(5).describe('number of tasks'),
-  validationFraction: number({ min: 0, max: 1, maxExclusive: true }).default(0.1).describe("fraction of each task's training set held out for validation"),
-  keepFirstUnpermuted: boolean().default(false).describe('permuted only: task 1 sees the original images'),
-  classSplit: array(array(integer({ min: 0 }), { minLength: 1 }), { minLength: 1 }).optional().describe('split only: the classes of each task'),
-  angles: array(number()).optional().describe('rotated only: the rotation of each task in degrees'),
-  trainLimit: integer({ min: 1 }).optional().describe('at most this many training samples per task'),
-}).refine((b, report) => {
-  if (b.classSplit !== undefined && b.name !== 'split') report(['classSplit'], `is an option of the 'split' benchmark, but benchmark.name is '${b.name}'; remove it, or set benchmark.name: split`);
-  if (b.angles !== undefined && b.name !== 'rotated') report(['angles'], `is an option of the 'rotated' benchmark, but benchmark.name is '${b.name}'; remove it, or set benchmark.name: rotated`);
-  if (b.keepFirstUnpermuted && b.name !== 'permuted') {
-    report(['keepFirstUnpermuted'], `only meaningful when benchmark.name is 'permuted' (it is '${b.name}'); remove it or set it to false`);
-  }
-  // What the benchmark would refuse when the run builds it (an unknown
-  // dataset, tasks that do not divide the classes, a class split or angles
-  // that do not fit the tasks), checked by the benchmarks' own function.
-  for (const problem of benchmarkProblems(b)) report(problem.path, problem.message);
-});
-
-const backboneSchema = union(
-  'name',
-  {
-    mlp: object({
-      hiddenSizes: array(integer({ min: 1 }), { minLength: 1 }).default([256, 256]).describe('widths of the hidden layers'),
-      batchNorm: boolean().optional().describe('batch normalisation after each hidden layer'),
-      dropout: number({ min: 0, max: 1, maxExclusive: true }).optional().describe('dropout probability after each hidden layer'),
-      activation: enumOf(['relu', 'tanh', 'sigmoid']).optional().describe('nonlinearity after each layer'),
-    }),
-    cnn: object({
-      channels: array(integer({ min: 1 }), { minLength: 1 }).optional().describe('output channels of each convolution'),
-      kernelSize: integer({ min: 1 })
-        .refine((k, report) => {
-          if (k % 2 === 0) report([], `expected an odd integer >= 1 (padding keeps the spatial size only for odd kernels), got ${k}`);
-        })
-        .optional()
-        .describe('square kernel size, odd'),
-      featureDim: integer({ min: 1 }).optional().describe('size of the feature vector fed to the heads'),
-      batchNorm: boolean().optional().describe('batch normalisation after each convolution'),
-    }),
-    resnet18: object({}),
-  },
-  { defaultVariant: 'mlp', kind: 'backbone' },
-).describe('the feature extractor shared by the heads');
+// Benchmarks (benchmarks/options.ts), backbones and algorithms declare their
+// settings next to their code; the backbones' and algorithms' registries list
+// their definitions.
+const backboneSchema = new UnionSchema<BackboneConfig>('name', Object.fromEntries(BACKBONE_DEFINITIONS.map((d) => [d.name, d.options])), {
+  defaultVariant: 'mlp',
+  kind: 'backbone',
+}).describe('the feature extractor shared by the heads');
 
 const learningRate = number({ min: 0, minExclusive: true }).default(0.01).describe('learning rate');
 const weightDecay = number({ min: 0 }).optional().describe('L2 penalty (decoupled for adamw)');
@@ -163,8 +124,8 @@ const outputSchema = object({
 const experimentObject = object({
   seed: integer({ min: 0 }).default(1).describe('seed of every random draw (initialisation, permutations, data order)'),
   paradigm: enumOf(['til', 'cil', 'dil']).default('til').describe('task-, class- or domain-incremental'),
-  benchmark: benchmarkSchema.default({ name: 'permuted', dataset: 'mnist-embedded', numTasks: 5, validationFraction: 0.1, keepFirstUnpermuted: false }),
-  backbone: backboneSchema.default({ name: 'mlp', hiddenSizes: [256, 256] }),
+  benchmark: benchmarkSchema.default(benchmarkSchema.parse({})),
+  backbone: backboneSchema.default(backboneSchema.parse({})),
   training: trainingSchema.default({
     epochs: 1,
     batchSize: 64,

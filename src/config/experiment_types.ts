@@ -1,60 +1,18 @@
 // The experiment configuration as the trainer consumes it: the types that
 // experiment_schema.ts produces, with defaults filled.
 //
-// The interfaces are written out by hand for readers; `experimentSchema` is
-// declared as Schema<ExperimentConfig>, so the compiler checks that the schema
-// produces exactly these types. Each algorithm's settings are its definition's
-// option schema; the list of definitions is continual/algorithms/registry.ts.
+// Algorithms, backbones and benchmarks declare their settings next to their
+// code, as schemas (continual/algorithms/registry.ts, backbones/registry.ts,
+// benchmarks/options.ts), and their configuration types are derived from
+// those. The other sections are written out by hand for readers;
+// `experimentSchema` is declared as Schema<ExperimentConfig>, so the compiler
+// checks that the schema produces exactly these types.
 import type { AlgorithmConfig, AlgorithmName } from '../continual/algorithms/registry.js';
+import type { BackboneConfig, BackboneName } from '../continual/backbones/registry.js';
+import type { BenchmarkConfig, BenchmarkKind } from '../continual/benchmarks/options.js';
 import type { Paradigm } from '../continual/contracts/types.js';
 
-export type { AlgorithmConfig, AlgorithmName, Paradigm };
-
-export type BenchmarkName = 'permuted' | 'split' | 'rotated';
-
-export interface BenchmarkConfig {
-  name: BenchmarkName;
-  /** A dataset name known to the benchmark loader, e.g. 'mnist-embedded', 'mnist', 'cifar10'. */
-  dataset: string;
-  /** Directory with the dataset's files (IDX or CIFAR binary). */
-  dataDir?: string;
-  numTasks: number;
-  /** Fraction of each task's training set held out for validation, in [0, 1). */
-  validationFraction: number;
-  /** Permuted only: task 1 sees the original images. */
-  keepFirstUnpermuted: boolean;
-  /** Split only: the classes of each task, one list per task. */
-  classSplit?: number[][];
-  /** Rotated only: the rotation of each task, in degrees. */
-  angles?: number[];
-  /** Keep at most this many training samples per task (quick runs). */
-  trainLimit?: number;
-}
-
-// Backbone settings are type aliases rather than interfaces so that they fit
-// the backbone factory's open `{ name: string; [option: string]: unknown }`.
-export type MlpBackboneConfig = {
-  name: 'mlp';
-  hiddenSizes: number[];
-  batchNorm?: boolean;
-  dropout?: number;
-  activation?: 'relu' | 'tanh' | 'sigmoid';
-};
-
-export type CnnBackboneConfig = {
-  name: 'cnn';
-  channels?: number[];
-  /** Odd, so that 'same' padding keeps the spatial size. */
-  kernelSize?: number;
-  featureDim?: number;
-  batchNorm?: boolean;
-};
-
-export type ResNet18BackboneConfig = {
-  name: 'resnet18';
-};
-
-export type BackboneConfig = MlpBackboneConfig | CnnBackboneConfig | ResNet18BackboneConfig;
+export type { AlgorithmConfig, AlgorithmName, BackboneConfig, BackboneName, BenchmarkConfig, BenchmarkKind as BenchmarkName, Paradigm };
 
 /** Flat on purpose: the schema allows momentum only for sgd and betas only for adam/adamw. */
 export interface OptimizerConfig {

@@ -68,10 +68,6 @@ export function inputSize(fn: string, input: number | readonly number[]): number
   return dims.reduce((a, b) => a * b, 1);
 }
 
-export function checkPositiveInteger(fn: string, what: string, n: number): void {
-  if (!Number.isInteger(n) || n < 1) throw new RangeError(`${fn}: ${what} must be a positive integer, got ${n}`);
-}
-
 /**
  * The base of our backbones: name lookup and the layer chain. Subclasses set
  * weightedLayerNames (input to output) and build the modules under those
