@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadExperiment } from '../src/config/experiment.js';
-import { runExperiment } from '../src/continual/experiment.js';
+import { runExperiment } from '../src/continual/experiment/run.js';
 import { setNumThreads } from '../src/index.js';
 import { FASHION_MNIST_DIR, type Sample, median, spawnJson } from './harness.js';
 

@@ -20,12 +20,12 @@ import { loadExperiment } from '../src/config/experiment.js';
 import { instantiate } from '../src/continual/algorithms/definition.js';
 import { masDefinition } from '../src/continual/algorithms/mas.js';
 import { createBenchmark } from '../src/continual/benchmarks/index.js';
-import { MLP } from '../src/continual/backbones/index.js';
-import { buildModel } from '../src/continual/experiment.js';
-import { createHeads } from '../src/continual/heads.js';
-import { ContinualModel } from '../src/continual/model.js';
-import { type TrainingObserver, trainTask } from '../src/continual/trainer.js';
-import type { ContinualBenchmark } from '../src/continual/types.js';
+import { instantiateBackbone, mlpDefinition } from '../src/continual/backbones/index.js';
+import { buildModel } from '../src/continual/experiment/sequence.js';
+import { createHeads } from '../src/continual/model/heads.js';
+import { ContinualModel } from '../src/continual/model/model.js';
+import { type TrainingObserver, trainTask } from '../src/continual/training/trainer.js';
+import type { ContinualBenchmark } from '../src/continual/contracts/types.js';
 import { setNumThreads } from '../src/index.js';
 import { SGD } from '../src/optim/sgd.js';
 import { disposeStateDict } from '../src/optim/optimizer.js';
@@ -77,7 +77,7 @@ function epochWorker(): Sample {
 
 /** MLP 784-256-256 with one 10-class task-incremental head. */
 function importanceModel(): ContinualModel {
-  const model = new ContinualModel(new MLP(784, { hiddenSizes: [256, 256] }), createHeads('til', 256));
+  const model = new ContinualModel(instantiateBackbone(mlpDefinition, [784], { hiddenSizes: [256, 256] }), createHeads('til', 256));
   model.heads.setupTask(1, 10);
   return model;
 }

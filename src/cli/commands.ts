@@ -9,13 +9,14 @@ import { join } from 'node:path';
 import { ConfigError, isOverrideArgument } from '../config/loader.js';
 import { type ExperimentConfig, describeSchema, loadExperiment } from '../config/experiment.js';
 import { ALGORITHM_DEFINITIONS } from '../continual/algorithms/registry.js';
-import { BACKBONES } from '../continual/backbones/index.js';
+import { BACKBONE_DEFINITIONS } from '../continual/backbones/index.js';
 import { BENCHMARK_KINDS } from '../continual/benchmarks/index.js';
-import { RunInterruptedError, newRunCommand, readRunConfig, resumeCommand, runExperiment } from '../continual/experiment.js';
-import { RunDirectoryError } from '../continual/run_lock.js';
-import { meanOnlineAccuracy, runPlasticityComparison } from '../continual/plasticity.js';
+import { newRunCommand, readRunConfig, resumeCommand } from '../continual/experiment/resume.js';
+import { RunInterruptedError, runExperiment } from '../continual/experiment/run.js';
+import { RunDirectoryError } from '../continual/experiment/run_lock.js';
+import { meanOnlineAccuracy, runPlasticityComparison } from '../continual/experiment/plasticity.js';
 import type { FeatureDistances, UnlearningSummary } from '../continual/metrics/unlearning.js';
-import { NonFiniteLossError, type TrainingObserver } from '../continual/trainer.js';
+import { NonFiniteLossError, type TrainingObserver } from '../continual/training/trainer.js';
 import { DATASET_NAMES } from '../data/registry.js';
 import { DOWNLOADABLE_DATASETS, downloadDataset } from '../data/download.js';
 import { outputError } from '../serialization/write_errors.js';
@@ -208,9 +209,9 @@ function plasticity(args: string[]): void {
 
 function list(): void {
   const lines = ['benchmarks: ' + BENCHMARK_KINDS.join(', '), 'datasets: ' + DATASET_NAMES.join(', '), '', 'backbones:'];
-  for (const b of BACKBONES) {
-    lines.push(`  ${b.name}: ${b.doc}`);
-    for (const o of b.options) lines.push(`    ${o.name} (default ${JSON.stringify(o.default)}): ${o.doc}`);
+  for (const b of BACKBONE_DEFINITIONS) {
+    lines.push(`  ${b.name}: ${b.summary}`);
+    for (const o of b.options.describeRows('')) lines.push(`    ${o.key} (default ${o.defaultValue}): ${o.doc}`);
   }
   lines.push('', 'algorithms:');
   for (const a of ALGORITHM_DEFINITIONS) lines.push(`  ${a.name}: ${a.summary}`);

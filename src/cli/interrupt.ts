@@ -3,7 +3,7 @@
 // the addon's handler records the signal instead, and the run polls it at each
 // step boundary through a StopSignal. A second signal kills the process at once.
 import { constants } from 'node:os';
-import type { StopSignal } from '../continual/trainer.js';
+import type { StopSignal } from '../continual/training/trainer.js';
 import { native } from '../tensor/native.js';
 
 // Typed here, where they are used, rather than in the tensor binding's interface.

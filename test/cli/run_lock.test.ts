@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { loadExperiment } from '../../src/config/experiment.js';
-import { RunInterruptedError, runExperiment } from '../../src/continual/experiment.js';
-import { RunLock } from '../../src/continual/run_lock.js';
+import { RunInterruptedError, runExperiment } from '../../src/continual/experiment/run.js';
+import { RunLock } from '../../src/continual/experiment/run_lock.js';
 import { tempDir } from '../helpers.js';
 
 const cli = join(fileURLToPath(import.meta.url), '..', '..', '..', 'src', 'cli', 'main.js');

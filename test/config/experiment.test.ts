@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import {
-  DEFAULT_EXPERIMENT_YAML,
+  DEFAULT_EXPERIMENT_PATH,
   type ExperimentConfig,
   describeSchema,
   experimentSchema,
@@ -22,7 +22,7 @@ const DEFAULTS: ExperimentConfig = {
   seed: 1,
   paradigm: 'til',
   benchmark: { name: 'permuted', dataset: 'mnist-embedded', numTasks: 5, validationFraction: 0.1, keepFirstUnpermuted: false },
-  backbone: { name: 'mlp', hiddenSizes: [256, 256] },
+  backbone: { name: 'mlp', hiddenSizes: [256, 256], batchNorm: false, dropout: 0, activation: 'relu' },
   training: {
     epochs: 1,
     batchSize: 64,
@@ -68,7 +68,7 @@ describe('defaults', () => {
     expected.backbone = { ...expected.backbone, hiddenSizes: [100, 100] } as ExperimentConfig['backbone'];
     expected.training.epochs = 5;
     expected.training.optimizer = { ...expected.training.optimizer, lr: 0.05, momentum: 0.9 };
-    assert.deepEqual(parseYaml(DEFAULT_EXPERIMENT_YAML), expected);
+    assert.deepEqual(parseYaml(readFileSync(DEFAULT_EXPERIMENT_PATH, 'utf8')), expected);
     assert.deepEqual(loadExperiment(undefined), expected);
   });
 
@@ -82,7 +82,7 @@ describe('defaults', () => {
       scheduler: { name: 'step', stepSize: 2, gamma: 0.1 },
       validateEveryEpoch: true,
     });
-    assert.deepEqual(config.backbone, { name: 'cnn' });
+    assert.deepEqual(config.backbone, { name: 'cnn', channels: [32, 64], kernelSize: 3, featureDim: 128, batchNorm: false });
   });
 
   it('reads a file', () => {
@@ -289,7 +289,7 @@ describe('overrides', () => {
       'output.name=my-run',
     ]);
     assert.equal(config.training.optimizer.lr, 0.1);
-    assert.deepEqual(config.backbone, { name: 'mlp', hiddenSizes: [100, 100] });
+    assert.deepEqual(config.backbone, { name: 'mlp', hiddenSizes: [100, 100], batchNorm: false, dropout: 0, activation: 'relu' });
     assert.deepEqual(config.algorithms, [{ name: 'finetuning' }]);
     assert.equal(config.paradigm, 'cil');
     assert.equal(config.benchmark.keepFirstUnpermuted, true);
@@ -306,7 +306,7 @@ describe('overrides', () => {
 
   it('address list items by index and remove keys', () => {
     const config = loadExperiment(undefined, ['backbone.hiddenSizes[1]=128', 'backbone.hiddenSizes.2=64', '~benchmark.numTasks']);
-    assert.deepEqual(config.backbone, { name: 'mlp', hiddenSizes: [100, 128, 64] });
+    assert.deepEqual(config.backbone, { name: 'mlp', hiddenSizes: [100, 128, 64], batchNorm: false, dropout: 0, activation: 'relu' });
     assert.equal(config.benchmark.numTasks, 5);
   });
 
@@ -316,7 +316,7 @@ describe('overrides', () => {
   });
 
   it("that switch a variant drop the default experiment's options of the old variant, keeping the shared ones", () => {
-    assert.deepEqual(loadExperiment(undefined, ['backbone.name=cnn']).backbone, { name: 'cnn' });
+    assert.deepEqual(loadExperiment(undefined, ['backbone.name=cnn']).backbone, { name: 'cnn', channels: [32, 64], kernelSize: 3, featureDim: 128, batchNorm: false });
     assert.deepEqual(loadExperiment(undefined, ['training.optimizer.name=adam']).training.optimizer, { name: 'adam', lr: 0.05 });
     // An option the user gave is never dropped.
     assert.deepEqual(errorLines(() => loadExperiment(undefined, ['backbone.hiddenSizes=[5]', 'backbone.name=cnn'])), [

@@ -9,14 +9,14 @@ import { describe, it } from 'node:test';
 import type { OptimizerConfig, TrainingConfig } from '../../src/config/experiment.js';
 import { loadExperiment } from '../../src/config/experiment.js';
 import type { Algorithm, BatchPosition, StepContext } from '../../src/continual/algorithms/index.js';
-import { MLP } from '../../src/continual/backbones/index.js';
+import { instantiateBackbone, mlpDefinition } from '../../src/continual/backbones/index.js';
 import { tensorDataset } from '../../src/continual/benchmarks/data.js';
-import { evaluateTask } from '../../src/continual/evaluation.js';
-import { runExperiment } from '../../src/continual/experiment.js';
-import { createHeads } from '../../src/continual/heads.js';
-import { ContinualModel } from '../../src/continual/model.js';
-import { type TrainingObserver, trainTask } from '../../src/continual/trainer.js';
-import type { ContinualBenchmark, TensorDataset } from '../../src/continual/types.js';
+import { evaluateTask } from '../../src/continual/training/evaluation.js';
+import { runExperiment } from '../../src/continual/experiment/run.js';
+import { createHeads } from '../../src/continual/model/heads.js';
+import { ContinualModel } from '../../src/continual/model/model.js';
+import { type TrainingObserver, trainTask } from '../../src/continual/training/trainer.js';
+import type { ContinualBenchmark, TensorDataset } from '../../src/continual/contracts/types.js';
 import { crossEntropy } from '../../src/nn/functional.js';
 import { disposeStateDict } from '../../src/optim/optimizer.js';
 import { type Tensor, grad, keep, manualSeed, noGrad, randint, randn, tidy } from '../../src/index.js';
@@ -45,7 +45,7 @@ function tinyBenchmark(numTasks: number, trainSize: number): ContinualBenchmark 
 }
 
 function tinyModel(batchNorm = false): ContinualModel {
-  return new ContinualModel(new MLP(INPUTS, { hiddenSizes: [5], batchNorm }), createHeads('til', 5));
+  return new ContinualModel(instantiateBackbone(mlpDefinition, [INPUTS], { hiddenSizes: [5], batchNorm }), createHeads('til', 5));
 }
 
 function training(epochs: number, batchSize: number, optimizer: OptimizerConfig = { name: 'sgd', lr: 0.1 }): TrainingConfig {

@@ -7,7 +7,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadExperiment } from '../../src/config/experiment.js';
-import { type RunOptions, RunInterruptedError, runExperiment } from '../../src/continual/experiment.js';
+import { type RunOptions, RunInterruptedError, runExperiment } from '../../src/continual/experiment/run.js';
 import { tempDir } from '../helpers.js';
 
 // 600 examples in batches of 64: 10 steps per epoch, 20 per task.

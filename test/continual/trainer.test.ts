@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadExperiment } from '../../src/config/experiment.js';
 import type { Algorithm, StepContext, TaskContext } from '../../src/continual/algorithms/index.js';
-import { runExperiment } from '../../src/continual/experiment.js';
-import { NonFiniteLossError } from '../../src/continual/trainer.js';
+import { runExperiment } from '../../src/continual/experiment/run.js';
+import { NonFiniteLossError } from '../../src/continual/training/trainer.js';
 import { full } from '../../src/index.js';
 import { tempDir } from '../helpers.js';
 

@@ -5,11 +5,11 @@
 // `<run directory>` are replaced by what an earlier command made.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_EXPERIMENT_YAML, experimentSchemaRows, loadExperiment } from '../../src/config/index.js';
+import { DEFAULT_EXPERIMENT_PATH, experimentSchemaRows, loadExperiment } from '../../src/config/index.js';
 import '../../src/continual/index.js';
 import { fashionMnistDir, tempDir } from '../helpers.js';
 
@@ -75,7 +75,8 @@ describe('documented commands', () => {
 
   it('the default experiment in docs/configuration.md is the one the code runs', () => {
     const doc = readFileSync(join(root, 'docs', 'configuration.md'), 'utf8');
-    assert.ok(doc.includes(`\`\`\`yaml\n${DEFAULT_EXPERIMENT_YAML}\`\`\``), 'docs/configuration.md must quote DEFAULT_EXPERIMENT_YAML verbatim in a yaml block');
+    const defaultYaml = readFileSync(DEFAULT_EXPERIMENT_PATH, 'utf8');
+    assert.ok(doc.includes(`\`\`\`yaml\n${defaultYaml}\`\`\``), 'docs/configuration.md must quote experiments/default.yaml verbatim in a yaml block');
   });
 
   it("docs/configuration.md's table has every key of the schema, with the schema's default", () => {
@@ -103,7 +104,7 @@ describe('documented commands', () => {
         if (word === 'experiments/<config>.yaml') return 'experiments/ewc_permuted_fashion_mnist.yaml';
         if (word === 'my-experiment.yaml') {
           const file = join(out, word);
-          writeFileSync(file, DEFAULT_EXPERIMENT_YAML);
+          copyFileSync(DEFAULT_EXPERIMENT_PATH, file);
           return file;
         }
         assert.doesNotMatch(word, /<[^>]+>/, `unknown placeholder in '${command.line}'`);

@@ -35,8 +35,8 @@
 import type { Tensor } from '../../tensor/tensor.js';
 import type { Parameter } from '../../nn/parameter.js';
 import type { Optimizer } from '../../optim/optimizer.js';
-import type { BackboneOutput, ContinualBenchmark, Paradigm, TaskId, TensorDataset } from '../types.js';
-import type { ContinualModel, ModelOutput } from '../model.js';
+import type { BackboneOutput, ContinualBenchmark, Paradigm, TaskId, TensorDataset } from '../contracts/types.js';
+import type { ContinualModel, ModelOutput } from '../model/model.js';
 
 export interface TaskContext {
   readonly task: TaskId;

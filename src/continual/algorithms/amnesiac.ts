@@ -18,9 +18,9 @@ import { boolean } from '../../config/schema.js';
 import { noGrad } from '../../tensor/autograd.js';
 import { keep, tidy } from '../../tensor/scope.js';
 import type { Tensor } from '../../tensor/tensor.js';
-import type { ContinualModel } from '../model.js';
+import type { ContinualModel } from '../model/model.js';
 import type { AlgorithmState, TaskContext, UnlearningContext } from './algorithm.js';
-import type { TaskId } from '../types.js';
+import type { TaskId } from '../contracts/types.js';
 
 type StateMap = Map<string, Tensor>;
 

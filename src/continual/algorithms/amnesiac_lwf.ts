@@ -10,7 +10,7 @@
 //   previous: no teacher outlives its task, so the next one is copied from θ
 //   after the subtraction: the teacher with Δθ_U subtracted.
 import { type Infer, array, integer, object } from '../../config/schema.js';
-import type { Paradigm, TaskId } from '../types.js';
+import type { Paradigm, TaskId } from '../contracts/types.js';
 import type { AlgorithmState, TaskContext, UnlearningContext } from './algorithm.js';
 import { AmnesiacBookkeeping, disableUnlearning } from './amnesiac.js';
 import { ALL_PARADIGMS, defineAlgorithm } from './definition.js';

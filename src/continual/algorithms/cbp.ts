@@ -37,8 +37,8 @@ import { keep, tidy } from '../../tensor/scope.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { CNN } from '../backbones/cnn.js';
 import { MLP } from '../backbones/mlp.js';
-import { HeadDIL, HeadsCIL, HeadsTIL } from '../heads.js';
-import type { ContinualModel } from '../model.js';
+import { HeadDIL, HeadsCIL, HeadsTIL } from '../model/heads.js';
+import type { ContinualModel } from '../model/model.js';
 import type { Algorithm, AlgorithmState, StepContext, TaskContext } from './algorithm.js';
 import { ALL_PARADIGMS, defineAlgorithm } from './definition.js';
 

@@ -4,7 +4,7 @@
 // towards unlearning requests, and how to make one from validated options.
 // Each algorithm file exports one definition; registry.ts lists them all.
 import type { ObjectSchema } from '../../config/schema.js';
-import type { Paradigm } from '../types.js';
+import type { Paradigm } from '../contracts/types.js';
 import type { Algorithm } from './algorithm.js';
 
 /**

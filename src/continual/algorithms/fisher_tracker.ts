@@ -13,8 +13,8 @@ import { zerosLike } from '../../tensor/creation.js';
 import { keep } from '../../tensor/scope.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { type FisherEstimator, computeFisher } from '../fisher/index.js';
-import type { ContinualModel } from '../model.js';
-import type { Paradigm } from '../types.js';
+import type { ContinualModel } from '../model/model.js';
+import type { Paradigm } from '../contracts/types.js';
 import type { StepContext, TaskContext } from './algorithm.js';
 import type { ParameterMap } from './quadratic_anchors.js';
 

@@ -5,7 +5,7 @@
 // TIL and CIL heads of later tasks keep their initialisation, so those tasks
 // score what an untrained head scores; DIL reuses the task-1 model.
 import { object } from '../../config/schema.js';
-import type { TaskId } from '../types.js';
+import type { TaskId } from '../contracts/types.js';
 import type { Algorithm } from './algorithm.js';
 import { ALL_PARADIGMS, defineAlgorithm } from './definition.js';
 

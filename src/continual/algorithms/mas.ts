@@ -15,7 +15,7 @@ import { noGrad } from '../../tensor/autograd.js';
 import { keep, tidy } from '../../tensor/scope.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { meanAbsoluteGradients } from '../fisher/absolute_gradients.js';
-import type { ContinualModel } from '../model.js';
+import type { ContinualModel } from '../model/model.js';
 import type { Algorithm, AlgorithmState, StepContext, TaskContext } from './algorithm.js';
 import { ALL_PARADIGMS, defineAlgorithm } from './definition.js';
 import { snapshot } from './quadratic_anchors.js';

@@ -10,7 +10,7 @@ import { keep, tidy } from '../../tensor/scope.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { zerosLike } from '../../tensor/creation.js';
 import { where } from '../../tensor/functions.js';
-import type { TaskId } from '../types.js';
+import type { TaskId } from '../contracts/types.js';
 
 export type ParameterMap = Map<string, Tensor>;
 

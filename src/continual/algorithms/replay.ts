@@ -8,7 +8,7 @@
 // competing with new ones (which a regulariser such as RWalk alone cannot
 // achieve in class-incremental learning).
 //
-// Draws come from the plugin's own generator (src/continual/rng.ts), reseeded
+// Draws come from the plugin's own generator (src/continual/benchmarks/rng.ts), reseeded
 // per task from (seed, task): a run resumed from a task-end checkpoint makes
 // the same draws as an uninterrupted one without saving generator state.
 import { type Infer, integer, object } from '../../config/schema.js';
@@ -17,7 +17,7 @@ import { tensor, zeros } from '../../tensor/creation.js';
 import { noGrad } from '../../tensor/autograd.js';
 import { keep, tidy } from '../../tensor/scope.js';
 import type { Tensor } from '../../tensor/tensor.js';
-import { Rng, deriveSeed } from '../rng.js';
+import { Rng, deriveSeed } from '../benchmarks/rng.js';
 import type { Algorithm, AlgorithmState, StepContext, TaskContext } from './algorithm.js';
 import { ALL_PARADIGMS, defineAlgorithm } from './definition.js';
 

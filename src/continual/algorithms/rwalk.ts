@@ -13,7 +13,7 @@
 // scope) and updated in place; parameters are identified by their name in
 // model.namedParameters(), so heads created later get entries when they
 // appear and are penalised only once they existed at a task end.
-import type { ContinualModel } from '../model.js';
+import type { ContinualModel } from '../model/model.js';
 import { type Infer, integer, number, object } from '../../config/schema.js';
 import type { Parameter } from '../../nn/parameter.js';
 import { grad, noGrad } from '../../tensor/autograd.js';

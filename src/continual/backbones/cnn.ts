@@ -6,27 +6,30 @@
 // 'conv1.weight', 'bn1.runningMean', 'fc1.bias', ...), in construction order,
 // so a PyTorch model with those attributes built after the same seed has the
 // same initial values.
+import { type Infer, array, boolean, integer, object } from '../../config/schema.js';
 import * as F from '../../nn/functional.js';
 import { BatchNorm2d } from '../../nn/layers/batchnorm.js';
 import { Conv2d } from '../../nn/layers/conv.js';
 import { Linear } from '../../nn/layers/linear.js';
 import { tidy } from '../../tensor/scope.js';
 import type { Tensor } from '../../tensor/tensor.js';
-import type { BackboneOutput } from '../types.js';
-import { BackboneBase, type ParameterOverrides, activationMap, applyWeighted, checkPositiveInteger, registerChild } from './common.js';
+import type { BackboneOutput } from '../contracts/types.js';
+import { BackboneBase, type ParameterOverrides, activationMap, applyWeighted, registerChild } from './common.js';
+import { defineBackbone } from './definition.js';
 
-export interface CNNOptions {
-  /** Output channels of each convolution, input to output (default [32, 64]). */
-  channels?: readonly number[];
-  /** Odd square kernel size; padding is kernelSize // 2 so convolutions keep the spatial size (default 3). */
-  kernelSize?: number;
-  /** Width of fc1, the feature size (default 128). */
-  featureDim?: number;
-  /** BatchNorm2d after each convolution, before the ReLU (default false). */
-  batchNorm?: boolean;
-}
-
-export const CNN_DEFAULTS = Object.freeze({ channels: Object.freeze([32, 64] as const), kernelSize: 3, featureDim: 128, batchNorm: false } as const satisfies Required<CNNOptions>);
+const cnnOptions = object({
+  channels: array(integer({ min: 1 }), { minLength: 1 }).default([32, 64]).describe('output channels of each convolution'),
+  // Padding is kernelSize // 2, so convolutions keep the spatial size only for odd kernels.
+  kernelSize: integer({ min: 1 })
+    .refine((k, report) => {
+      if (k % 2 === 0) report([], `expected an odd integer >= 1 (padding keeps the spatial size only for odd kernels), got ${k}`);
+    })
+    .default(3)
+    .describe('square kernel size, odd'),
+  featureDim: integer({ min: 1 }).default(128).describe('size of the feature vector fed to the heads'),
+  batchNorm: boolean().default(false).describe('batch normalisation after each convolution'),
+});
+export type CNNOptions = Infer<typeof cnnOptions>;
 
 export class CNN extends BackboneBase {
   /** [C, H, W] of one input. */
@@ -43,20 +46,14 @@ export class CNN extends BackboneBase {
   readonly outputDim: number;
   readonly weightedLayerNames: readonly string[];
 
-  /** `inputShape`: [C, H, W] of one input. */
-  constructor(inputShape: readonly number[], options: CNNOptions = {}) {
+  /** `inputShape`: [C, H, W] of one input; `options` as the schema validated them. */
+  constructor(inputShape: readonly number[], options: CNNOptions) {
     super();
     if (inputShape.length !== 3 || inputShape.some((d) => !Number.isInteger(d) || d < 1)) {
       throw new RangeError(`CNN: the input shape must be [C, H, W] with positive integers, got [${inputShape.join(', ')}]`);
     }
-    const channels = [...(options.channels ?? CNN_DEFAULTS.channels)];
-    if (channels.length === 0) throw new RangeError('CNN: channels must list at least one convolution');
-    channels.forEach((c, i) => checkPositiveInteger('CNN', `channels[${i}]`, c));
-    const kernelSize = options.kernelSize ?? CNN_DEFAULTS.kernelSize;
-    checkPositiveInteger('CNN', 'kernelSize', kernelSize);
-    if (kernelSize % 2 === 0) throw new RangeError(`CNN: kernelSize must be odd (so that padding keeps the size), got ${kernelSize}`);
-    const featureDim = options.featureDim ?? CNN_DEFAULTS.featureDim;
-    checkPositiveInteger('CNN', 'featureDim', featureDim);
+    const channels = [...options.channels];
+    const { kernelSize, featureDim } = options;
     let [c, h, w] = inputShape as [number, number, number];
     // Each pool halves the size (rounding down, as PyTorch's max_pool2d).
     if (h >> channels.length < 1 || w >> channels.length < 1) {
@@ -65,7 +62,7 @@ export class CNN extends BackboneBase {
     this.inputShape = Object.freeze([...inputShape]);
     this.channels = Object.freeze(channels);
     this.kernelSize = kernelSize;
-    this.batchNorm = options.batchNorm ?? CNN_DEFAULTS.batchNorm;
+    this.batchNorm = options.batchNorm;
     this.outputDim = featureDim;
     channels.forEach((out, i) => {
       registerChild(this, `conv${i + 1}`, new Conv2d(c, out, kernelSize, { padding: Math.floor(kernelSize / 2) }));
@@ -115,3 +112,10 @@ export class CNN extends BackboneBase {
     return { feature: activations[activations.length - 1]!, activations: activationMap(names, activations) };
   }
 }
+
+export const cnnDefinition = defineBackbone({
+  name: 'cnn',
+  summary: 'Small CNN for 28x28 / 32x32 images: conv -> ReLU -> 2x2 max-pool per entry of channels, then fc1 -> ReLU.',
+  options: cnnOptions,
+  create: (options, inputShape) => new CNN(inputShape, options),
+});

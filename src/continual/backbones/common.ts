@@ -12,7 +12,7 @@ import { Conv2d } from '../../nn/layers/conv.js';
 import { Linear } from '../../nn/layers/linear.js';
 import { Module } from '../../nn/module.js';
 import type { Tensor } from '../../tensor/tensor.js';
-import type { Backbone, BackboneOutput } from '../types.js';
+import type { Backbone, BackboneOutput } from '../contracts/types.js';
 
 /** A weighted layer of our backbones. */
 export type WeightedModule = Linear | Conv2d;
@@ -66,10 +66,6 @@ export function inputSize(fn: string, input: number | readonly number[]): number
     throw new RangeError(`${fn}: the input shape must be positive integers, got [${dims.join(', ')}]`);
   }
   return dims.reduce((a, b) => a * b, 1);
-}
-
-export function checkPositiveInteger(fn: string, what: string, n: number): void {
-  if (!Number.isInteger(n) || n < 1) throw new RangeError(`${fn}: ${what} must be a positive integer, got ${n}`);
 }
 
 /**

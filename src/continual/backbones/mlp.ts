@@ -4,12 +4,13 @@
 // Modules are registered as fc1, bn1, fc2, bn2, ... (a PyTorch model written
 // with those attributes has the same parameter names and, after the same
 // seed, the same initial values).
+import { type Infer, array, boolean, enumOf, integer, number, object } from '../../config/schema.js';
 import * as F from '../../nn/functional.js';
 import { BatchNorm1d } from '../../nn/layers/batchnorm.js';
 import { Linear } from '../../nn/layers/linear.js';
 import { tidy } from '../../tensor/scope.js';
 import type { Tensor } from '../../tensor/tensor.js';
-import type { BackboneOutput } from '../types.js';
+import type { BackboneOutput } from '../contracts/types.js';
 import {
   ACTIVATIONS,
   type ActivationName,
@@ -18,23 +19,19 @@ import {
   activate,
   activationMap,
   applyWeighted,
-  checkPositiveInteger,
   inputSize,
   registerChild,
 } from './common.js';
+import { defineBackbone } from './definition.js';
 
-export interface MLPOptions {
-  /** Width of each hidden layer, input to output (default [256, 256]). */
-  hiddenSizes?: readonly number[];
-  /** BatchNorm1d after each linear layer, before the activation (default false). */
-  batchNorm?: boolean;
-  /** Dropout probability after each activation, 0 for none (default 0). */
-  dropout?: number;
-  /** Default 'relu'. */
-  activation?: ActivationName;
-}
-
-export const MLP_DEFAULTS = Object.freeze({ hiddenSizes: Object.freeze([256, 256] as const), batchNorm: false, dropout: 0, activation: 'relu' } as const satisfies Required<MLPOptions>);
+const mlpOptions = object({
+  hiddenSizes: array(integer({ min: 1 }), { minLength: 1 }).default([256, 256]).describe('widths of the hidden layers'),
+  batchNorm: boolean().default(false).describe('batch normalisation after each hidden layer'),
+  // p = 1 would zero every feature: always a configuration mistake here.
+  dropout: number({ min: 0, max: 1, maxExclusive: true }).default(0).describe('dropout probability after each hidden layer'),
+  activation: enumOf(ACTIVATIONS).default('relu').describe('nonlinearity after each layer'),
+});
+export type MLPOptions = Infer<typeof mlpOptions>;
 
 export class MLP extends BackboneBase {
   readonly inputDim: number;
@@ -45,22 +42,15 @@ export class MLP extends BackboneBase {
   readonly outputDim: number;
   readonly weightedLayerNames: readonly string[];
 
-  /** `input`: the per-sample input shape (e.g. [1, 28, 28]) or its flattened size. */
-  constructor(input: number | readonly number[], options: MLPOptions = {}) {
+  /** `input`: the per-sample input shape (e.g. [1, 28, 28]) or its flattened size; `options` as the schema validated them. */
+  constructor(input: number | readonly number[], options: MLPOptions) {
     super();
     this.inputDim = inputSize('MLP', input);
-    const hiddenSizes = [...(options.hiddenSizes ?? MLP_DEFAULTS.hiddenSizes)];
-    if (hiddenSizes.length === 0) throw new RangeError('MLP: hiddenSizes must list at least one layer width');
-    hiddenSizes.forEach((h, i) => checkPositiveInteger('MLP', `hiddenSizes[${i}]`, h));
-    const dropout = options.dropout ?? MLP_DEFAULTS.dropout;
-    // p = 1 would zero every feature: always a configuration mistake here.
-    if (!(dropout >= 0 && dropout < 1)) throw new RangeError(`MLP: dropout must be in [0, 1), got ${dropout}`);
-    const activation = options.activation ?? MLP_DEFAULTS.activation;
-    if (!ACTIVATIONS.includes(activation)) throw new RangeError(`MLP: activation must be one of ${ACTIVATIONS.join(', ')}, got '${String(activation)}'`);
+    const hiddenSizes = [...options.hiddenSizes];
     this.hiddenSizes = Object.freeze(hiddenSizes);
-    this.batchNorm = options.batchNorm ?? MLP_DEFAULTS.batchNorm;
-    this.dropout = dropout;
-    this.activation = activation;
+    this.batchNorm = options.batchNorm;
+    this.dropout = options.dropout;
+    this.activation = options.activation;
     this.outputDim = hiddenSizes[hiddenSizes.length - 1]!;
     this.weightedLayerNames = Object.freeze(hiddenSizes.map((_, i) => `fc${i + 1}`));
     let width = this.inputDim;
@@ -106,3 +96,10 @@ export class MLP extends BackboneBase {
     return { feature, activations: activationMap(this.weightedLayerNames, activations) };
   }
 }
+
+export const mlpDefinition = defineBackbone({
+  name: 'mlp',
+  summary: 'Flattened input through fully connected layers fc1, fc2, ...; the feature is the last hidden layer.',
+  options: mlpOptions,
+  create: (options, inputShape) => new MLP(inputShape, options),
+});

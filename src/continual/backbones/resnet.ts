@@ -18,6 +18,7 @@
 // same as the block's conv1) and its followingLayer is the layer that reads
 // the block's output (the same as the block's conv2), or null in the last
 // block. Identity skips are not layers and appear nowhere.
+import { object } from '../../config/schema.js';
 import * as F from '../../nn/functional.js';
 import { BatchNorm2d } from '../../nn/layers/batchnorm.js';
 import { Sequential } from '../../nn/layers/container.js';
@@ -26,8 +27,9 @@ import * as init from '../../nn/init.js';
 import { Module } from '../../nn/module.js';
 import { tidy } from '../../tensor/scope.js';
 import type { Tensor } from '../../tensor/tensor.js';
-import type { BackboneOutput } from '../types.js';
+import type { BackboneOutput } from '../contracts/types.js';
 import { BackboneBase, type ParameterOverrides, activationMap, applyWeighted } from './common.js';
+import { defineBackbone } from './definition.js';
 
 /** Channels of the four stages. */
 const STAGE_WIDTHS = [64, 128, 256, 512] as const;
@@ -200,3 +202,10 @@ export class ResNet18 extends BackboneBase {
     return { feature, activations: activationMap(this.weightedLayerNames, activations) };
   }
 }
+
+export const resnet18Definition = defineBackbone({
+  name: 'resnet18',
+  summary: 'ResNet-18 with the CIFAR stem (3x3 conv, no max-pool), torchvision naming and initialisation; 512-d feature.',
+  options: object({}),
+  create: (_options, inputShape) => new ResNet18(inputShape),
+});

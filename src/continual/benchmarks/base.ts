@@ -21,8 +21,8 @@ import { type RawDataset, channelStatistics } from '../../data/raw.js';
 import { tensor } from '../../tensor/creation.js';
 import { keep, tidy } from '../../tensor/scope.js';
 import type { Tensor } from '../../tensor/tensor.js';
-import { Rng, deriveSeed } from '../rng.js';
-import type { ContinualBenchmark, TaskId, TaskSplits, TensorDataset } from '../types.js';
+import { Rng, deriveSeed } from './rng.js';
+import type { ContinualBenchmark, TaskId, TaskSplits, TensorDataset } from '../contracts/types.js';
 
 export interface ImageBenchmarkOptions {
   /** A name from the dataset registry (default 'mnist-embedded'). */

@@ -1,8 +1,8 @@
 // Datasets held as tensors, and mini-batches over them.
 import { tensor } from '../../tensor/creation.js';
 import type { Tensor } from '../../tensor/tensor.js';
-import { Rng } from '../rng.js';
-import type { TensorDataset } from '../types.js';
+import { Rng } from './rng.js';
+import type { TensorDataset } from '../contracts/types.js';
 
 /** A dataset from inputs [N, ...] and labels [N]; checks that they agree. */
 export function tensorDataset(x: Tensor, y: Tensor): TensorDataset {

@@ -10,9 +10,9 @@
 // each task's classes count as new classes: classOffset(t) = (t - 1) x classes
 // (CLArena never applied this offset to permuted datasets, through a
 // boolean-expression bug; we do).
-import { Rng, deriveSeed } from '../rng.js';
+import { Rng, deriveSeed } from './rng.js';
 import type { Tensor } from '../../tensor/tensor.js';
-import type { TaskId } from '../types.js';
+import type { TaskId } from '../contracts/types.js';
 import { ImageBenchmark, type ImageBenchmarkOptions } from './base.js';
 import { permutePixels } from './transforms.js';
 

@@ -6,7 +6,7 @@
 // As with permutations, each task's classes count as new classes in the
 // class-incremental paradigm.
 import type { Tensor } from '../../tensor/tensor.js';
-import type { TaskId } from '../types.js';
+import type { TaskId } from '../contracts/types.js';
 import { ImageBenchmark, type ImageBenchmarkOptions } from './base.js';
 import { formatBenchmarkProblems, rotatedProblems } from './feasibility.js';
 import { rotateImages } from './transforms.js';

@@ -6,7 +6,7 @@
 // the position of the class in its task's list, 0 .. k-1. classOffset(t)
 // counts the classes of the tasks before t, which the class-incremental
 // heads add to reach the global label.
-import type { TaskId } from '../types.js';
+import type { TaskId } from '../contracts/types.js';
 import { ImageBenchmark, type ImageBenchmarkOptions } from './base.js';
 import { equalClassSplit, formatBenchmarkProblems, splitProblems } from './feasibility.js';
 

@@ -16,7 +16,7 @@ import { keep, tidy } from '../../tensor/scope.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { Linear } from '../../nn/layers/linear.js';
 import type { Module } from '../../nn/module.js';
-import { ContinualModel } from '../model.js';
+import { ContinualModel } from '../model/model.js';
 import { type CapturedLayer, capturableLayers, withCapture } from './capture.js';
 import { closedFormApplies, perSampleGradientSums } from './closed_form.js';
 

@@ -23,7 +23,7 @@
 import { noGrad } from '../../tensor/autograd.js';
 import { tidy } from '../../tensor/scope.js';
 import type { Tensor } from '../../tensor/tensor.js';
-import type { TaskId } from '../types.js';
+import type { TaskId } from '../contracts/types.js';
 import { type AccuracyMatrix, forgettingPerTask } from './matrix.js';
 
 /** Below this norm a feature vector counts as zero in the cosine (PyTorch's cosine_similarity eps). */

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { manualSeed, nn, randn, tidy } from '../../../src/index.js';
-import { CNN } from '../../../src/continual/backbones/cnn.js';
+import { cnnDefinition, instantiateBackbone } from '../../../src/continual/backbones/index.js';
 import { assertMatches } from '../../helpers.js';
 import { assertSummary, camel, fixture, maxAbsDiff, values } from './support.js';
 
@@ -13,7 +13,7 @@ const F = nn.functional;
 
 describe('CNN: structure', () => {
   test('defaults on 28x28: conv1, conv2, fc1 with 32, 64 channels and 128 features', () => {
-    const model = new CNN([1, 28, 28]);
+    const model = instantiateBackbone(cnnDefinition, [1, 28, 28]);
     assert.deepEqual(model.weightedLayerNames, ['conv1', 'conv2', 'fc1']);
     assert.deepEqual(model.channels, [32, 64]);
     assert.equal(model.kernelSize, 3);
@@ -40,10 +40,10 @@ describe('CNN: structure', () => {
   });
 
   test('parameter and state-dict names equal PyTorch', () => {
-    const small = new CNN([1, 28, 28], { channels: [4, 8], featureDim: 16, batchNorm: true });
+    const small = instantiateBackbone(cnnDefinition, [1, 28, 28], { channels: [4, 8], featureDim: 16, batchNorm: true });
     assert.deepEqual(small.namedParameters().map(([n]) => n), fixture.cnnSmall.parameterNames);
     assert.deepEqual(Object.keys(small.stateDict()), fixture.cnnSmall.stateDictKeys.map(camel));
-    const large = new CNN([3, 32, 32]);
+    const large = instantiateBackbone(cnnDefinition, [3, 32, 32]);
     assert.deepEqual(large.namedParameters().map(([n]) => n), fixture.cnnDefault.parameterNames);
     const count = large.parameters().reduce((n, p) => n + p.numel(), 0);
     assert.equal(count, fixture.cnnDefault.parameterCount);
@@ -52,7 +52,7 @@ describe('CNN: structure', () => {
   });
 
   test('three convolutions with a 5x5 kernel on 32x32', () => {
-    const model = new CNN([3, 32, 32], { channels: [8, 8, 16], kernelSize: 5, featureDim: 10 });
+    const model = instantiateBackbone(cnnDefinition, [3, 32, 32], { channels: [8, 8, 16], kernelSize: 5, featureDim: 10 });
     assert.deepEqual(model.weightedLayerNames, ['conv1', 'conv2', 'conv3', 'fc1']);
     assert.deepEqual(model.featureMapShape, [16, 4, 4]);
     tidy(() => {
@@ -67,12 +67,12 @@ describe('CNN: structure', () => {
   });
 
   test('bad options and inputs are clear errors', () => {
-    assert.throws(() => new CNN([28, 28]), /input shape must be \[C, H, W\]/);
-    assert.throws(() => new CNN([1, 28, 28], { channels: [] }), /at least one convolution/);
-    assert.throws(() => new CNN([1, 28, 28], { kernelSize: 4 }), /kernelSize must be odd/);
-    assert.throws(() => new CNN([1, 28, 28], { featureDim: 0 }), /featureDim must be a positive integer/);
-    assert.throws(() => new CNN([1, 4, 4], { channels: [2, 2, 2] }), /4x4 input is too small for 3 2x2 max-pools/);
-    const model = new CNN([1, 28, 28], { channels: [2], featureDim: 3 });
+    assert.throws(() => instantiateBackbone(cnnDefinition, [28, 28]), /input shape must be \[C, H, W\]/);
+    assert.throws(() => instantiateBackbone(cnnDefinition, [1, 28, 28], { channels: [] }), /channels: expected a list of integers >= 1 \(at least one\), got 0 items/);
+    assert.throws(() => instantiateBackbone(cnnDefinition, [1, 28, 28], { kernelSize: 4 }), /kernelSize: expected an odd integer >= 1 \(padding keeps the spatial size only for odd kernels\), got 4/);
+    assert.throws(() => instantiateBackbone(cnnDefinition, [1, 28, 28], { featureDim: 0 }), /featureDim: expected an integer >= 1, got 0/);
+    assert.throws(() => instantiateBackbone(cnnDefinition, [1, 4, 4], { channels: [2, 2, 2] }), /4x4 input is too small for 3 2x2 max-pools/);
+    const model = instantiateBackbone(cnnDefinition, [1, 28, 28], { channels: [2], featureDim: 3 });
     tidy(() => {
       assert.throws(() => model.forward(randn([2, 3, 28, 28])), /expected a batch \[N, 1, 28, 28\], got shape \[2, 3, 28, 28\]/);
       assert.throws(() => model.forward(randn([2, 784])), /got shape \[2, 784\]/);
@@ -85,7 +85,7 @@ describe('CNN: seeded equality with PyTorch', () => {
   test('small CNN with batch norm: parameters, every activation and the feature', () => {
     const fx = fixture.cnnSmall;
     manualSeed(2);
-    const model = new CNN([1, 28, 28], { channels: [4, 8], featureDim: 16, batchNorm: true });
+    const model = instantiateBackbone(cnnDefinition, [1, 28, 28], { channels: [4, 8], featureDim: 16, batchNorm: true });
     for (const [name, summary] of fx.params) assertSummary(model.namedParameters().find(([n]) => n === name)![1], summary, name);
     tidy(() => {
       const { feature, activations } = model.forward(randn([2, 1, 28, 28]));
@@ -99,7 +99,7 @@ describe('CNN: seeded equality with PyTorch', () => {
   test('default CNN on 32x32 RGB: parameters, feature and activations', () => {
     const fx = fixture.cnnDefault;
     manualSeed(3);
-    const model = new CNN([3, 32, 32]);
+    const model = instantiateBackbone(cnnDefinition, [3, 32, 32]);
     for (const [name, summary] of fx.params) assertSummary(model.namedParameters().find(([n]) => n === name)![1], summary, name);
     tidy(() => {
       const { feature, activations } = model.forward(randn([2, 3, 32, 32]));
@@ -113,7 +113,7 @@ describe('CNN: seeded equality with PyTorch', () => {
 describe('CNN: activations', () => {
   test('post-ReLU and post-pool: nonnegative, and exactly what the next layer reads', () => {
     manualSeed(11);
-    const model = new CNN([1, 28, 28], { channels: [4, 6], featureDim: 12 });
+    const model = instantiateBackbone(cnnDefinition, [1, 28, 28], { channels: [4, 6], featureDim: 12 });
     tidy(() => {
       const x = randn([3, 1, 28, 28]);
       const { feature, activations } = model.forward(x);
@@ -140,7 +140,7 @@ describe('CNN: activations', () => {
 
   test('batch norm after each convolution: batch statistics in training, running ones in eval', () => {
     manualSeed(12);
-    const model = new CNN([1, 28, 28], { channels: [3], featureDim: 4, batchNorm: true });
+    const model = instantiateBackbone(cnnDefinition, [1, 28, 28], { channels: [3], featureDim: 4, batchNorm: true });
     tidy(() => {
       const x = randn([4, 1, 28, 28]).mul(5).add(3);
       model.train();
@@ -158,7 +158,7 @@ describe('CNN: activations', () => {
 
   test('forward with a replacement convolution weight uses it with the layer\'s padding', () => {
     manualSeed(13);
-    const model = new CNN([1, 8, 8], { channels: [2], featureDim: 3 });
+    const model = instantiateBackbone(cnnDefinition, [1, 8, 8], { channels: [2], featureDim: 3 });
     tidy(() => {
       const x = randn([2, 1, 8, 8]);
       const conv1 = model.layer('conv1');

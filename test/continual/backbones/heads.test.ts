@@ -5,8 +5,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { type Tensor, manualSeed, nn, randn, tensor, tidy } from '../../../src/index.js';
-import { HeadDIL, HeadsCIL, HeadsTIL, createHeads } from '../../../src/continual/heads.js';
-import type { Heads } from '../../../src/continual/types.js';
+import { HeadDIL, HeadsCIL, HeadsTIL, createHeads } from '../../../src/continual/model/heads.js';
+import type { Heads } from '../../../src/continual/contracts/types.js';
 import { maxAbsDiff, values } from './support.js';
 
 const F = nn.functional;

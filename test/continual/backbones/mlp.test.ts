@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { type Tensor, liveTensorCount, manualSeed, nn, noGrad, ones, randn, tidy } from '../../../src/index.js';
-import { MLP } from '../../../src/continual/backbones/mlp.js';
+import { instantiateBackbone, mlpDefinition } from '../../../src/continual/backbones/index.js';
 import { assertMatches } from '../../helpers.js';
 import { assertSummary, camel, fixture, maxAbsDiff, values } from './support.js';
 
@@ -14,13 +14,13 @@ const F = nn.functional;
 
 describe('MLP: structure', () => {
   test('layers fc1, fc2, ... in order; parameter and state-dict names as PyTorch', () => {
-    const model = new MLP([1, 28, 28], { hiddenSizes: [64, 32] });
+    const model = instantiateBackbone(mlpDefinition, [1, 28, 28], { hiddenSizes: [64, 32] });
     assert.deepEqual(model.weightedLayerNames, ['fc1', 'fc2']);
     assert.equal(model.inputDim, 784);
     assert.equal(model.outputDim, 32);
     assert.deepEqual(model.namedParameters().map(([n]) => n), fixture.mlp.parameterNames);
     assert.deepEqual(Object.keys(model.stateDict()), fixture.mlp.stateDictKeys.map(camel));
-    const withBn = new MLP(20, { hiddenSizes: [16, 8], batchNorm: true, activation: 'tanh' });
+    const withBn = instantiateBackbone(mlpDefinition, [20], { hiddenSizes: [16, 8], batchNorm: true, activation: 'tanh' });
     assert.deepEqual(withBn.namedParameters().map(([n]) => n), fixture.mlpBatchNorm.parameterNames);
     assert.deepEqual(Object.keys(withBn.stateDict()), fixture.mlpBatchNorm.stateDictKeys.map(camel));
     model.dispose();
@@ -28,7 +28,7 @@ describe('MLP: structure', () => {
   });
 
   test('defaults: two hidden layers of 256, ReLU, no batch norm or dropout', () => {
-    const model = new MLP(10);
+    const model = instantiateBackbone(mlpDefinition, [10]);
     assert.deepEqual(model.hiddenSizes, [256, 256]);
     assert.equal(model.outputDim, 256);
     assert.equal(model.activation, 'relu');
@@ -44,7 +44,7 @@ describe('MLP: structure', () => {
   });
 
   test('layer(name) is the Linear module; preceding and following go along the list', () => {
-    const model = new MLP(12, { hiddenSizes: [8, 6, 4] });
+    const model = instantiateBackbone(mlpDefinition, [12], { hiddenSizes: [8, 6, 4] });
     const fc2 = model.layer('fc2');
     assert.ok(fc2 instanceof nn.Linear);
     assert.deepEqual([...fc2.weight.shape], [6, 8]);
@@ -59,7 +59,7 @@ describe('MLP: structure', () => {
   });
 
   test('a clone has its own layers with the same values', () => {
-    const model = new MLP(5, { hiddenSizes: [3] });
+    const model = instantiateBackbone(mlpDefinition, [5], { hiddenSizes: [3] });
     const copy = model.clone();
     assert.notEqual(copy.layer('fc1').weight, model.layer('fc1').weight);
     assert.ok(copy.layer('fc1').weight.equal(model.layer('fc1').weight));
@@ -70,11 +70,11 @@ describe('MLP: structure', () => {
   });
 
   test('bad options and inputs are clear errors', () => {
-    assert.throws(() => new MLP(10, { hiddenSizes: [] }), /at least one layer/);
-    assert.throws(() => new MLP(10, { hiddenSizes: [4, 0] }), /hiddenSizes\[1\] must be a positive integer, got 0/);
-    assert.throws(() => new MLP(10, { dropout: 1 }), /dropout must be in \[0, 1\)/);
-    assert.throws(() => new MLP([0, 3]), /input shape must be positive integers/);
-    const model = new MLP([2, 3], { hiddenSizes: [4] });
+    assert.throws(() => instantiateBackbone(mlpDefinition, [10], { hiddenSizes: [] }), /hiddenSizes: expected a list of integers >= 1 \(at least one\), got 0 items/);
+    assert.throws(() => instantiateBackbone(mlpDefinition, [10], { hiddenSizes: [4, 0] }), /hiddenSizes\[1\]: expected an integer >= 1, got 0/);
+    assert.throws(() => instantiateBackbone(mlpDefinition, [10], { dropout: 1 }), /dropout: expected a number in \[0, 1\), got 1/);
+    assert.throws(() => instantiateBackbone(mlpDefinition, [0, 3]), /input shape must be positive integers/);
+    const model = instantiateBackbone(mlpDefinition, [2, 3], { hiddenSizes: [4] });
     tidy(() => {
       assert.throws(() => model.forward(ones([5, 7])), /expected a batch \[N, \.\.\.\] of 6 elements per sample, got shape \[5, 7\]/);
       assert.throws(() => model.forward(ones([6])), /got shape \[6\]/);
@@ -87,7 +87,7 @@ describe('MLP: structure', () => {
 describe('MLP: seeded equality with PyTorch', () => {
   test('784-64-32 ReLU: initial parameters, feature and activations', () => {
     manualSeed(0);
-    const model = new MLP([1, 28, 28], { hiddenSizes: [64, 32] });
+    const model = instantiateBackbone(mlpDefinition, [1, 28, 28], { hiddenSizes: [64, 32] });
     for (const [name, summary] of fixture.mlp.params) {
       assertSummary(model.namedParameters().find(([n]) => n === name)![1], summary, name);
     }
@@ -106,7 +106,7 @@ describe('MLP: seeded equality with PyTorch', () => {
   test('batch norm and tanh: training passes, running statistics, eval pass', () => {
     const fx = fixture.mlpBatchNorm;
     manualSeed(1);
-    const model = new MLP(20, { hiddenSizes: [16, 8], batchNorm: true, activation: 'tanh' });
+    const model = instantiateBackbone(mlpDefinition, [20], { hiddenSizes: [16, 8], batchNorm: true, activation: 'tanh' });
     for (const [name, expected] of fx.params) {
       assertMatches(model.namedParameters().find(([n]) => n === name)![1], expected, name, { rtol: 0, atol: 0 });
     }
@@ -138,7 +138,7 @@ describe('MLP: seeded equality with PyTorch', () => {
 describe('MLP: activations', () => {
   test('each activation is the post-ReLU output that the next layer reads', () => {
     manualSeed(5);
-    const model = new MLP(10, { hiddenSizes: [12, 9, 7] });
+    const model = instantiateBackbone(mlpDefinition, [10], { hiddenSizes: [12, 9, 7] });
     tidy(() => {
       const x = randn([5, 10]);
       const { feature, activations } = model.forward(x);
@@ -167,7 +167,7 @@ describe('MLP: activations', () => {
 
   test('sigmoid activations lie in (0, 1)', () => {
     manualSeed(6);
-    const model = new MLP(4, { hiddenSizes: [5], activation: 'sigmoid' });
+    const model = instantiateBackbone(mlpDefinition, [4], { hiddenSizes: [5], activation: 'sigmoid' });
     tidy(() => {
       const v = values(model.forward(randn([3, 4])).activations.get('fc1')!);
       assert.ok(v.every((e) => e > 0 && e < 1));
@@ -177,7 +177,7 @@ describe('MLP: activations', () => {
 
   test('dropout: active in training (zeroes, others scaled by 1/(1-p)), identity in eval; activations are before dropout', () => {
     manualSeed(7);
-    const model = new MLP(16, { hiddenSizes: [64, 64], dropout: 0.5 });
+    const model = instantiateBackbone(mlpDefinition, [16], { hiddenSizes: [64, 64], dropout: 0.5 });
     tidy(() => {
       const x = randn([8, 16]);
       model.eval();
@@ -205,7 +205,7 @@ describe('MLP: activations', () => {
 
   test('batch norm: training uses batch statistics, eval the running ones', () => {
     manualSeed(8);
-    const model = new MLP(6, { hiddenSizes: [5], batchNorm: true });
+    const model = instantiateBackbone(mlpDefinition, [6], { hiddenSizes: [5], batchNorm: true });
     tidy(() => {
       const x = randn([10, 6]).mul(3).add(2);
       model.train();
@@ -225,7 +225,7 @@ describe('MLP: activations', () => {
 describe('MLP: forward with replacement parameters (WSN)', () => {
   test('overrides replace the named layers and carry gradients to the replacements', () => {
     manualSeed(9);
-    const model = new MLP(6, { hiddenSizes: [5, 4] });
+    const model = instantiateBackbone(mlpDefinition, [6], { hiddenSizes: [5, 4] });
     tidy(() => {
       const x = randn([3, 6]);
       const fc2 = model.layer('fc2');
@@ -249,7 +249,7 @@ describe('MLP: forward with replacement parameters (WSN)', () => {
 
 describe('MLP: memory', () => {
   test('a forward pass in tidy leaves no tensors behind', () => {
-    const model = new MLP(8, { hiddenSizes: [6, 4], batchNorm: true, dropout: 0.2 });
+    const model = instantiateBackbone(mlpDefinition, [8], { hiddenSizes: [6, 4], batchNorm: true, dropout: 0.2 });
     const x = randn([4, 8]);
     const before = liveTensorCount();
     tidy(() => {

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { batchOrder, batches, subset, tensorDataset } from '../../../src/continual/benchmarks/data.js';
-import type { TensorDataset } from '../../../src/continual/types.js';
+import type { TensorDataset } from '../../../src/continual/contracts/types.js';
 import { arange, liveTensorCount, tidy } from '../../../src/index.js';
 
 /** 103 examples: x[i] = [2i, 2i + 1], y[i] = i, so rows can be matched to labels. */

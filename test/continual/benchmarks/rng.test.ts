@@ -3,7 +3,7 @@
 // independence from libtorch's global generator.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Rng, deriveSeed } from '../../../src/continual/rng.js';
+import { Rng, deriveSeed } from '../../../src/continual/benchmarks/rng.js';
 import { manualSeed, randn, tidy } from '../../../src/index.js';
 import { loadFixture } from '../../helpers.js';
 

@@ -13,11 +13,11 @@ import { ConfigError } from '../../../src/config/loader.js';
 import { CBP, type CBPUtility } from '../../../src/continual/algorithms/cbp.js';
 import type { StepContext, TaskContext } from '../../../src/continual/algorithms/index.js';
 import { createAlgorithms } from '../../../src/continual/algorithms/index.js';
-import { CNN, MLP, ResNet18 } from '../../../src/continual/backbones/index.js';
-import { runExperiment } from '../../../src/continual/experiment.js';
-import { createHeads } from '../../../src/continual/heads.js';
-import { ContinualModel } from '../../../src/continual/model.js';
-import type { ContinualBenchmark, Paradigm } from '../../../src/continual/types.js';
+import { ResNet18, cnnDefinition, instantiateBackbone, mlpDefinition } from '../../../src/continual/backbones/index.js';
+import { runExperiment } from '../../../src/continual/experiment/run.js';
+import { createHeads } from '../../../src/continual/model/heads.js';
+import { ContinualModel } from '../../../src/continual/model/model.js';
+import type { ContinualBenchmark, Paradigm } from '../../../src/continual/contracts/types.js';
 import * as F from '../../../src/nn/functional.js';
 import type { Optimizer } from '../../../src/optim/optimizer.js';
 import { SGD } from '../../../src/optim/sgd.js';
@@ -99,7 +99,7 @@ describe('CBP', () => {
       const run = fx.runs[utility];
       // The same generator state as the fixture: the model, the second head and every redraw come from it.
       manualSeed(c.seed);
-      const model = new ContinualModel(new MLP(c.inputs, { hiddenSizes: c.hidden }), createHeads('til', c.hidden.at(-1)!));
+      const model = new ContinualModel(instantiateBackbone(mlpDefinition, [c.inputs], { hiddenSizes: c.hidden }), createHeads('til', c.hidden.at(-1)!));
       model.heads.setupTask(1, c.classes);
       const cbp = instantiate(cbpDefinition, { replacementRate: c.replacementRate, maturityThreshold: c.maturityThreshold, utilityDecay: c.utilityDecay, utility });
       let k = 0;
@@ -162,7 +162,7 @@ describe('CBP', () => {
     const eta = 0.9;
     const widths = [12, 10, 8];
     const heads = createHeads('til', 8);
-    const model = new ContinualModel(new MLP(7, { hiddenSizes: widths }), heads);
+    const model = new ContinualModel(instantiateBackbone(mlpDefinition, [7], { hiddenSizes: widths }), heads);
     model.heads.setupTask(1, 3);
     const optimizer = new SGD(model.parameters(), { lr: 0.05, momentum: 0.9 });
     const ctx = taskContext(model, optimizer);
@@ -251,7 +251,7 @@ describe('CBP', () => {
 
   it('with η = 0 keeps the batch-mean output exactly: the replaced features are replaced by their mean over the batch', () => {
     manualSeed(11);
-    const model = new ContinualModel(new MLP(5, { hiddenSizes: [10] }), createHeads('dil', 10));
+    const model = new ContinualModel(instantiateBackbone(mlpDefinition, [5], { hiddenSizes: [10] }), createHeads('dil', 10));
     model.heads.setupTask(1, 4);
     const optimizer = new SGD(model.parameters(), { lr: 0 });
     const ctx = taskContext(model, optimizer, 1, 'dil');
@@ -282,7 +282,7 @@ describe('CBP', () => {
     // border reads fewer taps of the constant).
     manualSeed(3);
     const eta = 0.8;
-    const backbone = new CNN([2, 8, 8], { channels: [3, 4], featureDim: 5 });
+    const backbone = instantiateBackbone(cnnDefinition, [2, 8, 8], { channels: [3, 4], featureDim: 5 });
     const model = new ContinualModel(backbone, createHeads('til', 5));
     model.heads.setupTask(1, 2);
     const optimizer = new SGD(model.parameters(), { lr: 0.05 });
@@ -368,7 +368,7 @@ describe('CBP', () => {
 
   it('replaces ρ × eligible units summed over steps, with the fraction carried (no truncation to zero at the paper\'s ρ = 1e-4)', () => {
     manualSeed(2);
-    const model = new ContinualModel(new MLP(5, { hiddenSizes: [64] }), createHeads('til', 64));
+    const model = new ContinualModel(instantiateBackbone(mlpDefinition, [5], { hiddenSizes: [64] }), createHeads('til', 64));
     model.heads.setupTask(1, 2);
     const optimizer = new SGD(model.parameters(), { lr: 0 });
     const ctx = taskContext(model, optimizer);
@@ -408,7 +408,7 @@ describe('CBP', () => {
 
   it('never replaces a unit whose age is not above the maturity threshold', () => {
     manualSeed(4);
-    const model = new ContinualModel(new MLP(5, { hiddenSizes: [6, 5] }), createHeads('til', 5));
+    const model = new ContinualModel(instantiateBackbone(mlpDefinition, [5], { hiddenSizes: [6, 5] }), createHeads('til', 5));
     model.heads.setupTask(1, 2);
     const optimizer = new SGD(model.parameters(), { lr: 0.1 });
     const ctx = taskContext(model, optimizer);
@@ -439,7 +439,7 @@ describe('CBP', () => {
 
   it('frees every temporary: the tensor count stays flat over steps with replacements', () => {
     manualSeed(6);
-    const model = new ContinualModel(new CNN([1, 8, 8], { channels: [3, 4], featureDim: 6 }), createHeads('til', 6));
+    const model = new ContinualModel(instantiateBackbone(cnnDefinition, [1, 8, 8], { channels: [3, 4], featureDim: 6 }), createHeads('til', 6));
     model.heads.setupTask(1, 2);
     const optimizer = new SGD(model.parameters(), { lr: 0.05, momentum: 0.9 });
     const ctx = taskContext(model, optimizer);
@@ -497,8 +497,8 @@ describe('CBP', () => {
 
   it('rejects backbones it cannot handle exactly, naming the fix', () => {
     const cases: [ContinualModel, RegExp][] = [
-      [new ContinualModel(new MLP(4, { hiddenSizes: [3], batchNorm: true }), createHeads('til', 3)), /backbone\.batchNorm must be false/],
-      [new ContinualModel(new CNN([1, 8, 8], { channels: [2], batchNorm: true }), createHeads('til', 128)), /backbone\.batchNorm must be false/],
+      [new ContinualModel(instantiateBackbone(mlpDefinition, [4], { hiddenSizes: [3], batchNorm: true }), createHeads('til', 3)), /backbone\.batchNorm must be false/],
+      [new ContinualModel(instantiateBackbone(cnnDefinition, [1, 8, 8], { channels: [2], batchNorm: true }), createHeads('til', 128)), /backbone\.batchNorm must be false/],
       [new ContinualModel(new ResNet18([3, 32, 32]), createHeads('til', 512)), /ResNet18 backbone is not supported; use 'mlp' or 'cnn'/],
     ];
     for (const [model, pattern] of cases) {

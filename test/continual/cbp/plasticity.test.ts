@@ -11,7 +11,7 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { loadExperiment } from '../../../src/config/experiment.js';
 import type { Algorithm, StepContext } from '../../../src/continual/algorithms/index.js';
-import { PLASTICITY_FILES, runPlasticity, runPlasticityComparison } from '../../../src/continual/plasticity.js';
+import { PLASTICITY_FILES, runPlasticity, runPlasticityComparison } from '../../../src/continual/experiment/plasticity.js';
 import { settledTensorCount, tempDir } from '../../helpers.js';
 
 const cli = join(fileURLToPath(import.meta.url), '..', '..', '..', '..', 'src', 'cli', 'main.js');

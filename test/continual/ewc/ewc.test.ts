@@ -9,12 +9,12 @@ import { describe, it } from 'node:test';
 import { loadExperiment } from '../../../src/config/experiment.js';
 import { QuadraticAnchors } from '../../../src/continual/algorithms/index.js';
 import type { TaskContext } from '../../../src/continual/algorithms/index.js';
-import { runExperiment } from '../../../src/continual/experiment.js';
+import { runExperiment } from '../../../src/continual/experiment/run.js';
 import { type Tensor, grad, keep, manualSeed, rand, randint, randn, tidy } from '../../../src/index.js';
-import { MLP } from '../../../src/continual/backbones/index.js';
-import { createHeads } from '../../../src/continual/heads.js';
-import { ContinualModel } from '../../../src/continual/model.js';
-import type { ContinualBenchmark, TensorDataset } from '../../../src/continual/types.js';
+import { instantiateBackbone, mlpDefinition } from '../../../src/continual/backbones/index.js';
+import { createHeads } from '../../../src/continual/model/heads.js';
+import { ContinualModel } from '../../../src/continual/model/model.js';
+import type { ContinualBenchmark, TensorDataset } from '../../../src/continual/contracts/types.js';
 import type { Optimizer } from '../../../src/optim/optimizer.js';
 import { tempDir } from '../../helpers.js';
 
@@ -165,7 +165,7 @@ describe('EWC on Permuted MNIST (bundled digits)', () => {
 describe('online EWC nMax', () => {
   it("the Fisher with nMax n equals the Fisher of a training set of only the first n samples; nMax is validated by the schema", () => {
     manualSeed(11);
-    const model = new ContinualModel(new MLP(6, { hiddenSizes: [5] }), createHeads('til', 5));
+    const model = new ContinualModel(instantiateBackbone(mlpDefinition, [6], { hiddenSizes: [5] }), createHeads('til', 5));
     const x = keep(randn([10, 6]));
     const y = keep(randint(0, 2, [10]));
     try {

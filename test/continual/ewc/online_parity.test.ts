@@ -14,7 +14,7 @@ import { instantiate, onlineEwcDefinition } from '../../../src/continual/algorit
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { OnlineEWC } from '../../../src/continual/algorithms/online_ewc.js';
-import type { ContinualModel } from '../../../src/continual/model.js';
+import type { ContinualModel } from '../../../src/continual/model/model.js';
 import type { Tensor } from '../../../src/tensor/tensor.js';
 import { tidy } from '../../../src/tensor/scope.js';
 import { type FixtureTensor, fromFixture, loadFixture } from '../../helpers.js';

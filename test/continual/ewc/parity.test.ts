@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { EWC } from '../../../src/continual/algorithms/ewc.js';
 import { type FisherTiming, regularizedParameters } from '../../../src/continual/algorithms/fisher_tracker.js';
-import type { ContinualModel } from '../../../src/continual/model.js';
+import type { ContinualModel } from '../../../src/continual/model/model.js';
 import { tidy } from '../../../src/tensor/scope.js';
 import { type FixtureTensor, assertClose, loadFixture } from '../../helpers.js';
 import { FISHER_TOL, PARAM_TOL, PENALTY_ATOL, PENALTY_RTOL, type TinyRunFixture, compareMaps, comparePenalties, replayTinyRun } from './tiny_run.js';

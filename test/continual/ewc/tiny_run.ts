@@ -5,10 +5,10 @@
 // and parameters can be compared with the fixture's.
 import assert from 'node:assert/strict';
 import type { Algorithm, StepContext, TaskContext } from '../../../src/continual/algorithms/index.js';
-import { MLP } from '../../../src/continual/backbones/index.js';
-import { createHeads } from '../../../src/continual/heads.js';
-import { ContinualModel } from '../../../src/continual/model.js';
-import type { ContinualBenchmark } from '../../../src/continual/types.js';
+import { instantiateBackbone, mlpDefinition } from '../../../src/continual/backbones/index.js';
+import { createHeads } from '../../../src/continual/model/heads.js';
+import { ContinualModel } from '../../../src/continual/model/model.js';
+import type { ContinualBenchmark } from '../../../src/continual/contracts/types.js';
 import { crossEntropy } from '../../../src/nn/functional.js';
 import { SGD } from '../../../src/optim/sgd.js';
 import { noGrad } from '../../../src/tensor/autograd.js';
@@ -57,7 +57,7 @@ export interface ReplayHooks {
  */
 export function replayTinyRun(fx: TinyRunFixture, algorithm: Required<Pick<Algorithm, 'onTaskStart' | 'trainingLoss' | 'onTaskEnd'>> & Algorithm, hooks: ReplayHooks): ContinualModel {
   const c = fx.config;
-  const model = new ContinualModel(new MLP(c.inputs, { hiddenSizes: c.hidden }), createHeads('til', c.hidden[c.hidden.length - 1]!));
+  const model = new ContinualModel(instantiateBackbone(mlpDefinition, [c.inputs], { hiddenSizes: c.hidden }), createHeads('til', c.hidden[c.hidden.length - 1]!));
   try {
     setParams(model, fx.initial, BACKBONE);
     model.train();

@@ -3,11 +3,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { type Tensor, grad, manualSeed, nn, noGrad, randint, randn, tidy } from '../../../src/index.js';
-import { CNN } from '../../../src/continual/backbones/cnn.js';
-import { MLP } from '../../../src/continual/backbones/mlp.js';
+import { cnnDefinition, instantiateBackbone, mlpDefinition } from '../../../src/continual/backbones/index.js';
 import { computeFisher } from '../../../src/continual/fisher/index.js';
-import { HeadsCIL, HeadsTIL } from '../../../src/continual/heads.js';
-import { ContinualModel } from '../../../src/continual/model.js';
+import { HeadsCIL, HeadsTIL } from '../../../src/continual/model/heads.js';
+import { ContinualModel } from '../../../src/continual/model/model.js';
 import { type FixtureTensor, fromFixture, loadFixture, settledTensorCount } from '../../helpers.js';
 import { assertFisherClose, oracleFisher } from './oracle.js';
 
@@ -16,7 +15,7 @@ function mlpModel(batchNorm = false): ContinualModel {
   const heads = new HeadsTIL(8);
   heads.setupTask(1, 3);
   heads.setupTask(2, 4);
-  return new ContinualModel(new MLP(6, { hiddenSizes: [10, 8], batchNorm }), heads);
+  return new ContinualModel(instantiateBackbone(mlpDefinition, [6], { hiddenSizes: [10, 8], batchNorm }), heads);
 }
 
 function cnnModel(): ContinualModel {
@@ -24,7 +23,7 @@ function cnnModel(): ContinualModel {
   const heads = new HeadsCIL(6);
   heads.setupTask(1, 2);
   heads.setupTask(2, 3);
-  return new ContinualModel(new CNN([2, 8, 8], { channels: [3, 4], featureDim: 6 }), heads);
+  return new ContinualModel(instantiateBackbone(cnnDefinition, [2, 8, 8], { channels: [3, 4], featureDim: 6 }), heads);
 }
 
 const withTask = (m: ContinualModel, task: number) => (x: Tensor): Tensor => m.forward(x, task).logits;
@@ -249,7 +248,7 @@ test('validation: clear errors', () => {
   assert.throws(() => computeFisher({ model, data: { x, y: y.add(3) } }), /class targets must lie in \[0, 3\)/);
   assert.throws(() => computeFisher({ model, data: { x, y: y.float() } }), /int64 class indices/);
   assert.throws(() => computeFisher({ model, data: { x, y }, parameters: ['nope'] }), /no parameter 'nope'/);
-  assert.throws(() => computeFisher({ model: new ContinualModel(new MLP(2, { hiddenSizes: [3] }), new HeadsTIL(3)), data: { x, y } }), /needs taskId/);
+  assert.throws(() => computeFisher({ model: new ContinualModel(instantiateBackbone(mlpDefinition, [2], { hiddenSizes: [3] }), new HeadsTIL(3)), data: { x, y } }), /needs taskId/);
   assert.throws(() => computeFisher({ model, data: { x, y }, regressionLvar: 2 }), /regressionLvar only applies/);
   assert.throws(() => computeFisher({ model, data: { x, y }, task: 'regression', regressionLvar: 0 }), /regressionLvar must be a positive/);
 });

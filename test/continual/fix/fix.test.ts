@@ -10,9 +10,9 @@ import { describe, it } from 'node:test';
 import { loadExperiment } from '../../../src/config/experiment.js';
 import type { Algorithm, TaskContext } from '../../../src/continual/algorithms/algorithm.js';
 import { fixDefinition } from '../../../src/continual/algorithms/fix.js';
-import { evaluateTask } from '../../../src/continual/evaluation.js';
-import { runExperiment } from '../../../src/continual/experiment.js';
-import type { Paradigm } from '../../../src/continual/types.js';
+import { evaluateTask } from '../../../src/continual/training/evaluation.js';
+import { runExperiment } from '../../../src/continual/experiment/run.js';
+import type { Paradigm } from '../../../src/continual/contracts/types.js';
 import type { Tensor } from '../../../src/tensor/tensor.js';
 import { assertTensorsMatch, tempDir } from '../../helpers.js';
 

@@ -13,7 +13,7 @@ import type { Algorithm } from '../../../src/continual/algorithms/algorithm.js';
 import { amnesiacLwfDefinition } from '../../../src/continual/algorithms/amnesiac_lwf.js';
 import { instantiate } from '../../../src/continual/algorithms/definition.js';
 import { distillationLoss } from '../../../src/continual/algorithms/lwf.js';
-import { runExperiment } from '../../../src/continual/experiment.js';
+import { runExperiment } from '../../../src/continual/experiment/run.js';
 import { liveTensorCount } from '../../../src/tensor/index.js';
 import { keep, tidy } from '../../../src/tensor/scope.js';
 import type { Tensor } from '../../../src/tensor/tensor.js';

@@ -13,11 +13,11 @@ import type { Algorithm, StepContext, TaskContext } from '../../../src/continual
 import { instantiate } from '../../../src/continual/algorithms/definition.js';
 import { LwF, distillationLoss, headLayers, lwfDefinition } from '../../../src/continual/algorithms/lwf.js';
 import { Replay, replayDefinition } from '../../../src/continual/algorithms/replay.js';
-import { MLP } from '../../../src/continual/backbones/index.js';
-import { runExperiment } from '../../../src/continual/experiment.js';
-import { createHeads } from '../../../src/continual/heads.js';
-import { ContinualModel } from '../../../src/continual/model.js';
-import type { ContinualBenchmark, Paradigm } from '../../../src/continual/types.js';
+import { MLP, instantiateBackbone, mlpDefinition } from '../../../src/continual/backbones/index.js';
+import { runExperiment } from '../../../src/continual/experiment/run.js';
+import { createHeads } from '../../../src/continual/model/heads.js';
+import { ContinualModel } from '../../../src/continual/model/model.js';
+import type { ContinualBenchmark, Paradigm } from '../../../src/continual/contracts/types.js';
 import { crossEntropy } from '../../../src/nn/functional.js';
 import { SGD } from '../../../src/optim/sgd.js';
 import { grad } from '../../../src/tensor/autograd.js';
@@ -189,7 +189,7 @@ describe('LwF', () => {
   it("holds one teacher in 'previous' mode, made as a task starts and freed as it ends: memory does not grow with tasks", () => {
     manualSeed(11);
     const lwf = instantiate(lwfDefinition);
-    const model = new ContinualModel(new MLP(6, { hiddenSizes: [5], batchNorm: true }), createHeads('til', 5));
+    const model = new ContinualModel(instantiateBackbone(mlpDefinition, [6], { hiddenSizes: [5], batchNorm: true }), createHeads('til', 5));
     const data = { x: keep(randn([8, 6])), y: keep(randint(0, 2, [8])) };
     const during: number[] = [];
     const after: number[] = [];

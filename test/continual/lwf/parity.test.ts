@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { distillationLoss } from '../../../src/continual/algorithms/lwf.js';
-import type { Paradigm } from '../../../src/continual/types.js';
+import type { Paradigm } from '../../../src/continual/contracts/types.js';
 import { grad } from '../../../src/tensor/autograd.js';
 import { tidy } from '../../../src/tensor/scope.js';
 import { assertClose, assertMatches, fromFixture } from '../../helpers.js';

@@ -7,10 +7,10 @@ import assert from 'node:assert/strict';
 import type { StepContext, TaskContext } from '../../../src/continual/algorithms/algorithm.js';
 import { instantiate } from '../../../src/continual/algorithms/definition.js';
 import { type LwF, lwfDefinition } from '../../../src/continual/algorithms/lwf.js';
-import { MLP } from '../../../src/continual/backbones/index.js';
-import { createHeads } from '../../../src/continual/heads.js';
-import { ContinualModel } from '../../../src/continual/model.js';
-import type { ContinualBenchmark, Paradigm } from '../../../src/continual/types.js';
+import { instantiateBackbone, mlpDefinition } from '../../../src/continual/backbones/index.js';
+import { createHeads } from '../../../src/continual/model/heads.js';
+import { ContinualModel } from '../../../src/continual/model/model.js';
+import type { ContinualBenchmark, Paradigm } from '../../../src/continual/contracts/types.js';
 import { crossEntropy } from '../../../src/nn/functional.js';
 import { SGD } from '../../../src/optim/sgd.js';
 import { noGrad } from '../../../src/tensor/autograd.js';
@@ -57,7 +57,7 @@ export function disposeRun(run: TinyRun): void {
  */
 export function replayRun(paradigm: Paradigm, options: Record<string, unknown>, dtype: DType, probe?: (ctx: StepContext, lwf: LwF) => void): TinyRun {
   const c = fx.config;
-  const model = new ContinualModel(new MLP(c.inputs, { hiddenSizes: [c.hidden] }), createHeads(paradigm, c.hidden, { dtype }));
+  const model = new ContinualModel(instantiateBackbone(mlpDefinition, [c.inputs], { hiddenSizes: [c.hidden] }), createHeads(paradigm, c.hidden, { dtype }));
   model.to(dtype);
   const lwf = instantiate(lwfDefinition, { lambda: c.lambda, temperature: c.temperature, ...options });
   const set = (names: readonly string[]) => {

@@ -6,10 +6,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { MAS, masDefinition } from '../../../src/continual/algorithms/mas.js';
-import { MLP } from '../../../src/continual/backbones/index.js';
-import { createHeads } from '../../../src/continual/heads.js';
-import { ContinualModel } from '../../../src/continual/model.js';
-import type { ContinualBenchmark, Paradigm } from '../../../src/continual/types.js';
+import { instantiateBackbone, mlpDefinition } from '../../../src/continual/backbones/index.js';
+import { createHeads } from '../../../src/continual/model/heads.js';
+import { ContinualModel } from '../../../src/continual/model/model.js';
+import type { ContinualBenchmark, Paradigm } from '../../../src/continual/contracts/types.js';
 import { SGD } from '../../../src/optim/sgd.js';
 import { grad, noGrad } from '../../../src/tensor/autograd.js';
 import { randn, tensor, zeros } from '../../../src/tensor/creation.js';
@@ -48,7 +48,7 @@ describe('MAS against the defects of its reference implementations', () => {
   it('takes the abs per sample: two samples whose gradients cancel in a batch keep their importance', () => {
     // Features relu(x), relu(−x); a 1-output head [1, −1]: F(1) = 1, F(−1) = −1,
     // so ∂F²/∂bias is 2 and −2. Per sample Ω_bias = 2; per batch |2 − 2| / 2 = 0.
-    const model = new ContinualModel(new MLP(1, { hiddenSizes: [2] }), createHeads('dil', 2));
+    const model = new ContinualModel(instantiateBackbone(mlpDefinition, [1], { hiddenSizes: [2] }), createHeads('dil', 2));
     model.heads.setupTask(1, 1);
     const set = new Map(model.namedParameters());
     tidy(() =>
@@ -78,7 +78,7 @@ describe('MAS against the defects of its reference implementations', () => {
   });
 
   it('runs the importance pass in eval mode: batch-norm statistics unchanged, dropout off, every mode restored', () => {
-    const model = new ContinualModel(new MLP(4, { hiddenSizes: [8, 6], batchNorm: true, dropout: 0.5 }), createHeads('til', 6));
+    const model = new ContinualModel(instantiateBackbone(mlpDefinition, [4], { hiddenSizes: [8, 6], batchNorm: true, dropout: 0.5 }), createHeads('til', 6));
     model.heads.setupTask(1, 3);
     model.to('float64');
     const x = randn([20, 4], { dtype: 'float64' });

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { MAS } from '../../../src/continual/algorithms/mas.js';
 import { meanAbsoluteGradients } from '../../../src/continual/fisher/absolute_gradients.js';
-import type { ContinualModel } from '../../../src/continual/model.js';
+import type { ContinualModel } from '../../../src/continual/model/model.js';
 import { Conv2d, Flatten, Linear, ReLU, Sequential } from '../../../src/nn/index.js';
 import { grad, noGrad } from '../../../src/tensor/autograd.js';
 import { tidy } from '../../../src/tensor/scope.js';

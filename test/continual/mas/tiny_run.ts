@@ -3,10 +3,10 @@
 // trainer's order.
 import assert from 'node:assert/strict';
 import { MAS, type MASOptions, masDefinition } from '../../../src/continual/algorithms/mas.js';
-import { MLP } from '../../../src/continual/backbones/index.js';
-import { createHeads } from '../../../src/continual/heads.js';
-import { ContinualModel } from '../../../src/continual/model.js';
-import type { ContinualBenchmark, Paradigm } from '../../../src/continual/types.js';
+import { instantiateBackbone, mlpDefinition } from '../../../src/continual/backbones/index.js';
+import { createHeads } from '../../../src/continual/model/heads.js';
+import { ContinualModel } from '../../../src/continual/model/model.js';
+import type { ContinualBenchmark, Paradigm } from '../../../src/continual/contracts/types.js';
 import { crossEntropy } from '../../../src/nn/functional.js';
 import { SGD } from '../../../src/optim/sgd.js';
 import { noGrad } from '../../../src/tensor/autograd.js';
@@ -67,7 +67,7 @@ export interface TaskView {
  */
 export function replay(paradigm: Paradigm, mas: MAS, check: (view: TaskView) => void): ContinualModel {
   const c = fx.config;
-  const model = new ContinualModel(new MLP(c.inputs, { hiddenSizes: [c.hidden] }), createHeads(paradigm, c.hidden, { dtype: 'float64' }));
+  const model = new ContinualModel(instantiateBackbone(mlpDefinition, [c.inputs], { hiddenSizes: [c.hidden] }), createHeads(paradigm, c.hidden, { dtype: 'float64' }));
   model.to('float64');
   try {
     setParams(model, fx.initial, ['backbone.fc1.weight', 'backbone.fc1.bias']);

@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadExperiment } from '../../../src/config/experiment.js';
 import { Reservoir } from '../../../src/continual/algorithms/replay.js';
-import { runExperiment } from '../../../src/continual/experiment.js';
-import { Rng } from '../../../src/continual/rng.js';
+import { runExperiment } from '../../../src/continual/experiment/run.js';
+import { Rng } from '../../../src/continual/benchmarks/rng.js';
 import { tempDir } from '../../helpers.js';
 
 const tmp = (): string => join(tempDir('replay-'), 'run');

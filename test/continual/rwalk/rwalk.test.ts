@@ -9,11 +9,11 @@ import { describe, it } from 'node:test';
 import { loadExperiment } from '../../../src/config/experiment.js';
 import type { Algorithm, StepContext, TaskContext } from '../../../src/continual/algorithms/index.js';
 import { RWalk } from '../../../src/continual/algorithms/rwalk.js';
-import { MLP } from '../../../src/continual/backbones/index.js';
-import { runExperiment } from '../../../src/continual/experiment.js';
-import { createHeads } from '../../../src/continual/heads.js';
-import { ContinualModel } from '../../../src/continual/model.js';
-import type { ContinualBenchmark } from '../../../src/continual/types.js';
+import { instantiateBackbone, mlpDefinition } from '../../../src/continual/backbones/index.js';
+import { runExperiment } from '../../../src/continual/experiment/run.js';
+import { createHeads } from '../../../src/continual/model/heads.js';
+import { ContinualModel } from '../../../src/continual/model/model.js';
+import type { ContinualBenchmark } from '../../../src/continual/contracts/types.js';
 import { crossEntropy } from '../../../src/nn/functional.js';
 import { SGD } from '../../../src/optim/sgd.js';
 import { grad, noGrad } from '../../../src/tensor/autograd.js';
@@ -53,7 +53,7 @@ describe('RWalk', () => {
   it('matches the PyTorch transcription: F^task, S, p, θ^prev after each of 3 tasks and the penalty at a fixed point', () => {
     const fx = loadFixture<RWalkFixture>('rwalk');
     const c = fx.config;
-    const model = new ContinualModel(new MLP(c.inputs, { hiddenSizes: [c.hidden] }), createHeads('til', c.hidden));
+    const model = new ContinualModel(instantiateBackbone(mlpDefinition, [c.inputs], { hiddenSizes: [c.hidden] }), createHeads('til', c.hidden));
     const warnings: string[] = [];
     const rwalk = new RWalk(rwalkDefinition.options.parse({ lambda: c.lambda, alpha: c.alpha, deltaT: c.deltaT }), (m) => warnings.push(m));
     setParams(model, fx.initial, ['backbone.fc1.weight', 'backbone.fc1.bias']);

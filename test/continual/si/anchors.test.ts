@@ -8,10 +8,10 @@ import { describe, it } from 'node:test';
 import type { StepContext, TaskContext } from '../../../src/continual/algorithms/algorithm.js';
 import { instantiate } from '../../../src/continual/algorithms/definition.js';
 import { SI, siDefinition } from '../../../src/continual/algorithms/si.js';
-import { MLP } from '../../../src/continual/backbones/index.js';
-import { createHeads } from '../../../src/continual/heads.js';
-import { ContinualModel } from '../../../src/continual/model.js';
-import type { ContinualBenchmark } from '../../../src/continual/types.js';
+import { instantiateBackbone, mlpDefinition } from '../../../src/continual/backbones/index.js';
+import { createHeads } from '../../../src/continual/model/heads.js';
+import { ContinualModel } from '../../../src/continual/model/model.js';
+import type { ContinualBenchmark } from '../../../src/continual/contracts/types.js';
 import { crossEntropy } from '../../../src/nn/functional.js';
 import { SGD } from '../../../src/optim/sgd.js';
 import { grad } from '../../../src/tensor/autograd.js';
@@ -76,7 +76,7 @@ describe('SI against the defects of the reference implementations', () => {
 
   it('no gradient clipping (Mammoth): a step with gradients far above 1 gives ω = lr·g² under SGD', () => {
     const lr = 0.01;
-    const model = new ContinualModel(new MLP(6, { hiddenSizes: [5] }), createHeads('til', 5, { dtype: 'float64' }));
+    const model = new ContinualModel(instantiateBackbone(mlpDefinition, [6], { hiddenSizes: [5] }), createHeads('til', 5, { dtype: 'float64' }));
     model.to('float64');
     model.heads.setupTask(1, 2);
     const optimizer = new SGD(model.parameters(), { lr });

@@ -3,10 +3,10 @@
 // shared head in DIL, float64, fixed data in a fixed order), and the check of
 // an SI run against everything the fixture recorded of it.
 import type { Algorithm, StepContext, TaskContext } from '../../../src/continual/algorithms/algorithm.js';
-import { MLP } from '../../../src/continual/backbones/index.js';
-import { createHeads } from '../../../src/continual/heads.js';
-import { ContinualModel } from '../../../src/continual/model.js';
-import type { ContinualBenchmark, Paradigm } from '../../../src/continual/types.js';
+import { instantiateBackbone, mlpDefinition } from '../../../src/continual/backbones/index.js';
+import { createHeads } from '../../../src/continual/model/heads.js';
+import { ContinualModel } from '../../../src/continual/model/model.js';
+import type { ContinualBenchmark, Paradigm } from '../../../src/continual/contracts/types.js';
 import { crossEntropy } from '../../../src/nn/functional.js';
 import { Adam } from '../../../src/optim/adam.js';
 import type { Optimizer } from '../../../src/optim/optimizer.js';
@@ -77,7 +77,7 @@ export interface ReplayOptions {
 export function replaySIRun(fx: SIFixture, algorithm: Algorithm, options: ReplayOptions): ContinualModel {
   const c = fx.config;
   const { paradigm } = options;
-  const model = new ContinualModel(new MLP(c.inputs, { hiddenSizes: [c.hidden] }), createHeads(paradigm, c.hidden, { dtype: 'float64' }));
+  const model = new ContinualModel(instantiateBackbone(mlpDefinition, [c.inputs], { hiddenSizes: [c.hidden] }), createHeads(paradigm, c.hidden, { dtype: 'float64' }));
   model.to('float64');
   try {
     setParams(model, fx.initial, ['backbone.fc1.weight', 'backbone.fc1.bias']);

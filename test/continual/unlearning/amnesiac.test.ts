@@ -16,10 +16,10 @@ import {
   TaskDeltas,
   type UnlearningContext,
 } from '../../../src/continual/algorithms/index.js';
-import { runExperiment } from '../../../src/continual/experiment.js';
-import { createHeads } from '../../../src/continual/heads.js';
-import { MLP } from '../../../src/continual/backbones/index.js';
-import { ContinualModel } from '../../../src/continual/model.js';
+import { runExperiment } from '../../../src/continual/experiment/run.js';
+import { createHeads } from '../../../src/continual/model/heads.js';
+import { instantiateBackbone, mlpDefinition } from '../../../src/continual/backbones/index.js';
+import { ContinualModel } from '../../../src/continual/model/model.js';
 import { type Tensor, keep, liveTensorCount, manualSeed, noGrad, randn, tidy } from '../../../src/index.js';
 import { tempDir } from '../../helpers.js';
 
@@ -65,7 +65,7 @@ function stateProbe(task: number): Algorithm & { start?: Map<string, Tensor>; en
 describe('TaskDeltas', () => {
   it('records θ_end − θ_start of every state entry, undoes it in place and names tasks it cannot undo', () => {
     manualSeed(3);
-    const model = new ContinualModel(new MLP(6, { hiddenSizes: [5], batchNorm: true }), createHeads('til', 5));
+    const model = new ContinualModel(instantiateBackbone(mlpDefinition, [6], { hiddenSizes: [5], batchNorm: true }), createHeads('til', 5));
     const deltas = new TaskDeltas();
     try {
       model.heads.setupTask(1, 3);

@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadExperiment } from '../../../src/config/experiment.js';
 import type { Algorithm, TaskContext, UnlearningContext } from '../../../src/continual/algorithms/index.js';
-import { runExperiment } from '../../../src/continual/experiment.js';
-import type { ContinualModel } from '../../../src/continual/model.js';
+import { runExperiment } from '../../../src/continual/experiment/run.js';
+import type { ContinualModel } from '../../../src/continual/model/model.js';
 import { type Tensor, keep, tidy } from '../../../src/index.js';
 import { tempDir } from '../../helpers.js';
 

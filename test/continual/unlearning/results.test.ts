@@ -7,9 +7,9 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { TaskMatrix } from '../../../src/continual/metrics/matrix.js';
 import type { UnlearningResults } from '../../../src/continual/metrics/unlearning.js';
-import { subsequenceView } from '../../../src/continual/references.js';
+import { subsequenceView } from '../../../src/continual/experiment/benchmark_views.js';
 import { writeRunResults } from '../../../src/continual/results/index.js';
-import type { ContinualBenchmark, TaskSplits } from '../../../src/continual/types.js';
+import type { ContinualBenchmark, TaskSplits } from '../../../src/continual/contracts/types.js';
 import { xmlProblems } from '../metrics/xml.js';
 import { tempDir } from '../../helpers.js';
 

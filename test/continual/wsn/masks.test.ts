@@ -9,7 +9,7 @@ import { grad } from '../../../src/tensor/autograd.js';
 import { full, randn, tensor } from '../../../src/tensor/creation.js';
 import { manualSeed } from '../../../src/tensor/random.js';
 import { tidy } from '../../../src/tensor/scope.js';
-import { Rng } from '../../../src/continual/rng.js';
+import { Rng } from '../../../src/continual/benchmarks/rng.js';
 import { type FixtureTensor, assertMatches, fromFixture, loadFixture } from '../../helpers.js';
 
 interface GateCase {

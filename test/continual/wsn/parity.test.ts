@@ -7,10 +7,10 @@ import { instantiate, wsnDefinition } from '../../../src/continual/algorithms/in
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { StepContext, TaskContext } from '../../../src/continual/algorithms/index.js';
-import { MLP } from '../../../src/continual/backbones/index.js';
-import { createHeads } from '../../../src/continual/heads.js';
-import { ContinualModel } from '../../../src/continual/model.js';
-import type { ContinualBenchmark } from '../../../src/continual/types.js';
+import { instantiateBackbone, mlpDefinition } from '../../../src/continual/backbones/index.js';
+import { createHeads } from '../../../src/continual/model/heads.js';
+import { ContinualModel } from '../../../src/continual/model/model.js';
+import type { ContinualBenchmark } from '../../../src/continual/contracts/types.js';
 import { crossEntropy } from '../../../src/nn/functional.js';
 import { SGD } from '../../../src/optim/sgd.js';
 import { noGrad } from '../../../src/tensor/autograd.js';
@@ -39,7 +39,7 @@ describe('WSN parity with PyTorch', () => {
   it('matches masks, parameters, scores, masked gradients and test logits over two tasks', () => {
     const fx = loadFixture<{ run: RunFixture }>('wsn').run;
     const c = fx.config;
-    const model = new ContinualModel(new MLP(c.inputs, { hiddenSizes: c.hidden }), createHeads('til', c.hidden[c.hidden.length - 1]!));
+    const model = new ContinualModel(instantiateBackbone(mlpDefinition, [c.inputs], { hiddenSizes: c.hidden }), createHeads('til', c.hidden[c.hidden.length - 1]!));
     const wsn = instantiate(wsnDefinition, { maskPercentage: c.fraction });
     const params = new Map(model.namedParameters());
     const backboneNames = [...params.keys()].filter((n) => n.startsWith('backbone.'));

@@ -14,11 +14,11 @@ import { loadExperiment } from '../../../src/config/experiment.js';
 import { type Algorithm, type WSNOptions } from '../../../src/continual/algorithms/index.js';
 import { WSN, readWSNReport } from '../../../src/continual/algorithms/wsn.js';
 import { keptCount } from '../../../src/continual/algorithms/wsn_masks.js';
-import { MLP } from '../../../src/continual/backbones/index.js';
-import { checkpointPath } from '../../../src/continual/checkpoint.js';
-import { runExperiment } from '../../../src/continual/experiment.js';
-import { createHeads } from '../../../src/continual/heads.js';
-import { ContinualModel } from '../../../src/continual/model.js';
+import { instantiateBackbone, mlpDefinition } from '../../../src/continual/backbones/index.js';
+import { checkpointPath } from '../../../src/continual/experiment/checkpoint.js';
+import { runExperiment } from '../../../src/continual/experiment/run.js';
+import { createHeads } from '../../../src/continual/model/heads.js';
+import { ContinualModel } from '../../../src/continual/model/model.js';
 import { noGrad } from '../../../src/tensor/autograd.js';
 import { randn } from '../../../src/tensor/creation.js';
 import { manualSeed } from '../../../src/tensor/random.js';
@@ -179,7 +179,7 @@ describe('WSN scores', () => {
   it('are initialised as chosen: U(±1/√fan_in) by default, N(0, 1) or U(0, 1)', () => {
     const stats = (init: 'default' | 'N01' | 'U01') => {
       manualSeed(1);
-      const model = new ContinualModel(new MLP(784, { hiddenSizes: [64] }), createHeads('til', 64));
+      const model = new ContinualModel(instantiateBackbone(mlpDefinition, [784], { hiddenSizes: [64] }), createHeads('til', 64));
       const wsn = instantiate(wsnDefinition, { maskPercentage: 0.5, scoreInit: init });
       try {
         model.heads.setupTask(1, 10);
@@ -204,7 +204,7 @@ describe('WSN scores', () => {
   it('are shared across tasks by default and redrawn per task with reinitializeScores', () => {
     for (const reinitializeScores of [false, true]) {
       manualSeed(2);
-      const model = new ContinualModel(new MLP(20, { hiddenSizes: [8] }), createHeads('til', 8));
+      const model = new ContinualModel(instantiateBackbone(mlpDefinition, [20], { hiddenSizes: [8] }), createHeads('til', 8));
       const wsn = instantiate(wsnDefinition, { maskPercentage: 0.5, reinitializeScores });
       try {
         model.heads.setupTask(1, 2);
@@ -256,7 +256,7 @@ describe('WSN errors', () => {
 
   it('refuses a forward pass for a task it has no mask for', () => {
     manualSeed(3);
-    const model = new ContinualModel(new MLP(4, { hiddenSizes: [3] }), createHeads('til', 3));
+    const model = new ContinualModel(instantiateBackbone(mlpDefinition, [4], { hiddenSizes: [3] }), createHeads('til', 3));
     const wsn = instantiate(wsnDefinition, { maskPercentage: 0.5 });
     try {
       model.heads.setupTask(1, 2);

@@ -7,7 +7,7 @@
 import { closeSync, constants, fstatSync, fsyncSync, ftruncateSync, openSync, readSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { native } from '../tensor/native.js';
+import { native } from '../../tensor/native.js';
 
 export const RUN_LOCK_FILE = 'run.lock';
 

@@ -4,9 +4,9 @@
 // Each is a view of the benchmark with a single task, so the ordinary
 // trainer trains it. The retrain reference of unlearning trains a view that
 // leaves the unlearned tasks out.
-import { cat } from '../tensor/functions.js';
-import { keep, tidy } from '../tensor/scope.js';
-import type { ContinualBenchmark, TaskId, TaskSplits, TensorDataset } from './types.js';
+import { cat } from '../../tensor/functions.js';
+import { keep, tidy } from '../../tensor/scope.js';
+import type { ContinualBenchmark, TaskId, TaskSplits, TensorDataset } from '../contracts/types.js';
 
 function dataset(x: TensorDataset['x'], y: TensorDataset['y']): TensorDataset {
   return { x, y, size: y.shape[0]! };

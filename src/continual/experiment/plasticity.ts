@@ -12,17 +12,17 @@
 // trained, so a run holds one task at a time.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { type ExperimentConfig, RUN_NAME_PATTERN } from '../config/experiment.js';
-import { writeFileAtomic } from '../serialization/atomic.js';
-import { manualSeed } from '../tensor/random.js';
-import { disposeStateDict } from '../optim/optimizer.js';
-import { type Algorithm, createAlgorithms } from './algorithms/index.js';
-import { createBenchmark } from './benchmarks/index.js';
-import { buildModel } from './experiment.js';
-import { csvNumber } from './results/csv.js';
-import { lineChart } from './results/svg.js';
-import { type TrainingObserver, trainTask } from './trainer.js';
-import type { TaskId } from './types.js';
+import { type ExperimentConfig, RUN_NAME_PATTERN } from '../../config/experiment.js';
+import { writeFileAtomic } from '../../serialization/atomic.js';
+import { manualSeed } from '../../tensor/random.js';
+import { disposeStateDict } from '../../optim/optimizer.js';
+import { type Algorithm, createAlgorithms } from '../algorithms/index.js';
+import { createBenchmark } from '../benchmarks/index.js';
+import { buildModel } from './sequence.js';
+import { csvNumber } from '../results/csv.js';
+import { lineChart } from '../results/svg.js';
+import { type TrainingObserver, trainTask } from '../training/trainer.js';
+import type { TaskId } from '../contracts/types.js';
 
 /** File names written by a plasticity run and by a comparison of runs. */
 export const PLASTICITY_FILES = Object.freeze({ config: 'config.json', csv: 'online_accuracy.csv', plot: 'online_accuracy.svg' });

@@ -11,13 +11,13 @@
 // 'heads.0.weight', 'heads.0.bias', ...) and state dicts hold every head
 // created so far. Tasks must be set up in order, 1, 2, 3, ...; setting up a
 // task again is a no-op, as a resumed run does when it rebuilds its heads.
-import { Linear } from '../nn/layers/linear.js';
-import { Module } from '../nn/module.js';
-import type { DType } from '../tensor/dtype.js';
-import { cat } from '../tensor/functions.js';
-import { tidy } from '../tensor/scope.js';
-import type { Device, Tensor } from '../tensor/tensor.js';
-import type { Heads, Paradigm, TaskId } from './types.js';
+import { Linear } from '../../nn/layers/linear.js';
+import { Module } from '../../nn/module.js';
+import type { DType } from '../../tensor/dtype.js';
+import { cat } from '../../tensor/functions.js';
+import { tidy } from '../../tensor/scope.js';
+import type { Device, Tensor } from '../../tensor/tensor.js';
+import type { Heads, Paradigm, TaskId } from '../contracts/types.js';
 
 export interface HeadsOptions {
   /** Where new heads are created while none exists yet (default: cpu, or moved by to()). Later heads follow the first. */

@@ -2,20 +2,20 @@
 // epochs of batches with the algorithms' hooks, validation, then testing on
 // every task seen so far. Results are written after every task (atomically)
 // and a checkpoint makes the run resumable.
-import type { OptimizerConfig, SchedulerConfig, TrainingConfig } from '../config/experiment.js';
-import { crossEntropy } from '../nn/functional.js';
-import type { Optimizer, OptimizerStateDict } from '../optim/optimizer.js';
-import { SGD } from '../optim/sgd.js';
-import { Adam, AdamW } from '../optim/adam.js';
-import { CosineAnnealingLR, ReduceLROnPlateau, StepLR } from '../optim/lr_scheduler.js';
-import { keep, tidy } from '../tensor/scope.js';
-import { Tensor } from '../tensor/tensor.js';
-import type { Parameter } from '../nn/parameter.js';
-import type { Algorithm, BatchContext, StepContext, TaskContext } from './algorithms/algorithm.js';
-import { batches } from './benchmarks/data.js';
+import type { OptimizerConfig, SchedulerConfig, TrainingConfig } from '../../config/experiment.js';
+import { crossEntropy } from '../../nn/functional.js';
+import type { Optimizer, OptimizerStateDict } from '../../optim/optimizer.js';
+import { SGD } from '../../optim/sgd.js';
+import { Adam, AdamW } from '../../optim/adam.js';
+import { CosineAnnealingLR, ReduceLROnPlateau, StepLR } from '../../optim/lr_scheduler.js';
+import { keep, tidy } from '../../tensor/scope.js';
+import { Tensor } from '../../tensor/tensor.js';
+import type { Parameter } from '../../nn/parameter.js';
+import type { Algorithm, BatchContext, StepContext, TaskContext } from '../algorithms/algorithm.js';
+import { batches } from '../benchmarks/data.js';
 import { evaluateTask } from './evaluation.js';
-import { type ContinualModel, forwardWith } from './model.js';
-import type { ContinualBenchmark, Paradigm, TaskId, TensorDataset } from './types.js';
+import { type ContinualModel, forwardWith } from '../model/model.js';
+import type { ContinualBenchmark, Paradigm, TaskId, TensorDataset } from '../contracts/types.js';
 
 /** Raised when the loss stops being a finite number; names where it happened, and the causes algorithms could tell. */
 export class NonFiniteLossError extends Error {

@@ -8,15 +8,15 @@
 // algorithms' other values. Loading runs no code and validates what it reads.
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { type OptimizerStateDict, packStateDict } from '../optim/optimizer.js';
-import { loadSafetensors, saveSafetensors } from '../serialization/safetensors.js';
-import { getRngState, setRngState } from '../tensor/random.js';
-import type { Tensor } from '../tensor/tensor.js';
-import { tidy } from '../tensor/scope.js';
-import type { Algorithm } from './algorithms/algorithm.js';
-import type { ContinualModel } from './model.js';
-import type { TaskId } from './types.js';
-import type { TaskAccuracy } from './metrics/unlearning.js';
+import { type OptimizerStateDict, packStateDict } from '../../optim/optimizer.js';
+import { loadSafetensors, saveSafetensors } from '../../serialization/safetensors.js';
+import { getRngState, setRngState } from '../../tensor/random.js';
+import type { Tensor } from '../../tensor/tensor.js';
+import { tidy } from '../../tensor/scope.js';
+import type { Algorithm } from '../algorithms/algorithm.js';
+import type { ContinualModel } from '../model/model.js';
+import type { TaskId } from '../contracts/types.js';
+import type { TaskAccuracy } from '../metrics/unlearning.js';
 
 const FORMAT = 'perennial-checkpoint-1';
 

@@ -1,9 +1,9 @@
 // The model a continual learner trains: a backbone and its heads, as one
 // Module so that parameters, state dicts and train/eval cover both.
-import { Module } from '../nn/module.js';
-import type { Tensor } from '../tensor/tensor.js';
-import type { Algorithm, BatchPosition } from './algorithms/algorithm.js';
-import type { Backbone, BackboneOutput, Heads, TaskId } from './types.js';
+import { Module } from '../../nn/module.js';
+import type { Tensor } from '../../tensor/tensor.js';
+import type { Algorithm, BatchPosition } from '../algorithms/algorithm.js';
+import type { Backbone, BackboneOutput, Heads, TaskId } from '../contracts/types.js';
 
 /** A forward pass: the backbone's output and the logits of one task. */
 export interface ModelOutput {

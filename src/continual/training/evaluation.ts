@@ -1,12 +1,12 @@
 // Testing a model on one task: accuracy and loss counted per sample (CLArena
 // weighted each batch by a constant instead of its size; we count samples).
-import { noGrad } from '../tensor/autograd.js';
-import { tidy } from '../tensor/scope.js';
-import { crossEntropy } from '../nn/functional.js';
-import type { Algorithm } from './algorithms/algorithm.js';
-import { batches } from './benchmarks/data.js';
-import { type ContinualModel, forwardWith } from './model.js';
-import type { TaskId, TensorDataset } from './types.js';
+import { noGrad } from '../../tensor/autograd.js';
+import { tidy } from '../../tensor/scope.js';
+import { crossEntropy } from '../../nn/functional.js';
+import type { Algorithm } from '../algorithms/algorithm.js';
+import { batches } from '../benchmarks/data.js';
+import { type ContinualModel, forwardWith } from '../model/model.js';
+import type { TaskId, TensorDataset } from '../contracts/types.js';
 
 export interface TaskScore {
   accuracy: number;

@@ -1,8 +1,8 @@
 // The contracts between the parts of the continual-learning framework:
 // benchmarks produce task data, a backbone turns inputs into features, heads
 // turn features into logits per paradigm, algorithms hook into the trainer.
-import type { Module } from '../nn/module.js';
-import type { Tensor } from '../tensor/tensor.js';
+import type { Module } from '../../nn/module.js';
+import type { Tensor } from '../../tensor/tensor.js';
 
 /** TIL: a head per task, chosen by task id. CIL: heads concatenated over classes seen. DIL: one shared head. */
 export type Paradigm = 'til' | 'cil' | 'dil';
