@@ -5,6 +5,7 @@ import { runEngineBenchmark } from './engine.js';
 import { runFinetuningBenchmark } from './finetuning.js';
 import { runFisherBenchmark } from './fisher.js';
 import { runRegularizationBenchmark } from './regularization.js';
+import { runSIBenchmark } from './si.js';
 import { runWSNBenchmark } from './wsn.js';
 
 function options(args: string[]): Record<string, number> {
@@ -21,6 +22,7 @@ const benchmarks: Record<string, (o: Record<string, number>) => Record<string, u
   finetuning: (o) => runFinetuningBenchmark({ repeats: o['repeats'] ?? 3, threads: o['threads'] ?? 1 }),
   fisher: (o) => runFisherBenchmark({ repeats: o['repeats'] ?? 3, samples: o['samples'] ?? 10000, threads: o['threads'] ?? 1 }),
   regularization: (o) => runRegularizationBenchmark({ repeats: o['repeats'] ?? 3, threads: o['threads'] ?? 1 }),
+  si: (o) => runSIBenchmark({ repeats: o['repeats'] ?? 3, threads: o['threads'] ?? 1 }),
   wsn: (o) => runWSNBenchmark({ repeats: o['repeats'] ?? 3, threads: o['threads'] ?? 1 }),
   cbp: (o) => runCBPBenchmark({ repeats: o['repeats'] ?? 3, threads: o['threads'] ?? 1, width: o['width'] ?? 100 }),
   engine: (o) => runEngineBenchmark({ repeats: o['repeats'] ?? 3, mlpSteps: o['mlpSteps'] ?? 2000, addIters: o['addIters'] ?? 200000, threads: o['threads'] ?? 1 }),
