@@ -5,6 +5,7 @@
 import type { Algorithm } from './algorithm.js';
 import { amnesiacEwcDefinition } from './amnesiac_ewc.js';
 import { amnesiacFinetuningDefinition } from './amnesiac_finetuning.js';
+import { amnesiacSiDefinition } from './amnesiac_si.js';
 import { cbpDefinition } from './cbp.js';
 import type { ConfigOf, UnlearningRole } from './definition.js';
 import { ewcDefinition } from './ewc.js';
@@ -26,6 +27,7 @@ export const ALGORITHM_DEFINITIONS = [
   amnesiacFinetuningDefinition,
   amnesiacEwcDefinition,
   siDefinition,
+  amnesiacSiDefinition,
 ] as const;
 
 type Definitions = (typeof ALGORITHM_DEFINITIONS)[number];

@@ -92,14 +92,17 @@ export class SI implements Algorithm {
 
   onTaskStart(ctx: TaskContext): void {
     this.#freeTaskState();
-    noGrad(() => {
-      for (const [name, p] of regularizedParameters(ctx.model, ctx.paradigm)) {
-        this.#pathIntegral.set(name, keep(zerosLike(p)));
-        this.#taskStart.set(name, keep(p.detach().clone()));
-        this.#stepGradient.set(name, keep(zerosLike(p)));
-        this.#stepParameters.set(name, keep(zerosLike(p)));
-      }
-    });
+    // tidy frees the detach() views now rather than when they are collected.
+    tidy(() =>
+      noGrad(() => {
+        for (const [name, p] of regularizedParameters(ctx.model, ctx.paradigm)) {
+          this.#pathIntegral.set(name, keep(zerosLike(p)));
+          this.#taskStart.set(name, keep(p.detach().clone()));
+          this.#stepGradient.set(name, keep(zerosLike(p)));
+          this.#stepParameters.set(name, keep(zerosLike(p)));
+        }
+      }),
+    );
   }
 
   trainingLoss(ctx: StepContext): Tensor | null {
@@ -207,13 +210,15 @@ export class SI implements Algorithm {
     const saved = readStateValues(savedState, state.values);
     this.dispose();
     const importance: ParameterMap = new Map();
-    for (const name of saved.parameters) {
-      const anchor = readStateTensor(state, `anchor.${name}`);
-      const weight = readStateTensor(state, `importance.${name}`, anchor.shape);
-      // The caller frees what it read: keep copies.
-      this.anchor.set(name, keep(anchor.detach().clone()));
-      importance.set(name, keep(weight.detach().clone()));
-    }
+    tidy(() => {
+      for (const name of saved.parameters) {
+        const anchor = readStateTensor(state, `anchor.${name}`);
+        const weight = readStateTensor(state, `importance.${name}`, anchor.shape);
+        // The caller frees what it read: keep copies.
+        this.anchor.set(name, keep(anchor.detach().clone()));
+        importance.set(name, keep(weight.detach().clone()));
+      }
+    });
     this.setImportance(importance);
   }
 
