@@ -157,7 +157,10 @@ export class SI implements Algorithm {
           const g = this.gradient === 'unregularized' ? this.#stepGradient.get(name) : p.grad;
           // No gradient reached the parameter (off the loss's path): g = 0, ω unchanged.
           if (omega === undefined || before === undefined || g == null) continue;
-          omega.addcmul_(g, p.sub(before), -1);
+          // In place, without a temporary the size of the layer: θ(k) becomes θ(k) − θ(k+1) = −Δθ(k)
+          // (trainingLoss overwrites it at the next step), and ω + g·(−Δθ) is bit for bit ω − g·Δθ.
+          before.sub_(p);
+          omega.addcmul_(g, before, 1);
         }
       }),
     );
