@@ -61,7 +61,7 @@ export class SI implements Algorithm {
   protected readonly anchor: ParameterMap = new Map();
   /** The penalty weights min(Ω, upperClamp), only when upperClamp is set. */
   readonly #capped: ParameterMap = new Map();
-  // While a task trains: ω and θ^start, and g(k), θ(k) from trainingLoss to onBatchEnd.
+  // While a task trains: ω and θ^start, and g(k) (the gradients grad() returned), θ(k) from trainingLoss to onBatchEnd.
   readonly #pathIntegral: ParameterMap = new Map();
   readonly #taskStart: ParameterMap = new Map();
   readonly #stepGradient: ParameterMap = new Map();
@@ -98,7 +98,6 @@ export class SI implements Algorithm {
         for (const [name, p] of regularizedParameters(ctx.model, ctx.paradigm)) {
           this.#pathIntegral.set(name, keep(zerosLike(p)));
           this.#taskStart.set(name, keep(p.detach().clone()));
-          this.#stepGradient.set(name, keep(zerosLike(p)));
           this.#stepParameters.set(name, keep(zerosLike(p)));
         }
       }),
@@ -121,12 +120,12 @@ export class SI implements Algorithm {
     const trainable = parameters.filter(([, p]) => p.requiresGrad);
     // allowUnused: a parameter off the loss's path has g = 0.
     const grads = trainable.length === 0 ? [] : grad(loss, trainable.map(([, p]) => p), { retainGraph: true, allowUnused: true });
-    noGrad(() => {
-      for (const [name] of parameters) this.#stepGradient.get(name)?.zero_();
-      trainable.forEach(([name], i) => {
-        const g = grads[i];
-        if (g != null) this.#stepGradient.get(name)?.copy_(g);
-      });
+    // The gradients themselves are held until the next step (no copy); a parameter without one has none, and g = 0.
+    for (const t of this.#stepGradient.values()) t.dispose();
+    this.#stepGradient.clear();
+    trainable.forEach(([name], i) => {
+      const g = grads[i];
+      if (g != null) this.#stepGradient.set(name, keep(g));
     });
   }
 
