@@ -7,6 +7,7 @@ import { runFisherBenchmark } from './fisher.js';
 import { runLwFBenchmark } from './lwf.js';
 import { runMASBenchmark } from './mas.js';
 import { runRegularizationBenchmark } from './regularization.js';
+import { runSIBenchmark } from './si.js';
 import { runWSNBenchmark } from './wsn.js';
 
 function options(args: string[]): Record<string, number> {
@@ -24,6 +25,7 @@ const benchmarks: Record<string, (o: Record<string, number>) => Record<string, u
   fisher: (o) => runFisherBenchmark({ repeats: o['repeats'] ?? 3, samples: o['samples'] ?? 10000, threads: o['threads'] ?? 1 }),
   regularization: (o) => runRegularizationBenchmark({ repeats: o['repeats'] ?? 3, threads: o['threads'] ?? 1 }),
   mas: (o) => runMASBenchmark({ repeats: o['repeats'] ?? 3, samples: o['samples'] ?? 10000, threads: o['threads'] ?? 1 }),
+  si: (o) => runSIBenchmark({ repeats: o['repeats'] ?? 3, threads: o['threads'] ?? 1 }),
   wsn: (o) => runWSNBenchmark({ repeats: o['repeats'] ?? 3, threads: o['threads'] ?? 1 }),
   cbp: (o) => runCBPBenchmark({ repeats: o['repeats'] ?? 3, threads: o['threads'] ?? 1, width: o['width'] ?? 100 }),
   lwf: (o) => runLwFBenchmark({ repeats: o['repeats'] ?? 3, threads: o['threads'] ?? 1 }),

@@ -101,7 +101,7 @@ const unlearningSchema = object({
     }),
   )
     .default([])
-    .describe('continual unlearning: which tasks to unlearn after which task, at most one request per afterTask (needs amnesiacFinetuning or amnesiacEwc)'),
+    .describe('continual unlearning: which tasks to unlearn after which task, at most one request per afterTask (needs an Amnesiac algorithm)'),
   unlearnableAge: integer({ min: 1 })
     .optional()
     .describe('a task u can be unlearned by requests after tasks u .. u + unlearnableAge − 1 (absent: always)'),

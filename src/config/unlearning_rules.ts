@@ -1,7 +1,7 @@
 // The rules that unlearning requests must follow, checked when an experiment
 // is validated: what can be unlearned after which task, and by which
 // algorithms.
-import { unlearningRole } from '../continual/algorithms/registry.js';
+import { unlearningRole, useAnUnlearningAlgorithm } from '../continual/algorithms/registry.js';
 import type { ExperimentConfig } from './experiment_types.js';
 import type { Reporter } from './schema.js';
 
@@ -53,7 +53,7 @@ export function checkUnlearning(e: ExperimentConfig, report: Reporter): void {
     report(['algorithms', i, 'disableUnlearning'], `is true, but unlearning.requests asks '${e.algorithms[i]!.name}' to unlearn; set it to false or remove the requests`);
   }
   if (unlearners.length === 0 && disabled.length === 0) {
-    report(['unlearning', 'requests'], `unlearning is requested, but no configured algorithm can unlearn (${e.algorithms.map((a) => a.name).join(', ')}); use amnesiacFinetuning or amnesiacEwc`);
+    report(['unlearning', 'requests'], `unlearning is requested, but no configured algorithm can unlearn (${e.algorithms.map((a) => a.name).join(', ')}); ${useAnUnlearningAlgorithm()}`);
   }
   for (const i of unlearners.slice(1)) {
     report(['algorithms', i, 'name'], `'${e.algorithms[i]!.name}' would undo the unlearned tasks a second time after algorithms[${unlearners[0]}] ('${e.algorithms[unlearners[0]!]!.name}'); configure one Amnesiac algorithm`);

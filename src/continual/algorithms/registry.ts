@@ -6,6 +6,7 @@ import type { Algorithm } from './algorithm.js';
 import { amnesiacEwcDefinition } from './amnesiac_ewc.js';
 import { amnesiacFinetuningDefinition } from './amnesiac_finetuning.js';
 import { amnesiacLwfDefinition } from './amnesiac_lwf.js';
+import { amnesiacSiDefinition } from './amnesiac_si.js';
 import { cbpDefinition } from './cbp.js';
 import type { ConfigOf, UnlearningRole } from './definition.js';
 import { ewcDefinition } from './ewc.js';
@@ -34,6 +35,7 @@ export const ALGORITHM_DEFINITIONS = [
   amnesiacFinetuningDefinition,
   amnesiacEwcDefinition,
   amnesiacLwfDefinition,
+  amnesiacSiDefinition,
 ] as const;
 
 type Definitions = (typeof ALGORITHM_DEFINITIONS)[number];
@@ -61,6 +63,24 @@ export function createAlgorithm(config: AlgorithmConfig): Algorithm {
 /** Fresh algorithms from validated `algorithms` entries, in their order. */
 export function createAlgorithms(configs: readonly AlgorithmConfig[]): Algorithm[] {
   return configs.map(createAlgorithm);
+}
+
+/** The algorithms that undo tasks on request with their default options (for messages). */
+export function unlearningAlgorithmNames(): string[] {
+  return ALGORITHM_DEFINITIONS.filter((d) => {
+    const defaults = d.options.validate({});
+    return defaults.ok && d.unlearningIfNamed({ name: d.name, ...defaults.value }) === 'unlearns';
+  }).map((d) => d.name);
+}
+
+/** `a`, `a or b`, `a, b or c`. */
+function orList(names: readonly string[]): string {
+  return names.length <= 1 ? (names[0] ?? '') : `${names.slice(0, -1).join(', ')} or ${names.at(-1)}`;
+}
+
+/** The advice when unlearning is requested and nothing can do it. */
+export function useAnUnlearningAlgorithm(): string {
+  return `use ${orList(unlearningAlgorithmNames())}`;
 }
 
 /** How a validated `algorithms` entry stands towards unlearning requests. */

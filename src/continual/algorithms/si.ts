@@ -61,7 +61,7 @@ export class SI implements Algorithm {
   protected readonly anchor: ParameterMap = new Map();
   /** The penalty weights min(Ω, upperClamp), only when upperClamp is set. */
   readonly #capped: ParameterMap = new Map();
-  // While a task trains: ω and θ^start, and g(k), θ(k) from trainingLoss to onBatchEnd.
+  // While a task trains: ω and θ^start, and g(k) (the gradients grad() returned), θ(k) from trainingLoss to onBatchEnd.
   readonly #pathIntegral: ParameterMap = new Map();
   readonly #taskStart: ParameterMap = new Map();
   readonly #stepGradient: ParameterMap = new Map();
@@ -92,14 +92,16 @@ export class SI implements Algorithm {
 
   onTaskStart(ctx: TaskContext): void {
     this.#freeTaskState();
-    noGrad(() => {
-      for (const [name, p] of regularizedParameters(ctx.model, ctx.paradigm)) {
-        this.#pathIntegral.set(name, keep(zerosLike(p)));
-        this.#taskStart.set(name, keep(p.detach().clone()));
-        this.#stepGradient.set(name, keep(zerosLike(p)));
-        this.#stepParameters.set(name, keep(zerosLike(p)));
-      }
-    });
+    // tidy frees the detach() views now rather than when they are collected.
+    tidy(() =>
+      noGrad(() => {
+        for (const [name, p] of regularizedParameters(ctx.model, ctx.paradigm)) {
+          this.#pathIntegral.set(name, keep(zerosLike(p)));
+          this.#taskStart.set(name, keep(p.detach().clone()));
+          this.#stepParameters.set(name, keep(zerosLike(p)));
+        }
+      }),
+    );
   }
 
   trainingLoss(ctx: StepContext): Tensor | null {
@@ -118,12 +120,12 @@ export class SI implements Algorithm {
     const trainable = parameters.filter(([, p]) => p.requiresGrad);
     // allowUnused: a parameter off the loss's path has g = 0.
     const grads = trainable.length === 0 ? [] : grad(loss, trainable.map(([, p]) => p), { retainGraph: true, allowUnused: true });
-    noGrad(() => {
-      for (const [name] of parameters) this.#stepGradient.get(name)?.zero_();
-      trainable.forEach(([name], i) => {
-        const g = grads[i];
-        if (g != null) this.#stepGradient.get(name)?.copy_(g);
-      });
+    // The gradients themselves are held until the next step (no copy); a parameter without one has none, and g = 0.
+    for (const t of this.#stepGradient.values()) t.dispose();
+    this.#stepGradient.clear();
+    trainable.forEach(([name], i) => {
+      const g = grads[i];
+      if (g != null) this.#stepGradient.set(name, keep(g));
     });
   }
 
@@ -154,7 +156,10 @@ export class SI implements Algorithm {
           const g = this.gradient === 'unregularized' ? this.#stepGradient.get(name) : p.grad;
           // No gradient reached the parameter (off the loss's path): g = 0, ω unchanged.
           if (omega === undefined || before === undefined || g == null) continue;
-          omega.addcmul_(g, p.sub(before), -1);
+          // In place, without a temporary the size of the layer: θ(k) becomes θ(k) − θ(k+1) = −Δθ(k)
+          // (trainingLoss overwrites it at the next step), and ω + g·(−Δθ) is bit for bit ω − g·Δθ.
+          before.sub_(p);
+          omega.addcmul_(g, before, 1);
         }
       }),
     );
@@ -207,13 +212,15 @@ export class SI implements Algorithm {
     const saved = readStateValues(savedState, state.values);
     this.dispose();
     const importance: ParameterMap = new Map();
-    for (const name of saved.parameters) {
-      const anchor = readStateTensor(state, `anchor.${name}`);
-      const weight = readStateTensor(state, `importance.${name}`, anchor.shape);
-      // The caller frees what it read: keep copies.
-      this.anchor.set(name, keep(anchor.detach().clone()));
-      importance.set(name, keep(weight.detach().clone()));
-    }
+    tidy(() => {
+      for (const name of saved.parameters) {
+        const anchor = readStateTensor(state, `anchor.${name}`);
+        const weight = readStateTensor(state, `importance.${name}`, anchor.shape);
+        // The caller frees what it read: keep copies.
+        this.anchor.set(name, keep(anchor.detach().clone()));
+        importance.set(name, keep(weight.detach().clone()));
+      }
+    });
     this.setImportance(importance);
   }
 

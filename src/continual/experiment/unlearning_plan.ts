@@ -3,6 +3,7 @@
 // through the algorithms that can unlearn.
 import type { ExperimentConfig } from '../../config/experiment.js';
 import type { Algorithm, UnlearningContext } from '../algorithms/index.js';
+import { useAnUnlearningAlgorithm } from '../algorithms/registry.js';
 import { ContinualModel } from '../model/model.js';
 import type { UnlearningRequestRecord } from '../metrics/unlearning.js';
 import type { Paradigm, TaskId } from '../contracts/types.js';
@@ -51,7 +52,7 @@ export function unlearnAfter(task: TaskId, plan: UnlearningPlan, model: Continua
   if (due.tasks.length === 0 && due.expired.length === 0) return due;
   const unlearners = algorithms.filter((a) => a.unlearn !== undefined);
   if (due.tasks.length > 0 && unlearners.length === 0) {
-    throw new Error(`unlearning task ${due.tasks.join(', ')} after task ${task} was requested, but no algorithm can unlearn (${algorithms.map((a) => a.name).join(', ')}); use amnesiacFinetuning or amnesiacEwc`);
+    throw new Error(`unlearning task ${due.tasks.join(', ')} after task ${task} was requested, but no algorithm can unlearn (${algorithms.map((a) => a.name).join(', ')}); ${useAnUnlearningAlgorithm()}`);
   }
   const ctx: UnlearningContext = { model, paradigm, afterTask: task, tasks: due.tasks, expired: due.expired };
   for (const a of unlearners) a.unlearn!(ctx);

@@ -54,7 +54,7 @@ describe('unlearning configuration', () => {
   it('rejects requests that no algorithm can execute, or that an algorithm keeping task state would survive', () => {
     const request = 'unlearning: { requests: [{ afterTask: 2, tasks: [1] }] }\n';
     assert.deepEqual(problems(request), [
-      'unlearning.requests: unlearning is requested, but no configured algorithm can unlearn (finetuning); use amnesiacFinetuning or amnesiacEwc',
+      'unlearning.requests: unlearning is requested, but no configured algorithm can unlearn (finetuning); use amnesiacFinetuning, amnesiacEwc, amnesiacLwf or amnesiacSi',
     ]);
     assert.deepEqual(problems(`algorithms: [{ name: amnesiacEwc, disableUnlearning: true }]\n${request}`), [
       "algorithms[0].disableUnlearning: is true, but unlearning.requests asks 'amnesiacEwc' to unlearn; set it to false or remove the requests",
