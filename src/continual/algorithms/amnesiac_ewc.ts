@@ -15,7 +15,7 @@ import { type Infer, array, boolean, integer, object } from '../../config/schema
 import type { AlgorithmState, TaskContext, UnlearningContext } from './algorithm.js';
 import { AmnesiacBookkeeping, disableUnlearning } from './amnesiac.js';
 import { ALL_PARADIGMS, defineAlgorithm } from './definition.js';
-import { EWC, estimator, fisherTiming, lambda } from './ewc.js';
+import { EWC, checkFisherSettings, estimator, fisherTiming, lambda } from './ewc.js';
 import { readStateValues } from './state.js';
 
 const amnesiacEwcOptions = object({
@@ -26,7 +26,7 @@ const amnesiacEwcOptions = object({
   subtractDeltaFromLaterAnchors: boolean()
     .default(false)
     .describe('on unlearning task u, also subtract its Δθ_u from the anchors of the tasks trained after u'),
-});
+}).refine(checkFisherSettings);
 export type AmnesiacEWCOptions = Infer<typeof amnesiacEwcOptions>;
 
 const savedValues = object({ tasks: array(integer({ min: 1 })), deltaTasks: array(integer({ min: 1 })) });

@@ -4,7 +4,7 @@
 //   L_k(θ) + ½ λ Σ_{t<k} Σ_i F_t,i (θ_i − θ*_t,i)²,
 // evaluated as ½ λ [Σ_i A_i (θ_i − μ_i)² + c] (quadratic_anchors.ts) so that a
 // step costs the same after ten tasks as after one.
-import { type Infer, array, enumOf, integer, number, object } from '../../config/schema.js';
+import { type Infer, type Reporter, array, enumOf, integer, number, object } from '../../config/schema.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import type { Algorithm, AlgorithmState, StepContext, TaskContext } from './algorithm.js';
 import { ALL_PARADIGMS, defineAlgorithm } from './definition.js';
@@ -19,7 +19,14 @@ export const estimator = enumOf(['minibatch', 'empirical', 'true', 'expected'])
   .default('minibatch')
   .describe("the Fisher estimator: CLArena's B·(∇ batch loss)² over N, or exact per-sample empirical, true (sampled labels) or expected (exact over classes); the exact ones need fisherTiming train_end");
 
-const ewcOptions = object({ lambda, fisherTiming, estimator });
+/** The Fisher settings' cross-check, for every algorithm with fisherTiming and estimator. */
+export function checkFisherSettings(options: { fisherTiming: string; estimator: string }, report: Reporter): void {
+  if (options.fisherTiming === 'train' && options.estimator !== 'minibatch') {
+    report(['estimator'], `fisherTiming 'train' accumulates batch gradients and supports only the 'minibatch' estimator, got '${options.estimator}' (use fisherTiming 'train_end')`);
+  }
+}
+
+const ewcOptions = object({ lambda, fisherTiming, estimator }).refine(checkFisherSettings);
 export type EWCOptions = Infer<typeof ewcOptions>;
 
 /** The tasks whose anchors the state holds. */

@@ -41,11 +41,7 @@ export class FisherTracker {
     readonly timing: FisherTiming,
     readonly estimator: FisherEstimator = 'minibatch',
     readonly nMax?: number,
-  ) {
-    if (timing === 'train' && estimator !== 'minibatch') {
-      throw new RangeError(`fisherTiming 'train' accumulates batch gradients and supports only the 'minibatch' estimator, got '${estimator}' (use fisherTiming 'train_end')`);
-    }
-  }
+  ) {}
 
   onTaskStart(ctx: TaskContext): void {
     this.#free();

@@ -10,7 +10,7 @@ import { keep } from '../../tensor/scope.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import type { Algorithm, AlgorithmState, StepContext, TaskContext } from './algorithm.js';
 import { ALL_PARADIGMS, defineAlgorithm } from './definition.js';
-import { estimator, fisherTiming, lambda } from './ewc.js';
+import { checkFisherSettings, estimator, fisherTiming, lambda } from './ewc.js';
 import { FisherTracker, regularizedParameters } from './fisher_tracker.js';
 import { type ParameterMap, snapshot } from './quadratic_anchors.js';
 
@@ -21,6 +21,7 @@ const onlineEwcOptions = object({
   estimator,
   nMax: integer({ min: 1 }).optional().describe("estimate each task's Fisher on the first nMax samples of its training set (hypnettorch's n_max; absent: all); needs fisherTiming train_end"),
 }).refine((options, report) => {
+  checkFisherSettings(options, report);
   // During training the Fisher comes from the steps' batches, in shuffled order: there is no "first n samples".
   if (options.nMax !== undefined && options.fisherTiming === 'train') report(['nMax'], "needs fisherTiming 'train_end' (with 'train' the Fisher is accumulated over every training step)");
 });
