@@ -25,7 +25,7 @@
 //
 // Ages are counts kept in JavaScript (exact, and the eligibility test needs no
 // tensor work); utilities and running means are kept tensors updated in place.
-import { type Infer, enumOf, integer, number, object } from '../../config/schema.js';
+import { type Infer, enumOf, integer, number, object, record } from '../../config/schema.js';
 import { Conv2d } from '../../nn/layers/conv.js';
 import { Linear } from '../../nn/layers/linear.js';
 import { kaimingUniform_ } from '../../nn/init.js';
@@ -41,6 +41,7 @@ import { HeadDIL, HeadsCIL, HeadsTIL } from '../model/heads.js';
 import type { ContinualModel } from '../model/model.js';
 import type { Algorithm, AlgorithmState, StepContext, TaskContext } from './algorithm.js';
 import { ALL_PARADIGMS, defineAlgorithm } from './definition.js';
+import { readStateValues } from './state.js';
 
 const cbpOptions = object({
   replacementRate: number({ min: 0, max: 1 })
@@ -52,6 +53,9 @@ const cbpOptions = object({
 });
 export type CBPOptions = Infer<typeof cbpOptions>;
 export type CBPUtility = CBPOptions['utility'];
+
+/** The JSON part of the checkpointed state: per layer, the fractional replacements carried over and the units replaced so far. */
+const savedValues = object({ layers: record(object({ accumulated: number({ min: 0 }), replaced: integer({ min: 0 }) })) });
 
 /**
  * Where a layer's units send their output: what their outgoing weights are.
@@ -271,16 +275,14 @@ export class CBP implements Algorithm {
   }
 
   loadState(state: AlgorithmState): void {
-    const layers = state.values['layers'];
-    if (layers === null || typeof layers !== 'object') throw new Error("CBP.loadState: the saved state has no 'layers' entry");
+    const { layers } = readStateValues(savedValues, state.values);
     const loaded = new Map<string, LayerStats>();
     try {
-      for (const [name, v] of Object.entries(layers as Record<string, { accumulated?: unknown; replaced?: unknown }>)) {
+      for (const [name, v] of Object.entries(layers)) {
         const utility = state.tensors[`utility.${name}`];
         const mean = state.tensors[`mean.${name}`];
         const age = state.tensors[`age.${name}`];
         if (utility === undefined || mean === undefined || age === undefined) throw new Error(`CBP.loadState: layer '${name}' lacks its utility, mean or age tensor`);
-        if (typeof v.accumulated !== 'number' || typeof v.replaced !== 'number') throw new Error(`CBP.loadState: layer '${name}' lacks its accumulated or replaced count`);
         // The caller frees what it read: keep copies.
         loaded.set(name, {
           utility: keep(utility.detach().clone()),

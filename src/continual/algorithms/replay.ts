@@ -20,6 +20,7 @@ import type { Tensor } from '../../tensor/tensor.js';
 import { Rng, deriveSeed } from '../benchmarks/rng.js';
 import type { Algorithm, AlgorithmState, StepContext, TaskContext } from './algorithm.js';
 import { ALL_PARADIGMS, defineAlgorithm } from './definition.js';
+import { readStateValues } from './state.js';
 
 const replayOptions = object({
   capacity: integer({ min: 1 }).default(1000).describe('replay: examples kept in the reservoir buffer'),
@@ -27,6 +28,9 @@ const replayOptions = object({
   seed: integer({ min: 0 }).default(0).describe("replay: seed of the buffer's own generator (insertion and draws)"),
 });
 export type ReplayOptions = Infer<typeof replayOptions>;
+
+/** The JSON part of the checkpointed state: examples offered to the reservoir so far. */
+const savedValues = object({ seen: integer({ min: 0 }) });
 
 /**
  * Reservoir sampling over a stream: offer() says where (if anywhere) the next
@@ -172,8 +176,7 @@ export class Replay implements Algorithm {
   }
 
   loadState(state: AlgorithmState): void {
-    const seen = state.values['seen'];
-    if (typeof seen !== 'number' || !Number.isInteger(seen) || seen < 0) throw new Error(`Replay.loadState: 'seen' must be a non-negative integer, got ${String(seen)}`);
+    const { seen } = readStateValues(savedValues, state.values);
     const { x, tasks, targets } = state.tensors;
     if (seen > 0 && (x === undefined || tasks === undefined || targets === undefined)) throw new Error('Replay.loadState: the buffer tensors x, tasks and targets are missing');
     if (x !== undefined && x.shape[0] !== this.capacity) throw new Error(`Replay.loadState: the saved buffer holds ${x.shape[0]} examples, but capacity is ${this.capacity}`);

@@ -22,6 +22,7 @@ import { keep, tidy } from '../../tensor/scope.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import type { Algorithm, AlgorithmState, StepContext, TaskContext } from './algorithm.js';
 import { ALL_PARADIGMS, defineAlgorithm } from './definition.js';
+import { readStateValues } from './state.js';
 
 // Defaults are Avalanche's RWalkPlugin's (ewc_lambda 0.1, ewc_alpha 0.9, delta_t 10).
 const rwalkOptions = object({
@@ -30,6 +31,9 @@ const rwalkOptions = object({
   deltaT: integer({ min: 1 }).default(10).describe('rwalk: iterations between score updates (global clock)'),
 });
 export type RWalkOptions = Infer<typeof rwalkOptions>;
+
+/** The JSON part of the checkpointed state (the options are saved for inspection only). */
+const savedValues = object({ tasksFinished: integer({ min: 0 }), lambda: number(), alpha: number(), deltaT: integer({ min: 1 }) });
 
 /** float32 machine epsilon (torch.finfo(torch.float32).eps): keeps the score's denominator positive. */
 export const RWALK_EPSILON = 1.1920928955078125e-7;
@@ -227,8 +231,7 @@ export class RWalk implements Algorithm {
   }
 
   loadState(state: AlgorithmState): void {
-    const finished = state.values['tasksFinished'];
-    if (typeof finished !== 'number' || !Number.isInteger(finished) || finished < 0) throw new Error(`RWalk.loadState: 'tasksFinished' must be a non-negative integer, got ${String(finished)}`);
+    const finished = readStateValues(savedValues, state.values).tasksFinished;
     this.dispose();
     for (const [key, t] of Object.entries(state.tensors)) {
       const dot = key.indexOf('.');
