@@ -12,7 +12,7 @@ import type { Algorithm, AlgorithmState, StepContext, TaskContext } from './algo
 import { ALL_PARADIGMS, defineAlgorithm } from './definition.js';
 import { checkFisherSettings, estimator, fisherTiming, lambda } from './ewc.js';
 import { FisherTracker, regularizedParameters } from './fisher_tracker.js';
-import { type ParameterMap, snapshot } from './quadratic_anchors.js';
+import { type ParameterMap, snapshot, weightedSquaredDistance } from './quadratic_anchors.js';
 
 const onlineEwcOptions = object({
   lambda,
@@ -53,15 +53,7 @@ export class OnlineEWC implements Algorithm {
   trainingLoss(ctx: StepContext): Tensor | null {
     this.#tracker.onTrainingStep(ctx);
     if (this.#fisher === null || this.#anchor === null) return null;
-    let total: Tensor | null = null;
-    for (const [name, theta] of regularizedParameters(ctx.model, ctx.paradigm)) {
-      const f = this.#fisher.get(name);
-      const anchor = this.#anchor.get(name);
-      if (f === undefined || anchor === undefined) continue;
-      const term = theta.sub(anchor).square().mul(f).sum();
-      total = total === null ? term : total.add(term);
-    }
-    return total === null ? null : total.mul(0.5 * this.lambda * this.gamma);
+    return weightedSquaredDistance(regularizedParameters(ctx.model, ctx.paradigm), this.#fisher, this.#anchor)?.mul(0.5 * this.lambda * this.gamma) ?? null;
   }
 
   onTaskEnd(ctx: TaskContext): void {

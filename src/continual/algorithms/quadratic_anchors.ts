@@ -76,15 +76,7 @@ export class QuadraticAnchors {
   /** Σ_i A_i (θ_i − μ_i)² + c over the given parameters, differentiable in θ. */
   penalty(parameters: Iterable<[string, Tensor]>): Tensor | null {
     if (this.#terms.size === 0) return null;
-    let total: Tensor | null = null;
-    for (const [name, theta] of parameters) {
-      const a = this.#precision.get(name);
-      const mu = this.#centre.get(name);
-      if (a === undefined || mu === undefined) continue;
-      const term = theta.sub(mu).square().mul(a).sum();
-      total = total === null ? term : total.add(term);
-    }
-    return total === null ? null : total.add(this.#constant);
+    return weightedSquaredDistance(parameters, this.#precision, this.#centre)?.add(this.#constant) ?? null;
   }
 
   #rebuild(): void {
@@ -158,6 +150,23 @@ export class QuadraticAnchors {
 }
 
 /** A detached copy of each parameter, kept past every scope (an anchor θ*); the detached aliases are freed at once. */
+/**
+ * Σ_i w_i (θ_i − a_i)² summed over the given parameters that have both a
+ * weight and an anchor, differentiable in θ; null when none has. The pull of
+ * every quadratic penalty (EWC, online EWC, SI).
+ */
+export function weightedSquaredDistance(parameters: Iterable<[string, Tensor]>, weights: ReadonlyMap<string, Tensor>, anchors: ReadonlyMap<string, Tensor>): Tensor | null {
+  let total: Tensor | null = null;
+  for (const [name, theta] of parameters) {
+    const weight = weights.get(name);
+    const anchor = anchors.get(name);
+    if (weight === undefined || anchor === undefined) continue;
+    const term = theta.sub(anchor).square().mul(weight).sum();
+    total = total === null ? term : total.add(term);
+  }
+  return total;
+}
+
 export function snapshot(parameters: Iterable<[string, Tensor]>): ParameterMap {
   return tidy(() => noGrad(() => new Map([...parameters].map(([name, p]) => [name, keep(p.detach().clone())] as [string, Tensor]))));
 }

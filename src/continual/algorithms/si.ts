@@ -23,7 +23,7 @@ import type { Tensor } from '../../tensor/tensor.js';
 import type { Algorithm, AlgorithmState, StepContext, TaskContext } from './algorithm.js';
 import { ALL_PARADIGMS, defineAlgorithm } from './definition.js';
 import { regularizedParameters } from './fisher_tracker.js';
-import type { ParameterMap } from './quadratic_anchors.js';
+import { type ParameterMap, weightedSquaredDistance } from './quadratic_anchors.js';
 import { readStateTensor, readStateValues } from './state.js';
 
 // Options shared with AmnesiacSI.
@@ -133,17 +133,7 @@ export class SI implements Algorithm {
   penaltyAt(parameters: Iterable<[string, Tensor]>): Tensor | null {
     if (this.anchor.size === 0) return null;
     const weights = this.upperClamp === undefined ? this.importance : this.#capped;
-    return tidy(() => {
-      let total: Tensor | null = null;
-      for (const [name, theta] of parameters) {
-        const anchor = this.anchor.get(name);
-        const weight = weights.get(name);
-        if (anchor === undefined || weight === undefined) continue;
-        const term = theta.sub(anchor).square().mul(weight).sum();
-        total = total === null ? term : total.add(term);
-      }
-      return total === null ? null : total.mul(this.c);
-    });
+    return tidy(() => weightedSquaredDistance(parameters, weights, this.anchor)?.mul(this.c) ?? null);
   }
 
   /** ω ← ω − g(k) Δθ(k), with Δθ(k) the step the optimizer just took. */
