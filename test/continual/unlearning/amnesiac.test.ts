@@ -12,9 +12,7 @@ import { describe, it } from 'node:test';
 import { type ExperimentConfig, loadExperiment } from '../../../src/config/experiment.js';
 import {
   type Algorithm,
-  type TaskContext,
   TaskDeltas,
-  type UnlearningContext,
 } from '../../../src/continual/algorithms/index.js';
 import { runExperiment } from '../../../src/continual/experiment/run.js';
 import { createHeads } from '../../../src/continual/model/heads.js';
@@ -22,45 +20,10 @@ import { instantiateBackbone, mlpDefinition } from '../../../src/continual/backb
 import { ContinualModel } from '../../../src/continual/model/model.js';
 import { type Tensor, keep, liveTensorCount, manualSeed, noGrad, randn, tidy } from '../../../src/index.js';
 import { tempDir } from '../../helpers.js';
+import { freeState, maxDifference, snapshotState, stateProbe } from './state_probe.js';
 
 const tmp = (): string => join(tempDir('unlearning-'), 'run');
 const TINY = ['benchmark.trainLimit=256', 'backbone.hiddenSizes=[32]', 'training.optimizer.lr=0.05', 'training.optimizer.momentum=0.9'];
-
-function snapshotState(model: ContinualModel): Map<string, Tensor> {
-  return tidy(() => new Map(Object.entries(model.stateDict()).map(([k, t]) => [k, keep(t.clone())] as [string, Tensor])));
-}
-
-function freeState(state: Map<string, Tensor>): void {
-  for (const t of state.values()) t.dispose();
-}
-
-/** The largest absolute difference between two states over all entries (an integer entry differs by 1 or more). */
-function maxDifference(a: Map<string, Tensor>, b: Map<string, Tensor>): number {
-  assert.deepEqual([...a.keys()], [...b.keys()], 'state entries');
-  let worst = 0;
-  tidy(() => {
-    for (const [name, x] of a) worst = Math.max(worst, x.sub(b.get(name)!).abs().max().item());
-  });
-  return worst;
-}
-
-/** A probe that records the model's state at the start of `task`, at its end, and after the unlearning step (it runs after the configured algorithms). */
-function stateProbe(task: number): Algorithm & { start?: Map<string, Tensor>; end?: Map<string, Tensor>; after?: Map<string, Tensor>; free(): void } {
-  const probe: Algorithm & { start?: Map<string, Tensor>; end?: Map<string, Tensor>; after?: Map<string, Tensor>; free(): void } = {
-    name: 'probe',
-    onTaskStart: (ctx: TaskContext) => {
-      if (ctx.task === task) probe.start = snapshotState(ctx.model);
-    },
-    onTaskEnd: (ctx: TaskContext) => {
-      if (ctx.task === task) probe.end = snapshotState(ctx.model);
-    },
-    unlearn: (ctx: UnlearningContext) => {
-      if (ctx.afterTask === task) probe.after = snapshotState(ctx.model);
-    },
-    free: () => [probe.start, probe.end, probe.after].forEach((s) => s && freeState(s)),
-  };
-  return probe;
-}
 
 describe('TaskDeltas', () => {
   it('records θ_end − θ_start of every state entry, undoes it in place and names tasks it cannot undo', () => {

@@ -7,52 +7,14 @@ import { cpSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadExperiment } from '../../../src/config/experiment.js';
-import type { Algorithm, TaskContext, UnlearningContext } from '../../../src/continual/algorithms/index.js';
 import { runExperiment } from '../../../src/continual/experiment/run.js';
-import type { ContinualModel } from '../../../src/continual/model/model.js';
-import { type Tensor, keep, tidy } from '../../../src/index.js';
 import { tempDir } from '../../helpers.js';
+import { maxDifference, stateProbe } from './state_probe.js';
 
 const tmp = (): string => join(tempDir('unlearning-paradigms-'), 'run');
 const TINY = ['benchmark.trainLimit=256', 'backbone.hiddenSizes=[32]', 'training.optimizer.lr=0.05', 'training.optimizer.momentum=0.9'];
 /** Split MNIST into 2-class tasks: CIL and DIL need tasks with their own classes (CIL) or one label space (DIL). */
 const SPLIT = ['benchmark.name=split'];
-
-function snapshotState(model: ContinualModel): Map<string, Tensor> {
-  return tidy(() => new Map(Object.entries(model.stateDict()).map(([k, t]) => [k, keep(t.clone())] as [string, Tensor])));
-}
-
-function freeState(state: Map<string, Tensor> | undefined): void {
-  for (const t of state?.values() ?? []) t.dispose();
-}
-
-/** The largest absolute difference between two states over all entries. */
-function maxDifference(a: Map<string, Tensor>, b: Map<string, Tensor>): number {
-  assert.deepEqual([...a.keys()], [...b.keys()], 'state entries');
-  let worst = 0;
-  tidy(() => {
-    for (const [name, x] of a) worst = Math.max(worst, x.sub(b.get(name)!).abs().max().item());
-  });
-  return worst;
-}
-
-/** Records the state at the start and end of `task` and after the unlearning that follows it. */
-function stateProbe(task: number): Algorithm & { start?: Map<string, Tensor>; end?: Map<string, Tensor>; after?: Map<string, Tensor>; free(): void } {
-  const probe: Algorithm & { start?: Map<string, Tensor>; end?: Map<string, Tensor>; after?: Map<string, Tensor>; free(): void } = {
-    name: 'probe',
-    onTaskStart: (ctx: TaskContext) => {
-      if (ctx.task === task) probe.start = snapshotState(ctx.model);
-    },
-    onTaskEnd: (ctx: TaskContext) => {
-      if (ctx.task === task) probe.end = snapshotState(ctx.model);
-    },
-    unlearn: (ctx: UnlearningContext) => {
-      if (ctx.afterTask === task) probe.after = snapshotState(ctx.model);
-    },
-    free: () => [probe.start, probe.end, probe.after].forEach(freeState),
-  };
-  return probe;
-}
 
 for (const paradigm of ['cil', 'dil'] as const) {
   describe(`continual unlearning in ${paradigm.toUpperCase()}`, () => {
