@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { type DType, Tensor, liveTensorCount, tensor } from '../src/index.js';
+import { type DType, Tensor, liveTensorCount, noGrad, tensor, tidy } from '../src/index.js';
 
 /** A tensor as the fixture generators write it: flat row-major data. */
 export interface FixtureTensor {
@@ -74,6 +74,18 @@ export function assertMatches(actual: Tensor, expected: FixtureTensor, message: 
   assert.equal(actual.dtype, expected.dtype, `${message}: dtype`);
   const got = Array.from(actual.toTypedArray(), Number);
   assertValuesMatch(got, expected.data.map(decode), expected.dtype, message, tol);
+}
+
+/** Asserts that `actual` has exactly the fixture's names, each tensor matching its entry (assertMatches). */
+export function assertMapsMatch(actual: ReadonlyMap<string, Tensor>, expected: Record<string, FixtureTensor>, what: string, tol: { rtol?: number; atol?: number }): void {
+  assert.deepEqual([...actual.keys()].sort(), Object.keys(expected).sort(), `${what}: parameter names`);
+  for (const [name, t] of actual) assertMatches(t, expected[name]!, `${what} ${name}`, tol);
+}
+
+/** Copies the fixture's values of the parameters `names` into `model` (a parity run's starting point). */
+export function setParametersFromFixture(model: { namedParameters(): [string, Tensor][] }, values: Record<string, FixtureTensor>, names: readonly string[]): void {
+  const parameters = new Map(model.namedParameters());
+  tidy(() => noGrad(() => names.forEach((name) => parameters.get(name)!.copy_(fromFixture(values[name]!)))));
 }
 
 /**

@@ -11,10 +11,10 @@ import { ContinualModel } from '../../../src/continual/model/model.js';
 import type { ContinualBenchmark } from '../../../src/continual/contracts/types.js';
 import { crossEntropy } from '../../../src/nn/functional.js';
 import { SGD } from '../../../src/optim/sgd.js';
-import { noGrad } from '../../../src/tensor/autograd.js';
 import { tidy } from '../../../src/tensor/scope.js';
-import type { Tensor } from '../../../src/tensor/tensor.js';
-import { type FixtureTensor, assertClose, assertMatches, fromFixture } from '../../helpers.js';
+import { type FixtureTensor, assertClose, assertMapsMatch, fromFixture, setParametersFromFixture } from '../../helpers.js';
+
+export { assertMapsMatch as compareMaps };
 
 export interface TinyRunFixture {
   config: { inputs: number; hidden: number[]; classes: number; tasks: number; samples: number; batch: number; epochs: number; lr: number; lambda: number };
@@ -27,16 +27,6 @@ export const PARAM_TOL = { rtol: 1e-4, atol: 1e-6 };
 export const PENALTY_RTOL = 1e-4;
 export const PENALTY_ATOL = 1e-8;
 const BACKBONE = ['backbone.fc1.weight', 'backbone.fc1.bias', 'backbone.fc2.weight', 'backbone.fc2.bias'];
-
-function setParams(model: ContinualModel, values: Record<string, FixtureTensor>, names: readonly string[]): void {
-  const params = new Map(model.namedParameters());
-  tidy(() => noGrad(() => names.forEach((n) => params.get(n)!.copy_(fromFixture(values[n]!)))));
-}
-
-export function compareMaps(actual: ReadonlyMap<string, Tensor>, expected: Record<string, FixtureTensor>, what: string, tol: { rtol: number; atol: number }): void {
-  assert.deepEqual([...actual.keys()].sort(), Object.keys(expected).sort(), `${what}: parameter names`);
-  for (const [name, t] of actual) assertMatches(t, expected[name]!, `${what} ${name}`, tol);
-}
 
 export function comparePenalties(got: number[], want: number[], what: string): void {
   assert.equal(got.length, want.length, `${what}: number of steps`);
@@ -59,14 +49,14 @@ export function replayTinyRun(fx: TinyRunFixture, algorithm: Required<Pick<Algor
   const c = fx.config;
   const model = new ContinualModel(instantiateBackbone(mlpDefinition, [c.inputs], { hiddenSizes: c.hidden }), createHeads('til', c.hidden[c.hidden.length - 1]!));
   try {
-    setParams(model, fx.initial, BACKBONE);
+    setParametersFromFixture(model, fx.initial, BACKBONE);
     model.train();
     let globalStep = 0;
     for (let task = 1; task <= c.tasks; task++) {
       // The trainer's order: head set up, fresh optimizer, onTaskStart, per batch
       // forward → trainingLoss → backward → step, then onTaskEnd.
       model.heads.setupTask(task, c.classes);
-      setParams(model, fx.initial, [`heads.heads.${task - 1}.weight`, `heads.heads.${task - 1}.bias`]);
+      setParametersFromFixture(model, fx.initial, [`heads.heads.${task - 1}.weight`, `heads.heads.${task - 1}.bias`]);
       const optimizer = new SGD(model.parameters(), { lr: c.lr });
       const x = fromFixture(fx.data[task - 1]!.x);
       const y = fromFixture(fx.data[task - 1]!.y);

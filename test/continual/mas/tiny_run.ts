@@ -9,10 +9,9 @@ import { ContinualModel } from '../../../src/continual/model/model.js';
 import type { ContinualBenchmark, Paradigm } from '../../../src/continual/contracts/types.js';
 import { crossEntropy } from '../../../src/nn/functional.js';
 import { SGD } from '../../../src/optim/sgd.js';
-import { noGrad } from '../../../src/tensor/autograd.js';
 import { tidy } from '../../../src/tensor/scope.js';
 import type { Tensor } from '../../../src/tensor/tensor.js';
-import { type FixtureTensor, assertMatches, fromFixture, loadFixture } from '../../helpers.js';
+import { type FixtureTensor, assertMapsMatch, fromFixture, loadFixture, setParametersFromFixture } from '../../helpers.js';
 
 export type Tensors = Record<string, FixtureTensor>;
 interface TaskRecord {
@@ -42,14 +41,8 @@ export function masOptions(overrides: Partial<MASOptions> = {}): MASOptions {
   return masDefinition.options.parse({ lambda: fx.config.lambda, ...overrides });
 }
 
-function setParams(model: ContinualModel, values: Tensors, names: readonly string[]): void {
-  const params = new Map(model.namedParameters());
-  tidy(() => noGrad(() => names.forEach((n) => params.get(n)!.copy_(fromFixture(values[n]!)))));
-}
-
 export function compare(actual: ReadonlyMap<string, Tensor>, expected: Tensors, what: string): void {
-  assert.deepEqual([...actual.keys()].sort(), Object.keys(expected).sort(), `${what}: parameter names`);
-  for (const [name, t] of actual) assertMatches(t, expected[name]!, `${what} ${name}`, TOL);
+  assertMapsMatch(actual, expected, what, TOL);
 }
 
 export interface TaskView {
@@ -70,11 +63,11 @@ export function replay(paradigm: Paradigm, mas: MAS, check: (view: TaskView) => 
   const model = new ContinualModel(instantiateBackbone(mlpDefinition, [c.inputs], { hiddenSizes: [c.hidden] }), createHeads(paradigm, c.hidden, { dtype: 'float64' }));
   model.to('float64');
   try {
-    setParams(model, fx.initial, ['backbone.fc1.weight', 'backbone.fc1.bias']);
+    setParametersFromFixture(model, fx.initial, ['backbone.fc1.weight', 'backbone.fc1.bias']);
     model.train();
     for (let task = 1; task <= c.tasks; task++) {
       model.heads.setupTask(task, c.classes);
-      if (paradigm !== 'dil' || task === 1) setParams(model, fx.initial, [`heads.heads.${task - 1}.weight`, `heads.heads.${task - 1}.bias`]);
+      if (paradigm !== 'dil' || task === 1) setParametersFromFixture(model, fx.initial, [`heads.heads.${task - 1}.weight`, `heads.heads.${task - 1}.bias`]);
       const optimizer = new SGD(model.parameters(), { lr: c.lr });
       const x = fromFixture(fx.data[task - 1]!.x);
       const y = fromFixture(fx.data[task - 1]!.y);

@@ -18,8 +18,7 @@ import { crossEntropy } from '../../../src/nn/functional.js';
 import { SGD } from '../../../src/optim/sgd.js';
 import { grad, noGrad } from '../../../src/tensor/autograd.js';
 import { tidy } from '../../../src/tensor/scope.js';
-import type { Tensor } from '../../../src/tensor/tensor.js';
-import { assertClose, assertMatches, type FixtureTensor, fromFixture, loadFixture, tempDir } from '../../helpers.js';
+import { assertClose, assertMapsMatch, type FixtureTensor, fromFixture, loadFixture, setParametersFromFixture, tempDir } from '../../helpers.js';
 
 interface TaskRecord {
   checkpoints: number;
@@ -39,16 +38,6 @@ interface RWalkFixture {
 const tmp = (): string => join(tempDir('rwalk-'), 'run');
 const small = ['benchmark.numTasks=2', 'benchmark.trainLimit=128', 'backbone.hiddenSizes=[16]', 'training.epochs=1', 'training.batchSize=32', 'training.validateEveryEpoch=false'];
 
-function setParams(model: ContinualModel, values: Record<string, FixtureTensor>, names: readonly string[]): void {
-  const params = new Map(model.namedParameters());
-  tidy(() => noGrad(() => names.forEach((n) => params.get(n)!.copy_(fromFixture(values[n]!)))));
-}
-
-function compareMaps(actual: ReadonlyMap<string, Tensor>, expected: Record<string, FixtureTensor>, what: string, tol: { rtol: number; atol: number }): void {
-  assert.deepEqual([...actual.keys()].sort(), Object.keys(expected).sort(), `${what}: parameter names`);
-  for (const [name, t] of actual) assertMatches(t, expected[name]!, `${what} ${name}`, tol);
-}
-
 describe('RWalk', () => {
   it('matches the PyTorch transcription: F^task, S, p, θ^prev after each of 3 tasks and the penalty at a fixed point', () => {
     const fx = loadFixture<RWalkFixture>('rwalk');
@@ -56,14 +45,14 @@ describe('RWalk', () => {
     const model = new ContinualModel(instantiateBackbone(mlpDefinition, [c.inputs], { hiddenSizes: [c.hidden] }), createHeads('til', c.hidden));
     const warnings: string[] = [];
     const rwalk = new RWalk(rwalkDefinition.options.parse({ lambda: c.lambda, alpha: c.alpha, deltaT: c.deltaT }), (m) => warnings.push(m));
-    setParams(model, fx.initial, ['backbone.fc1.weight', 'backbone.fc1.bias']);
+    setParametersFromFixture(model, fx.initial, ['backbone.fc1.weight', 'backbone.fc1.bias']);
     let globalStep = 0;
     try {
       for (let task = 1; task <= c.tasks; task++) {
         // The trainer's order: head set up, fresh optimizer, onTaskStart, per batch
         // forward → trainingLoss → backward → step → onBatchEnd, then onTaskEnd.
         model.heads.setupTask(task, c.classes);
-        setParams(model, fx.initial, [`heads.heads.${task - 1}.weight`, `heads.heads.${task - 1}.bias`]);
+        setParametersFromFixture(model, fx.initial, [`heads.heads.${task - 1}.weight`, `heads.heads.${task - 1}.bias`]);
         const optimizer = new SGD(model.parameters(), { lr: c.lr });
         const x = fromFixture(fx.data[task - 1]!.x);
         const y = fromFixture(fx.data[task - 1]!.y);
@@ -94,10 +83,10 @@ describe('RWalk', () => {
         y.dispose();
         const want = fx.tasks[task - 1]!;
         const got = rwalk.taskState();
-        compareMaps(got.params, want.params, `task ${task} θ^prev`, { rtol: 1e-5, atol: 1e-6 });
-        compareMaps(got.importance, want.importance, `task ${task} F^task`, { rtol: 1e-4, atol: 1e-9 });
-        compareMaps(got.scores, want.scores, `task ${task} S`, { rtol: 1e-4, atol: 1e-3 });
-        compareMaps(got.penalties, want.penalties, `task ${task} p`, { rtol: 1e-4, atol: 1e-6 });
+        assertMapsMatch(got.params, want.params, `task ${task} θ^prev`, { rtol: 1e-5, atol: 1e-6 });
+        assertMapsMatch(got.importance, want.importance, `task ${task} F^task`, { rtol: 1e-4, atol: 1e-9 });
+        assertMapsMatch(got.scores, want.scores, `task ${task} S`, { rtol: 1e-4, atol: 1e-3 });
+        assertMapsMatch(got.penalties, want.penalties, `task ${task} p`, { rtol: 1e-4, atol: 1e-6 });
       }
       assert.deepEqual(warnings, [], 'every task had a checkpoint');
       // θ = θ^prev + offset everywhere: λ Σ p · offset².

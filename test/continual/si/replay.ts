@@ -11,13 +11,12 @@ import { crossEntropy } from '../../../src/nn/functional.js';
 import { Adam } from '../../../src/optim/adam.js';
 import type { Optimizer } from '../../../src/optim/optimizer.js';
 import { SGD } from '../../../src/optim/sgd.js';
-import { noGrad } from '../../../src/tensor/autograd.js';
 import { tidy } from '../../../src/tensor/scope.js';
 import type { Tensor } from '../../../src/tensor/tensor.js';
 import assert from 'node:assert/strict';
 import { SI, type SIOptions, siDefinition } from '../../../src/continual/algorithms/si.js';
 import { keep } from '../../../src/tensor/scope.js';
-import { type FixtureTensor, assertClose, assertMatches, fromFixture, loadFixture } from '../../helpers.js';
+import { type FixtureTensor, assertClose, assertMapsMatch, fromFixture, loadFixture, setParametersFromFixture } from '../../helpers.js';
 
 export interface SIConfig {
   inputs: number;
@@ -50,14 +49,8 @@ export interface SIFixture {
 
 export const TOL = { rtol: 1e-10, atol: 1e-12 };
 
-export function setParams(model: ContinualModel, values: Record<string, FixtureTensor>, names: readonly string[]): void {
-  const params = new Map(model.namedParameters());
-  tidy(() => noGrad(() => names.forEach((n) => params.get(n)!.copy_(fromFixture(values[n]!)))));
-}
-
 export function compareMaps(actual: ReadonlyMap<string, Tensor>, expected: Record<string, FixtureTensor>, what: string): void {
-  assert.deepEqual([...actual.keys()].sort(), Object.keys(expected).sort(), `${what}: parameter names`);
-  for (const [name, t] of actual) assertMatches(t, expected[name]!, `${what} ${name}`, TOL);
+  assertMapsMatch(actual, expected, what, TOL);
 }
 
 export interface ReplayOptions {
@@ -80,13 +73,13 @@ export function replaySIRun(fx: SIFixture, algorithm: Algorithm, options: Replay
   const model = new ContinualModel(instantiateBackbone(mlpDefinition, [c.inputs], { hiddenSizes: [c.hidden] }), createHeads(paradigm, c.hidden, { dtype: 'float64' }));
   model.to('float64');
   try {
-    setParams(model, fx.initial, ['backbone.fc1.weight', 'backbone.fc1.bias']);
+    setParametersFromFixture(model, fx.initial, ['backbone.fc1.weight', 'backbone.fc1.bias']);
     options.prepare?.(model);
     model.train();
     let globalStep = 0;
     for (let task = 1; task <= c.tasks; task++) {
       model.heads.setupTask(task, c.classes);
-      if (paradigm !== 'dil' || task === 1) setParams(model, fx.initial, [`heads.heads.${task - 1}.weight`, `heads.heads.${task - 1}.bias`]);
+      if (paradigm !== 'dil' || task === 1) setParametersFromFixture(model, fx.initial, [`heads.heads.${task - 1}.weight`, `heads.heads.${task - 1}.bias`]);
       const optimizer: Optimizer =
         options.optimizer === 'adam' ? new Adam(model.parameters(), { lr: c.adamLr }) : new SGD(model.parameters(), { lr: c.lr, maximize: task === options.ascendTask });
       const x = fromFixture(fx.data[task - 1]!.x);
