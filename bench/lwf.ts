@@ -9,44 +9,22 @@
 // means we are faster) and every sample, for the spread.
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadExperiment } from '../src/config/experiment.js';
 import { instantiate } from '../src/continual/algorithms/definition.js';
 import { lwfDefinition } from '../src/continual/algorithms/lwf.js';
-import { createBenchmark } from '../src/continual/benchmarks/index.js';
-import { buildModel } from '../src/continual/experiment/sequence.js';
-import { trainTask } from '../src/continual/training/trainer.js';
 import { setNumThreads } from '../src/index.js';
-import { disposeStateDict } from '../src/optim/optimizer.js';
-import { manualSeed } from '../src/tensor/index.js';
 import { FASHION_MNIST_DIR, type Sample, median, spawnJson } from './harness.js';
+import { WARMUP_IMAGES, timeSecondTask } from './two_task.js';
 
-const WARMUP_IMAGES = 6400;
 const LAMBDA = 1;
 const TEMPERATURE = 2;
 
 function worker(): Sample {
-  const cfg = loadExperiment(undefined, [
-    'benchmark.dataset=fashion-mnist', `benchmark.dataDir=${FASHION_MNIST_DIR}`, 'benchmark.numTasks=2', 'benchmark.validationFraction=0',
-    'paradigm=til', 'backbone.hiddenSizes=[256,256]', 'training.epochs=1', 'training.batchSize=64', 'training.optimizer={name: sgd, lr: 0.01}', 'training.validateEveryEpoch=false',
-  ]);
-  manualSeed(cfg.seed);
-  // Same seed, so the same permutations: the limited benchmark serves task 1, the full one task 2.
-  const warmup = createBenchmark({ ...cfg.benchmark, seed: cfg.seed, trainLimit: WARMUP_IMAGES });
-  const benchmark = createBenchmark({ ...cfg.benchmark, seed: cfg.seed });
-  const model = buildModel(cfg, benchmark);
   const lwf = instantiate(lwfDefinition, { lambda: LAMBDA, temperature: TEMPERATURE });
-  const common = { model, paradigm: 'til' as const, algorithms: [lwf], training: cfg.training, seed: cfg.seed };
-  const first = trainTask(1, { ...common, benchmark: warmup, globalStep: 0 });
-  disposeStateDict(first.optimizerState);
-  let start = 0;
-  let end = 0;
-  const second = trainTask(2, { ...common, benchmark, globalStep: first.globalStep, observer: { epochStart: () => (start = performance.now()), epochEnd: () => (end = performance.now()) } });
-  disposeStateDict(second.optimizerState);
-  lwf.dispose();
-  model.dispose();
-  warmup.dispose();
-  benchmark.dispose();
-  return { trainSeconds: (end - start) / 1000 };
+  try {
+    return { trainSeconds: timeSecondTask('{name: sgd, lr: 0.01}', lwf) };
+  } finally {
+    lwf.dispose();
+  }
 }
 
 export function runLwFBenchmark(options: { repeats: number; threads: number }): Record<string, unknown> {

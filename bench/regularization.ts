@@ -16,11 +16,9 @@
 import { instantiate, ewcDefinition, rwalkDefinition } from '../src/continual/algorithms/index.js';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadExperiment } from '../src/config/experiment.js';
 import { regularizedParameters } from '../src/continual/algorithms/fisher_tracker.js';
 import { createBenchmark } from '../src/continual/benchmarks/index.js';
 import { buildModel } from '../src/continual/experiment/sequence.js';
-import { type TrainingObserver, trainTask } from '../src/continual/training/trainer.js';
 import { setNumThreads } from '../src/index.js';
 import { noGrad } from '../src/tensor/autograd.js';
 import { rand, randn } from '../src/tensor/creation.js';
@@ -28,33 +26,16 @@ import { manualSeed } from '../src/tensor/index.js';
 import { keep } from '../src/tensor/scope.js';
 import type { Tensor } from '../src/tensor/tensor.js';
 import { disposeStateDict } from '../src/optim/optimizer.js';
+import { trainTask } from '../src/continual/training/trainer.js';
 import { FASHION_MNIST_DIR, type Sample, median, spawnJson } from './harness.js';
+import { WARMUP_IMAGES, epochTimer, permutedFashionMnist, timeSecondTask } from './two_task.js';
 
 const LAMBDA_EWC = 100;
 const EWC_TASK = 10;
-// RWalk's task 1 only fills its state: 100 steps of batch 64 (ten score checkpoints at Δt = 10).
-const RWALK_WARMUP_IMAGES = 6400;
 type Which = 'ewc' | 'rwalk';
 
-function config(numTasks: number) {
-  return loadExperiment(undefined, [
-    'benchmark.dataset=fashion-mnist', `benchmark.dataDir=${FASHION_MNIST_DIR}`, `benchmark.numTasks=${numTasks}`, 'benchmark.validationFraction=0',
-    'paradigm=til', 'backbone.hiddenSizes=[256,256]', 'training.epochs=1', 'training.batchSize=64', 'training.optimizer={name: sgd, lr: 0.01}', 'training.validateEveryEpoch=false',
-  ]);
-}
-
-/** An observer that records the wall time of the (single) epoch. */
-function epochTimer(): { observer: TrainingObserver; seconds: () => number } {
-  let start = 0;
-  let end = 0;
-  return {
-    observer: { epochStart: () => (start = performance.now()), epochEnd: () => (end = performance.now()) },
-    seconds: () => (end - start) / 1000,
-  };
-}
-
 function ewcWorker(): Sample {
-  const cfg = config(EWC_TASK);
+  const cfg = permutedFashionMnist(EWC_TASK, '{name: sgd, lr: 0.01}');
   manualSeed(cfg.seed);
   const benchmark = createBenchmark({ ...cfg.benchmark, seed: cfg.seed });
   const model = buildModel(cfg, benchmark);
@@ -83,24 +64,12 @@ function ewcWorker(): Sample {
 }
 
 function rwalkWorker(): Sample {
-  const cfg = config(2);
-  manualSeed(cfg.seed);
-  // Same seed, so the same permutations: the limited benchmark serves task 1, the full one task 2.
-  const warmup = createBenchmark({ ...cfg.benchmark, seed: cfg.seed, trainLimit: RWALK_WARMUP_IMAGES });
-  const benchmark = createBenchmark({ ...cfg.benchmark, seed: cfg.seed });
-  const model = buildModel(cfg, benchmark);
   const rwalk = instantiate(rwalkDefinition);
-  const common = { model, paradigm: 'til' as const, algorithms: [rwalk], training: cfg.training, seed: cfg.seed };
-  const first = trainTask(1, { ...common, benchmark: warmup, globalStep: 0 });
-  disposeStateDict(first.optimizerState);
-  const timer = epochTimer();
-  trainTask(2, { ...common, benchmark, globalStep: first.globalStep, observer: timer.observer });
-  const trainSeconds = timer.seconds();
-  rwalk.dispose();
-  model.dispose();
-  warmup.dispose();
-  benchmark.dispose();
-  return { trainSeconds };
+  try {
+    return { trainSeconds: timeSecondTask('{name: sgd, lr: 0.01}', rwalk) };
+  } finally {
+    rwalk.dispose();
+  }
 }
 
 export function runRegularizationBenchmark(options: { repeats: number; threads: number }): Record<string, unknown> {
@@ -109,7 +78,7 @@ export function runRegularizationBenchmark(options: { repeats: number; threads: 
   const result: Record<string, unknown> = { benchmark: 'regularization', threads: options.threads, repeats: options.repeats };
   const scripts: Record<Which, { script: string; args: string[] }> = {
     ewc: { script: 'ewc_torch.py', args: [String(EWC_TASK), String(LAMBDA_EWC)] },
-    rwalk: { script: 'rwalk_torch.py', args: [String(RWALK_WARMUP_IMAGES)] },
+    rwalk: { script: 'rwalk_torch.py', args: [String(WARMUP_IMAGES)] },
   };
   for (const which of ['ewc', 'rwalk'] as const) {
     const ours: number[] = [];

@@ -14,49 +14,20 @@
 import { instantiate, wsnDefinition } from '../src/continual/algorithms/index.js';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadExperiment } from '../src/config/experiment.js';
-import { createBenchmark } from '../src/continual/benchmarks/index.js';
-import { buildModel } from '../src/continual/experiment/sequence.js';
-import { type TrainingObserver, trainTask } from '../src/continual/training/trainer.js';
 import { setNumThreads } from '../src/index.js';
-import { manualSeed } from '../src/tensor/index.js';
-import { disposeStateDict } from '../src/optim/optimizer.js';
 import { FASHION_MNIST_DIR, type Sample, median, spawnJson } from './harness.js';
+import { WARMUP_IMAGES, timeSecondTask } from './two_task.js';
 
 const MASK_FRACTION = 0.1;
-// Task 1 only has to leave a mask: 100 steps of batch 64.
-const WARMUP_IMAGES = 6400;
-
-function config() {
-  return loadExperiment(undefined, [
-    'benchmark.dataset=fashion-mnist', `benchmark.dataDir=${FASHION_MNIST_DIR}`, 'benchmark.numTasks=2', 'benchmark.validationFraction=0',
-    'paradigm=til', 'backbone.hiddenSizes=[256,256]', 'training.epochs=1', 'training.batchSize=64', 'training.optimizer={name: sgd, lr: 0.05, momentum: 0.9}',
-    'training.validateEveryEpoch=false',
-  ]);
-}
 
 function worker(): Sample {
-  const cfg = config();
-  manualSeed(cfg.seed);
-  // Same seed, so the same permutations: the limited benchmark serves task 1, the full one task 2.
-  const warmup = createBenchmark({ ...cfg.benchmark, seed: cfg.seed, trainLimit: WARMUP_IMAGES });
-  const benchmark = createBenchmark({ ...cfg.benchmark, seed: cfg.seed });
-  const model = buildModel(cfg, benchmark);
   const wsn = instantiate(wsnDefinition, { maskPercentage: MASK_FRACTION });
-  const common = { model, paradigm: 'til' as const, algorithms: [wsn], training: cfg.training, seed: cfg.seed };
-  const first = trainTask(1, { ...common, benchmark: warmup, globalStep: 0 });
-  disposeStateDict(first.optimizerState);
-  let start = 0;
-  let end = 0;
-  const observer: TrainingObserver = { epochStart: () => (start = performance.now()), epochEnd: () => (end = performance.now()) };
-  const second = trainTask(2, { ...common, benchmark, globalStep: first.globalStep, observer });
-  disposeStateDict(second.optimizerState);
-  const capacityUsed = wsn.report()!.capacityUsed;
-  wsn.dispose();
-  model.dispose();
-  warmup.dispose();
-  benchmark.dispose();
-  return { trainSeconds: (end - start) / 1000, capacityUsed };
+  try {
+    const trainSeconds = timeSecondTask('{name: sgd, lr: 0.05, momentum: 0.9}', wsn);
+    return { trainSeconds, capacityUsed: wsn.report()!.capacityUsed };
+  } finally {
+    wsn.dispose();
+  }
 }
 
 export function runWSNBenchmark(options: { repeats: number; threads: number }): Record<string, unknown> {
