@@ -144,3 +144,16 @@ export interface Algorithm {
   /** Frees tensors the algorithm holds. */
   dispose?(): void;
 }
+
+/**
+ * The answer of the first algorithm (in the run's order) whose hook gives one
+ * that is not null or undefined, else null: how the "first wins" hooks
+ * (forward, trainingSet, classificationLoss) combine.
+ */
+export function firstAnswer<T>(algorithms: readonly Algorithm[], ask: (algorithm: Algorithm) => T | null | undefined): T | null {
+  for (const algorithm of algorithms) {
+    const answer = ask(algorithm);
+    if (answer != null) return answer;
+  }
+  return null;
+}

@@ -2,7 +2,7 @@
 // Module so that parameters, state dicts and train/eval cover both.
 import { Module } from '../../nn/module.js';
 import type { Tensor } from '../../tensor/tensor.js';
-import type { Algorithm, BatchPosition } from '../algorithms/algorithm.js';
+import { type Algorithm, type BatchPosition, firstAnswer } from '../algorithms/algorithm.js';
 import type { Backbone, BackboneOutput, Heads, TaskId } from '../contracts/types.js';
 
 /** A forward pass: the backbone's output and the logits of one task. */
@@ -31,9 +31,5 @@ export class ContinualModel extends Module {
  * else the model's own. Training passes give the batch's position in its epoch.
  */
 export function forwardWith(model: ContinualModel, algorithms: readonly Algorithm[], x: Tensor, task: TaskId, batch?: BatchPosition): ModelOutput {
-  for (const algorithm of algorithms) {
-    const out = algorithm.forward?.(model, x, task, batch);
-    if (out != null) return out;
-  }
-  return model.forward(x, task);
+  return firstAnswer(algorithms, (a) => a.forward?.(model, x, task, batch)) ?? model.forward(x, task);
 }

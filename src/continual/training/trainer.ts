@@ -11,7 +11,7 @@ import { CosineAnnealingLR, ReduceLROnPlateau, StepLR } from '../../optim/lr_sch
 import { keep, tidy } from '../../tensor/scope.js';
 import { Tensor } from '../../tensor/tensor.js';
 import type { Parameter } from '../../nn/parameter.js';
-import type { Algorithm, BatchContext, StepContext, TaskContext } from '../algorithms/algorithm.js';
+import { type Algorithm, type BatchContext, type StepContext, type TaskContext, firstAnswer } from '../algorithms/algorithm.js';
 import { batches } from '../benchmarks/data.js';
 import { evaluateTask } from './evaluation.js';
 import { type ContinualModel, forwardWith } from '../model/model.js';
@@ -222,20 +222,12 @@ export function trainTask(task: TaskId, options: TaskTrainingOptions): TaskTrain
 
 /** The training set an algorithm chooses for the task (the first wins), else the task's own. */
 function chosenTrainingSet(algorithms: readonly Algorithm[], context: TaskContext): TensorDataset {
-  for (const a of algorithms) {
-    const set = a.trainingSet?.(context);
-    if (set != null) return set;
-  }
-  return context.trainData;
+  return firstAnswer(algorithms, (a) => a.trainingSet?.(context)) ?? context.trainData;
 }
 
 /** The classification loss an algorithm puts in place of cross-entropy (the first wins), or null. */
 function replacedClassificationLoss(algorithms: readonly Algorithm[], ctx: BatchContext): Tensor | null {
-  for (const a of algorithms) {
-    const loss = a.classificationLoss?.(ctx);
-    if (loss != null) return loss;
-  }
-  return null;
+  return firstAnswer(algorithms, (a) => a.classificationLoss?.(ctx));
 }
 
 /** Exempts a state dict's tensors from the caller's scopes: they outlive the optimizer. */
