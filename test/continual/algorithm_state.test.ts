@@ -14,9 +14,11 @@ function refuses(algorithm: Algorithm, values: Record<string, unknown>, pattern:
 }
 
 describe('checkpointed algorithm values', () => {
-  it('replay: the number of examples offered is a non-negative integer', () => {
-    refuses(instantiate(replayDefinition), { seen: -1 }, /its saved values do not fit: seen: expected an integer >= 0, got -1/);
-    refuses(instantiate(replayDefinition), {}, /seen: missing required key/);
+  it("replay: the memory's counters are non-negative integers that agree", () => {
+    refuses(instantiate(replayDefinition), { memory: { seen: -1, seenPerClass: [], logitWidths: [] } }, /its saved values do not fit: memory\.seen: expected an integer >= 0, got -1/);
+    refuses(instantiate(replayDefinition), {}, /memory: missing required key/);
+    refuses(instantiate(replayDefinition), { memory: { seen: 3, seenPerClass: [[0, 2]], logitWidths: [] } }, /counts 3 examples seen, but 2 over its classes/);
+    refuses(instantiate(replayDefinition, { capacity: 2 }), { memory: { seen: 3, seenPerClass: [[0, 3]], logitWidths: [0, 0, 0] } }, /holds 3 examples, but the capacity is 2/);
   });
 
   it('rwalk: the count of finished tasks is an integer', () => {

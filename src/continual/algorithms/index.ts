@@ -12,6 +12,6 @@ export { EWC, type EWCOptions, ewcDefinition } from './ewc.js';
 export { OnlineEWC, type OnlineEWCOptions, onlineEwcDefinition } from './online_ewc.js';
 export { QuadraticAnchors } from './quadratic_anchors.js';
 export { RWalk, type RWalkOptions, rwalkDefinition } from './rwalk.js';
-export { Replay, type ReplayOptions, Reservoir, replayDefinition } from './replay.js';
+export { Replay, type ReplayOptions, replayDefinition } from './replay.js';
 export { CBP, type CBPOptions, type CBPUtility, cbpDefinition } from './cbp.js';
 export { WSN, type WSNOptions, type WSNReport, readWSNReport, wsnDefinition } from './wsn.js';

@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadExperiment } from '../../../src/config/experiment.js';
-import { Reservoir } from '../../../src/continual/algorithms/replay.js';
+import { MemoryBuffer } from '../../../src/continual/memory/buffer.js';
+import { tensor, zeros } from '../../../src/tensor/creation.js';
 import { runExperiment } from '../../../src/continual/experiment/run.js';
 import { Rng } from '../../../src/continual/benchmarks/rng.js';
 import { tempDir } from '../../helpers.js';
@@ -19,34 +20,15 @@ const cil = [
 ];
 
 describe('Replay', () => {
-  it('keeps every item of a stream with probability capacity / n (reservoir sampling)', () => {
-    const capacity = 10;
-    const n = 50;
-    const trials = 4000;
-    const counts = new Array<number>(n).fill(0);
-    const rng = new Rng(7);
-    for (let trial = 0; trial < trials; trial++) {
-      const reservoir = new Reservoir(capacity, rng);
-      const slots = new Array<number>(capacity).fill(-1);
-      for (let item = 0; item < n; item++) {
-        const slot = reservoir.offer();
-        if (slot >= 0) slots[slot] = item;
-      }
-      assert.equal(reservoir.size, capacity);
-      assert.equal(new Set(slots).size, capacity, 'distinct items fill every slot');
-      for (const item of slots) counts[item]!++;
-    }
-    const p = capacity / n;
-    const sd = Math.sqrt(trials * p * (1 - p));
-    for (let item = 0; item < n; item++) {
-      assert.ok(Math.abs(counts[item]! - trials * p) < 5 * sd, `item ${item} kept ${counts[item]} times, expected ${trials * p} ± ${(5 * sd).toFixed(0)}`);
-    }
-    // Early and late items alike: the first and last fifths have the same mean inclusion.
-    const mean = (a: number[]) => a.reduce((s, v) => s + v, 0) / a.length;
-    assert.ok(Math.abs(mean(counts.slice(0, 10)) - mean(counts.slice(40))) < 2 * sd);
-    const draw = new Reservoir(5, new Rng(1));
-    for (let i = 0; i < 3; i++) draw.offer();
-    assert.deepEqual([...draw.draw(10)].sort(), [0, 1, 2], 'draws are distinct filled slots');
+  it('keeps the examples the reservoir memory would, and draws distinct stored ones', () => {
+    const memory = new MemoryBuffer({ capacity: 5, policy: 'reservoir' });
+    const rng = new Rng(1);
+    memory.insert({ x: zeros([3, 2]), targets: tensor([4, 5, 6]), task: 1 }, rng);
+    assert.deepEqual(memory.storedTargets, [4, 5, 6]);
+    const drawn = memory.sample(10, rng)!;
+    assert.deepEqual([...drawn.slots].sort(), [0, 1, 2], 'draws are distinct filled slots');
+    for (const t of [drawn.x, drawn.targets, drawn.tasks]) t.dispose();
+    memory.dispose();
   });
 
   it('validates its options', () => {
