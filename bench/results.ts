@@ -1,6 +1,9 @@
-// The comparison table of docs/algorithms/results.md: every algorithm on the
+// The comparison tables of docs/algorithms/results.md: every algorithm on the
 // two protocols (10-task Permuted Fashion-MNIST in TIL; 5-task Split
-// Fashion-MNIST in TIL, DIL and CIL), over several seeds, each run a fresh
+// Fashion-MNIST in TIL, DIL and CIL), and the rehearsal algorithms with
+// memories of 200 and 500 examples on the rehearsal protocol (5-task Split
+// Fashion-MNIST and Split MNIST from the bundled digits, CIL, batch 10),
+// over several seeds, each run a fresh
 // `perennial run` process with one thread. Finished runs are kept in
 // docs/algorithms/results.json (one record per protocol, algorithm and seed),
 // so that an interrupted collection resumes and the table is rebuilt from
@@ -19,6 +22,8 @@ interface Protocol {
   config: string;
   overrides: string[];
   paradigm: 'til' | 'dil' | 'cil';
+  /** Only the methods that name it run on it (the rehearsal protocols). */
+  exclusive?: boolean;
 }
 
 const PROTOCOLS: Protocol[] = [
@@ -30,6 +35,10 @@ const PROTOCOLS: Protocol[] = [
     overrides: [`paradigm=${paradigm}`],
     paradigm,
   })),
+  ...[
+    { id: 'rehearsal-fmnist-cil', title: '5-task Split Fashion-MNIST, CIL, rehearsal protocol', config: 'experiments/rehearsal_split_fashion_mnist_cil.yaml' },
+    { id: 'rehearsal-mnist-cil', title: '5-task Split MNIST (bundled digits), CIL, rehearsal protocol', config: 'experiments/rehearsal_split_mnist_cil.yaml' },
+  ].map((p) => ({ ...p, overrides: [], paradigm: 'cil' as const, exclusive: true })),
 ];
 
 /** One row of the table: an algorithm (or a combination) with its settings. */
@@ -39,6 +48,8 @@ interface Method {
   paradigms: readonly ('til' | 'dil' | 'cil')[];
   /** The protocols it is run on, when not all of its paradigms' (a setting tuned per protocol). */
   protocols?: readonly string[];
+  /** The row is the joint reference: the accuracy of one model trained on all tasks at once. */
+  joint?: boolean;
 }
 
 const ALL = ['til', 'dil', 'cil'] as const;
@@ -57,8 +68,24 @@ const METHODS: Method[] = [
   { label: 'CBP', algorithms: '[{name: cbp}]', paradigms: ALL },
 ];
 
+const REHEARSAL = ['rehearsal-fmnist-cil', 'rehearsal-mnist-cil'];
+const rehearsal = (label: string, algorithms: (capacity: number) => string): Method[] =>
+  [200, 500].map((capacity) => ({ label: `${label} (${capacity} examples)`, algorithms: algorithms(capacity), paradigms: ['cil'], protocols: REHEARSAL }));
+METHODS.push(
+  { label: 'Finetuning (lower bound)', algorithms: '[{name: finetuning}]', paradigms: ['cil'], protocols: REHEARSAL },
+  { label: 'Joint (upper bound)', algorithms: '[{name: finetuning}]', paradigms: ['cil'], protocols: REHEARSAL, joint: true },
+  ...rehearsal('ER', (m) => `[{name: er, capacity: ${m}, batchSize: 10}]`),
+  ...rehearsal('DER', (m) => `[{name: der, capacity: ${m}, batchSize: 10}]`),
+  ...rehearsal('DER++', (m) => `[{name: derpp, capacity: ${m}, batchSize: 10}]`),
+  ...rehearsal('A-GEM', (m) => `[{name: agem, capacity: ${m}}]`),
+  ...rehearsal('ER-ACE', (m) => `[{name: erAce, capacity: ${m}, batchSize: 10}]`),
+  ...rehearsal('iCaRL', (m) => `[{name: icarl, capacity: ${m}}]`),
+  ...rehearsal('GDumb', (m) => `[{name: gdumb, capacity: ${m}}]`),
+);
+
 function runsOn(method: Method, protocol: Protocol): boolean {
-  return method.paradigms.includes(protocol.paradigm) && (method.protocols === undefined || method.protocols.includes(protocol.id));
+  if (method.protocols !== undefined) return method.protocols.includes(protocol.id);
+  return method.paradigms.includes(protocol.paradigm) && protocol.exclusive !== true;
 }
 
 interface RunRecord {
@@ -89,6 +116,7 @@ function readRecords(): RunRecord[] {
 function runOne(protocol: Protocol, method: Method, seed: number, scratch: string): Promise<RunRecord> {
   const dir = join(scratch, `${protocol.id}-${method.label.replace(/[^A-Za-z0-9]+/g, '_')}-${seed}`);
   const args = ['dist/src/cli/main.js', 'run', protocol.config, ...protocol.overrides, `seed=${seed}`, `algorithms=${method.algorithms}`, `output.dir=${dir}`, 'output.name=run'];
+  if (method.joint === true) args.push('reference.joint=true');
   const started = process.hrtime.bigint();
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { env: { ...process.env, PERENNIAL_NUM_THREADS: '1' }, stdio: ['ignore', 'ignore', 'pipe'] });
@@ -102,16 +130,18 @@ function runOne(protocol: Protocol, method: Method, seed: number, scratch: strin
         return resolve({ protocol: protocol.id, method: method.label, algorithms: method.algorithms, seed, divergedAtTask: Number(diverged[1]), seconds });
       }
       if (status !== 0) return reject(new Error(`${method.label} on ${protocol.id}, seed ${seed} failed (${status}):\n${stderr}`));
-      const summary = JSON.parse(readFileSync(join(dir, 'run', 'summary.json'), 'utf8')) as Pick<RunRecord, 'finalAverageAccuracy' | 'bwt' | 'finalForgetting'>;
+      const summary = JSON.parse(readFileSync(join(dir, 'run', 'summary.json'), 'utf8')) as Pick<RunRecord, 'finalAverageAccuracy' | 'bwt' | 'finalForgetting'> & { references?: { joint?: number[] } };
       rmSync(dir, { recursive: true, force: true });
+      const joint = summary.references?.joint;
       resolve({
         protocol: protocol.id,
         method: method.label,
         algorithms: method.algorithms,
         seed,
-        finalAverageAccuracy: summary.finalAverageAccuracy,
-        bwt: summary.bwt,
-        finalForgetting: summary.finalForgetting,
+        // The joint reference has no sequence: its AA is its mean accuracy over the tasks, and BWT and forgetting do not apply.
+        ...(method.joint === true && joint !== undefined
+          ? { finalAverageAccuracy: joint.reduce((a, b) => a + b, 0) / joint.length, bwt: null, finalForgetting: null }
+          : { finalAverageAccuracy: summary.finalAverageAccuracy, bwt: summary.bwt, finalForgetting: summary.finalForgetting }),
         seconds,
       });
     });
@@ -137,6 +167,7 @@ function table(records: RunRecord[]): string {
       const diverged = runs.filter((r) => r.divergedAtTask !== undefined).sort((a, b) => a.seed - b.seed);
       const seeds = [...finished.map((r) => `${r.seed}`), ...diverged.map((r) => `${r.seed}: NaN at task ${r.divergedAtTask}`)].join(', ');
       if (finished.length === 0) lines.push(`| ${m.label} | ${seeds} | — | — | — |`);
+      else if (m.joint === true) lines.push(`| ${m.label} | ${seeds} | ${meanStd(finished.map((r) => r.finalAverageAccuracy!))} | — | — |`);
       else lines.push(`| ${m.label} | ${seeds} | ${meanStd(finished.map((r) => r.finalAverageAccuracy!))} | ${meanStd(finished.map((r) => r.bwt ?? 0))} | ${meanStd(finished.map((r) => r.finalForgetting ?? 0))} |`);
     }
     lines.push('');

@@ -7,6 +7,7 @@ import { runFisherBenchmark } from './fisher.js';
 import { runLwFBenchmark } from './lwf.js';
 import { runMASBenchmark } from './mas.js';
 import { runRegularizationBenchmark } from './regularization.js';
+import { runRehearsalBenchmark } from './rehearsal.js';
 import { runSIBenchmark } from './si.js';
 import { runWSNBenchmark } from './wsn.js';
 
@@ -29,6 +30,7 @@ const benchmarks: Record<string, (o: Record<string, number>) => Record<string, u
   wsn: (o) => runWSNBenchmark({ repeats: o['repeats'] ?? 3, threads: o['threads'] ?? 1 }),
   cbp: (o) => runCBPBenchmark({ repeats: o['repeats'] ?? 3, threads: o['threads'] ?? 1, width: o['width'] ?? 100 }),
   lwf: (o) => runLwFBenchmark({ repeats: o['repeats'] ?? 3, threads: o['threads'] ?? 1 }),
+  rehearsal: (o) => runRehearsalBenchmark({ repeats: o['repeats'] ?? 3, threads: o['threads'] ?? 1 }),
   engine: (o) => runEngineBenchmark({ repeats: o['repeats'] ?? 3, mlpSteps: o['mlpSteps'] ?? 2000, addIters: o['addIters'] ?? 200000, threads: o['threads'] ?? 1 }),
 };
 
