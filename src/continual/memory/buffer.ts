@@ -4,7 +4,7 @@
 // class), its task and, for DER, the logits computed for it at insertion
 // with their width at that time. An insertion policy (insertion.ts) decides
 // which examples are kept; draws are without replacement from the caller's
-// generator, so that the model's own random stream is untouched.
+// generator (Rng.choose), so that the model's own random stream is untouched.
 //
 // Its memory is bounded by the capacity whatever the number of tasks: the
 // tensors are allocated once, at the first insertion, with `capacity` rows.
@@ -146,15 +146,15 @@ export class MemoryBuffer {
   /** `count` distinct examples (all, if fewer are stored) drawn uniformly with `rng`, or null when empty. */
   sample(count: number, rng: Rng): MemoryBatch | null {
     if (this.size === 0) return null;
-    const slots = rng.permutation(this.size).subarray(0, Math.min(count, this.size));
-    return this.gather(slots);
+    return this.gather(rng.choose(this.size, count));
   }
 
   /** The examples in `slots` (all stored ones by default), in that order. */
   gather(slots: Int32Array = Int32Array.from(this.classOf.keys())): MemoryBatch {
     if (this.x === null || this.targets === null || this.tasks === null) throw new Error('MemoryBuffer.gather: the memory is empty');
     for (const slot of slots) if (slot < 0 || slot >= this.size) throw new RangeError(`MemoryBuffer.gather: slot ${slot} is not filled (size ${this.size})`);
-    const index = tensor(slots, { dtype: 'int64' });
+    // An int32 index, as the slots are: index_select takes it without a conversion copy.
+    const index = tensor(slots);
     const logits = this.logits;
     const batch: MemoryBatch = {
       slots,

@@ -52,6 +52,25 @@ describe('Rng', () => {
     assert.equal(new Rng(0).permutation(0).length, 0);
   });
 
+  it('choose(n, k) draws k distinct values, each ordered choice equally often, as the Python transcription does', () => {
+    const rng = new Rng(11);
+    // 4 values chosen 2 at a time: 12 ordered pairs, each Binomial(24000, 1/12): sd ~ 43, bound 6 sd.
+    const counts = new Map<string, number>();
+    for (let i = 0; i < 24000; i++) {
+      const pair = rng.choose(4, 2);
+      assert.notEqual(pair[0], pair[1]);
+      counts.set(`${pair[0]}${pair[1]}`, (counts.get(`${pair[0]}${pair[1]}`) ?? 0) + 1);
+    }
+    assert.equal(counts.size, 12);
+    for (const [pair, c] of counts) assert.ok(Math.abs(c - 2000) < 260, `pair ${pair}: ${c}`);
+    assert.deepEqual([...new Rng(5).choose(3, 10)].sort(), [0, 1, 2], 'k > n gives all n');
+    assert.equal(new Rng(5).choose(0, 3).length, 0);
+    assert.throws(() => rng.choose(5, -1), /k must be a non-negative integer/);
+    for (const [seed, n, k, expected] of loadFixture<{ choose: [number, number, number, number[]][] }>('benchmarks').choose) {
+      assert.deepEqual([...new Rng(seed).choose(n, k)], expected, `choose(${n}, ${k}) with seed ${seed}`);
+    }
+  });
+
   it('deriveSeed is fixed, depends on every part and its order, and stays a safe integer', () => {
     const a = deriveSeed(5, 'permutation', 1);
     assert.equal(deriveSeed(5, 'permutation', 1), a);
