@@ -86,10 +86,10 @@ export function fixtureModel(paradigm: 'til' | 'cil'): ContinualModel {
 /**
  * The fixture's run with DER's hooks in the trainer's order (head set up,
  * fresh optimizer, onTaskStart, per batch forward → trainingLoss → backward →
- * step → onBatchEnd), in float64. `probe` sees each step's context after
- * its insertion.
+ * step → onBatchEnd), in float64. `before` sees each step's context before
+ * trainingLoss, `probe` after the insertion.
  */
-export function replayRun(variant: Variant, paradigm: 'til' | 'cil', probe?: (ctx: StepContext, der: DER) => void): TinyRun {
+export function replayRun(variant: Variant, paradigm: 'til' | 'cil', probe?: (ctx: StepContext, der: DER) => void, before?: (ctx: StepContext, der: DER) => void): TinyRun {
   const c = fx.config;
   const initial = fx.initial[paradigm];
   const model = fixtureModel(paradigm);
@@ -123,6 +123,7 @@ export function replayRun(variant: Variant, paradigm: 'til' | 'cil', probe?: (ct
             const targets = model.heads.targets(y.narrow(0, b, c.batch), task);
             const classificationLoss = crossEntropy(logits, targets);
             const stepCtx: StepContext = { ...ctx, epoch, step, batchCount: c.samples / c.batch, globalStep, x: xb, targets, output, logits, classificationLoss };
+            before?.(stepCtx, der);
             const extra = der.trainingLoss(stepCtx);
             const total = extra === null ? classificationLoss : classificationLoss.add(extra);
             optimizer.zeroGrad();
