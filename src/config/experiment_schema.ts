@@ -18,6 +18,7 @@ import {
   union,
   UnionSchema,
 } from './schema.js';
+import { checkCilHeads } from './heads_rules.js';
 import { checkUnlearning } from './unlearning_rules.js';
 
 // Benchmarks (benchmarks/options.ts), backbones and algorithms declare their
@@ -124,6 +125,9 @@ const outputSchema = object({
 const experimentObject = object({
   seed: integer({ min: 0 }).default(1).describe('seed of every random draw (initialisation, permutations, data order)'),
   paradigm: enumOf(['til', 'cil', 'dil']).default('til').describe('task-, class- or domain-incremental'),
+  cilHeads: enumOf(['auto', 'growing', 'full'])
+    .default('auto')
+    .describe("CIL: a head per task ('growing') or one over all the benchmark's classes from task 1 ('full'); auto: full when an algorithm needs it (der, derpp)"),
   benchmark: benchmarkSchema.default(benchmarkSchema.parse({})),
   backbone: backboneSchema.default(backboneSchema.parse({})),
   training: trainingSchema.default({
@@ -148,6 +152,7 @@ const experimentObject = object({
   output: outputSchema.default({ dir: 'runs' }),
 }).refine((e, report) => {
   checkUnlearning(e, report);
+  checkCilHeads(e, report);
   e.algorithms.forEach((a, i) => {
     const paradigms = algorithmDefinition(a.name)?.paradigms;
     if (paradigms !== undefined && !paradigms.includes(e.paradigm)) {

@@ -85,9 +85,17 @@ export interface OutputConfig {
   name?: string;
 }
 
+/**
+ * The class-incremental heads: a head per task ('growing'), one head over all
+ * the benchmark's classes from task 1 ('full'), or whichever the algorithms
+ * need ('auto': full when one of them needs it, else growing).
+ */
+export type CilHeadsSetting = 'auto' | 'growing' | 'full';
+
 export interface ExperimentConfig {
   seed: number;
   paradigm: Paradigm;
+  cilHeads: CilHeadsSetting;
   benchmark: BenchmarkConfig;
   backbone: BackboneConfig;
   training: TrainingConfig;

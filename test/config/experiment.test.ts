@@ -21,6 +21,7 @@ import { tempDir } from '../helpers.js';
 const DEFAULTS: ExperimentConfig = {
   seed: 1,
   paradigm: 'til',
+  cilHeads: 'auto',
   benchmark: { name: 'permuted', dataset: 'mnist-embedded', numTasks: 5, validationFraction: 0.1, keepFirstUnpermuted: false },
   backbone: { name: 'mlp', hiddenSizes: [256, 256], batchNorm: false, dropout: 0, activation: 'relu' },
   training: {
@@ -104,7 +105,7 @@ describe('errors', () => {
 
   it('an unknown top-level key', () => {
     assert.deepEqual(errorLines(() => parseExperiment('seed: 1\nbackbones:\n  name: mlp\n', 'exp.yaml')), [
-      "  exp.yaml:2:1: backbones: unknown key 'backbones' — did you mean 'backbone'? allowed keys: seed, paradigm, benchmark, backbone, training, algorithms, reference, unlearning, output",
+      "  exp.yaml:2:1: backbones: unknown key 'backbones' — did you mean 'backbone'? allowed keys: seed, paradigm, cilHeads, benchmark, backbone, training, algorithms, reference, unlearning, output",
     ]);
   });
 
@@ -338,7 +339,7 @@ describe('overrides', () => {
       "  override 'training.optimizer.lerning_rate=0.1': training.optimizer.lerning_rate: unknown key 'lerning_rate' for name 'sgd' — did you mean 'lr'? allowed keys: name, lr, momentum, weightDecay",
     ]);
     assert.deepEqual(errorLines(() => loadExperiment(undefined, ['trainig.epochs=2'])), [
-      "  override 'trainig.epochs=2': trainig: unknown key 'trainig' — did you mean 'training'? allowed keys: seed, paradigm, benchmark, backbone, training, algorithms, reference, unlearning, output",
+      "  override 'trainig.epochs=2': trainig: unknown key 'trainig' — did you mean 'training'? allowed keys: seed, paradigm, cilHeads, benchmark, backbone, training, algorithms, reference, unlearning, output",
     ]);
   });
 

@@ -18,6 +18,22 @@ export type UnlearningRole = 'unlearns' | 'stateless' | 'retains';
 
 export const ALL_PARADIGMS: readonly Paradigm[] = ['til', 'cil', 'dil'];
 
+/**
+ * The class-incremental heads: one head per task, concatenated ('growing'),
+ * or one head over all the benchmark's classes from task 1 ('full',
+ * Mammoth's class-IL convention).
+ */
+export type CilHeads = 'growing' | 'full';
+
+/** What a configured algorithm needs of the class-incremental heads, and why. */
+export interface CilHeadsNeed {
+  readonly heads: CilHeads;
+  /** Why, for messages: 'it matches stored logits over all the benchmark's classes'. */
+  readonly because: string;
+  /** The option setting that lifts the need, for messages (`cilLogits: seen`), if any. */
+  readonly unless?: string;
+}
+
 export interface AlgorithmDefinition<Name extends string = string, Options extends object = object, Instance extends Algorithm = Algorithm> {
   /** The name written in `algorithms[].name`. */
   readonly name: Name;
@@ -29,6 +45,13 @@ export interface AlgorithmDefinition<Name extends string = string, Options exten
   readonly paradigms: readonly Paradigm[];
   /** Its unlearning role, which may depend on its options (disableUnlearning). */
   unlearning(options: Options): UnlearningRole;
+  /**
+   * In CIL, the heads it needs, if it cares (DER matching logits over every
+   * class needs 'full'): `cilHeads: auto` resolves to full when any
+   * configured algorithm needs it, and an explicit setting that contradicts
+   * a need is a configuration error. Absent or null: either serves.
+   */
+  cilHeads?(options: Options): CilHeadsNeed | null;
   /** A fresh instance from options the schema has validated and defaulted. */
   create(options: Options): Instance;
 }
@@ -43,6 +66,8 @@ export interface DefinedAlgorithm<Name extends string = string, Options extends 
   createIfNamed(config: ValidatedEntry): Instance | null;
   /** The unlearning role when `config` names this algorithm, else null. */
   unlearningIfNamed(config: ValidatedEntry): UnlearningRole | null;
+  /** What it needs of the CIL heads when `config` names this algorithm and it cares, else null. */
+  cilHeadsIfNamed(config: ValidatedEntry): CilHeadsNeed | null;
 }
 
 /** An `algorithms` entry the configuration schema has validated. */
@@ -58,6 +83,7 @@ export function defineAlgorithm<const Name extends string, Options extends objec
     ...definition,
     createIfNamed: (config) => (isConfigOf(definition, config) ? definition.create(config) : null),
     unlearningIfNamed: (config) => (isConfigOf(definition, config) ? definition.unlearning(config) : null),
+    cilHeadsIfNamed: (config) => (isConfigOf(definition, config) ? (definition.cilHeads?.(config) ?? null) : null),
   };
 }
 

@@ -1,7 +1,7 @@
 // The algorithms: the lifecycle contract, each algorithm's definition and
 // class, and the registry that lists them.
 export type { Algorithm, AlgorithmState, AlgorithmSummary, BatchContext, BatchPosition, StepContext, TaskContext, UnlearningContext } from './algorithm.js';
-export { type AlgorithmDefinition, type ConfigOf, type DefinedAlgorithm, type UnlearningRole, ALL_PARADIGMS, defineAlgorithm, instantiate } from './definition.js';
+export { type AlgorithmDefinition, type CilHeads, type CilHeadsNeed, type ConfigOf, type DefinedAlgorithm, type UnlearningRole, ALL_PARADIGMS, defineAlgorithm, instantiate } from './definition.js';
 export { ALGORITHM_DEFINITIONS, type AlgorithmConfig, type AlgorithmName, algorithmDefinition, createAlgorithm, createAlgorithms, unlearningRole } from './registry.js';
 export { readStateTensor, readStateValues } from './state.js';
 export { AmnesiacBookkeeping, type AmnesiacOptions, TaskDeltas } from './amnesiac.js';
@@ -13,5 +13,7 @@ export { OnlineEWC, type OnlineEWCOptions, onlineEwcDefinition } from './online_
 export { QuadraticAnchors } from './quadratic_anchors.js';
 export { RWalk, type RWalkOptions, rwalkDefinition } from './rwalk.js';
 export { Replay, type ReplayOptions, replayDefinition } from './replay.js';
+export { DER, type DEROptions, type DERDraws, type DERTerms, derDefinition, logitMatching } from './der.js';
+export { type DERppOptions, derppDefinition } from './derpp.js';
 export { CBP, type CBPOptions, type CBPUtility, cbpDefinition } from './cbp.js';
 export { WSN, type WSNOptions, type WSNReport, readWSNReport, wsnDefinition } from './wsn.js';

@@ -328,5 +328,7 @@ export const lwfDefinition = defineAlgorithm({
   paradigms: ALL_PARADIGMS,
   // 'previous' keeps nothing between tasks (its teacher lives while a task trains); 'perTask' keeps every task's model.
   unlearning: (options) => (options.teacher === 'perTask' ? 'retains' : 'stateless'),
+  // Its teacher copies the old tasks' heads one by one.
+  cilHeads: () => ({ heads: 'growing', because: 'its teacher copies the heads of earlier tasks, one head per task' }),
   create: (options) => new LwF(options),
 });

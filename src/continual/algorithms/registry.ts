@@ -8,7 +8,9 @@ import { amnesiacFinetuningDefinition } from './amnesiac_finetuning.js';
 import { amnesiacLwfDefinition } from './amnesiac_lwf.js';
 import { amnesiacSiDefinition } from './amnesiac_si.js';
 import { cbpDefinition } from './cbp.js';
-import type { ConfigOf, UnlearningRole } from './definition.js';
+import type { CilHeadsNeed, ConfigOf, UnlearningRole } from './definition.js';
+import { derDefinition } from './der.js';
+import { derppDefinition } from './derpp.js';
 import { ewcDefinition } from './ewc.js';
 import { finetuningDefinition } from './finetuning.js';
 import { lwfDefinition } from './lwf.js';
@@ -30,6 +32,8 @@ export const ALGORITHM_DEFINITIONS = [
   masDefinition,
   lwfDefinition,
   replayDefinition,
+  derDefinition,
+  derppDefinition,
   wsnDefinition,
   cbpDefinition,
   amnesiacFinetuningDefinition,
@@ -90,4 +94,13 @@ export function unlearningRole(config: AlgorithmConfig): UnlearningRole {
     if (role !== null) return role;
   }
   throw new Error(`unknown algorithm '${config.name}'`);
+}
+
+/** What a validated `algorithms` entry needs of the class-incremental heads, or null when either serves. */
+export function cilHeadsNeed(config: AlgorithmConfig): CilHeadsNeed | null {
+  for (const definition of ALGORITHM_DEFINITIONS) {
+    const need = definition.cilHeadsIfNamed(config);
+    if (need !== null) return need;
+  }
+  return null;
 }

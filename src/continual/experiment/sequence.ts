@@ -2,6 +2,7 @@
 // after each task the unlearning due (with a plan), testing on every task seen
 // so far, and a checkpoint.
 import type { ExperimentConfig } from '../../config/experiment.js';
+import { resolveCilHeads } from '../../config/heads_rules.js';
 import { disposeStateDict } from '../../optim/optimizer.js';
 import type { Algorithm } from '../algorithms/index.js';
 import { createBackbone } from '../backbones/index.js';
@@ -27,9 +28,20 @@ export interface SequenceStart {
 /** A sequence from task 1. */
 export const FRESH_START: SequenceStart = Object.freeze({ firstTask: 1, globalStep: 0, accuracy: [], loss: [] });
 
+/**
+ * A fresh model for `benchmark`: the configured backbone and the heads of
+ * `paradigm`; in CIL with full-width heads (cilHeads, resolved), one head
+ * over all the benchmark's classes.
+ */
 export function buildModel(config: ExperimentConfig, benchmark: ContinualBenchmark, paradigm: Paradigm = config.paradigm): ContinualModel {
   const backbone = createBackbone(config.backbone, benchmark.inputShape);
-  return new ContinualModel(backbone, createHeads(paradigm, backbone.outputDim));
+  const full = paradigm === 'cil' && resolveCilHeads(config) === 'full';
+  return new ContinualModel(backbone, createHeads(paradigm, backbone.outputDim, full ? { fullWidth: allClasses(benchmark) } : {}));
+}
+
+/** The number of classes of all the benchmark's tasks together. */
+export function allClasses(benchmark: ContinualBenchmark): number {
+  return benchmark.classOffset(benchmark.numTasks) + benchmark.numClasses(benchmark.numTasks);
 }
 
 /**

@@ -4,6 +4,12 @@
 //   TIL  one head per task; the task id picks it.
 //   CIL  one head per task; logits of all heads set up so far are
 //        concatenated, and local labels are offset into that class space.
+//        Or, full-width (Mammoth's class-IL convention, which DER needs):
+//        one head over every class of the benchmark, created at task 1;
+//        training logits cover all classes (unseen ones included, so the
+//        cross-entropy pushes their logits down), while testing and
+//        validation (eval mode) score only the classes of the tasks set up
+//        so far, as the growing heads do.
 //   DIL  one head, created on the first task and shared by all.
 //
 // The heads live in the array property `heads` (task t is heads[t - 1]), so
@@ -24,6 +30,11 @@ export interface HeadsOptions {
   device?: Device;
   /** dtype of new heads while none exists yet (default float32). */
   dtype?: DType;
+  /**
+   * CIL only: one head over this many classes (all the benchmark's), created
+   * at task 1, instead of one head per task. Absent: growing heads.
+   */
+  fullWidth?: number;
 }
 
 function checkPositiveInteger(fn: string, what: string, n: number): void {
@@ -135,31 +146,91 @@ export class HeadsTIL extends HeadsBase {
   }
 }
 
-/** Class-incremental: one head per task; logits over every class seen so far. */
+/**
+ * Class-incremental: one head per task, logits over every class seen so far;
+ * or (with `fullWidth`) one head over every class of the benchmark.
+ */
 export class HeadsCIL extends HeadsBase {
   readonly paradigm = 'cil' as const;
+  /** The full head's number of classes, or undefined for growing heads. */
+  readonly fullWidth: number | undefined;
+  /** Classes of task t at index t - 1. */
+  private readonly taskClasses: number[] = [];
 
-  /** Classes of all tasks before `task` (where its classes start in the concatenated logits). */
+  constructor(featureDim: number, options: HeadsOptions = {}) {
+    super(featureDim, options);
+    if (options.fullWidth !== undefined) checkPositiveInteger('HeadsCIL', 'fullWidth', options.fullWidth);
+    this.fullWidth = options.fullWidth;
+  }
+
+  /** Whether one head covers every class of the benchmark from task 1. */
+  get isFullWidth(): boolean {
+    return this.fullWidth !== undefined;
+  }
+
+  /** Growing: one new head per task. Full-width: the one head at task 1; later tasks only claim their classes in it. */
+  override setupTask(task: TaskId, numClasses: number): void {
+    if (!this.checkSetup(task, numClasses)) {
+      checkSameClasses(this, task, numClasses, this.taskClasses[task - 1]!);
+      return;
+    }
+    if (this.fullWidth === undefined) this.heads.push(this.newHead(numClasses));
+    else {
+      const seen = this.seenClasses;
+      if (seen + numClasses > this.fullWidth) {
+        throw new RangeError(`HeadsCIL.setupTask: task ${task}'s ${numClasses} classes after ${seen} would exceed the full-width head's ${this.fullWidth} classes; give fullWidth the benchmark's total number of classes`);
+      }
+      if (task === 1) this.heads.push(this.newHead(this.fullWidth));
+    }
+    this.taskClasses.push(numClasses);
+    this.tasksSetUp = task;
+  }
+
+  /** The head that serves `task`: its own, or the one full-width head. */
+  override head(task: TaskId): Linear {
+    this.checkTask('head', task);
+    return this.heads[this.fullWidth === undefined ? task - 1 : 0]!;
+  }
+
+  override numClasses(task: TaskId): number {
+    this.checkTask('numClasses', task);
+    return this.taskClasses[task - 1]!;
+  }
+
+  /** Classes of all tasks before `task` (where its classes start in the logits). */
   classOffset(task: TaskId): number {
     this.checkTask('classOffset', task);
     let offset = 0;
-    for (let t = 1; t < task; t++) offset += this.heads[t - 1]!.outFeatures;
+    for (let t = 1; t < task; t++) offset += this.taskClasses[t - 1]!;
     return offset;
   }
 
-  /** Classes of all tasks set up so far (the width of forward's logits). */
+  /** Classes of all tasks set up so far (the width of forward's logits in eval mode, and always with growing heads). */
+  get seenClasses(): number {
+    return this.taskClasses.reduce((n, c) => n + c, 0);
+  }
+
+  /** The width of forward's logits: in training, the full head's width when there is one, else the classes seen. */
   get totalClasses(): number {
-    return this.heads.reduce((n, h) => n + h.outFeatures, 0);
+    return this.fullWidth !== undefined && this.training ? this.fullWidth : this.seenClasses;
   }
 
   /**
-   * Logits of all heads set up so far, concatenated in task order,
-   * [N, totalClasses]: a sample of `task` competes with every class seen,
-   * whichever task it comes from (`task` must be set up).
+   * Logits over every class seen so far, [N, seenClasses]: a sample of `task`
+   * competes with every class seen, whichever task it comes from (`task` must
+   * be set up). Growing heads concatenate their heads in task order. The
+   * full-width head gives all its classes in training, [N, fullWidth], and in
+   * eval mode (testing, validation) only the classes of the tasks set up so
+   * far: a class no task has shown is never a prediction.
    */
   forward(feature: Tensor, task: TaskId): Tensor {
     this.checkTask('forward', task);
     this.checkFeature(feature);
+    if (this.fullWidth !== undefined) {
+      const seen = this.seenClasses;
+      if (this.training || seen === this.fullWidth) return this.heads[0]!.forward(feature);
+      return tidy(() => this.heads[0]!.forward(feature).narrow(1, 0, seen).contiguous());
+    }
     if (this.heads.length === 1) return this.heads[0]!.forward(feature);
     return tidy(() => cat(this.heads.map((h) => h.forward(feature)), 1));
   }
@@ -211,6 +282,7 @@ export type AnyHeads = HeadsTIL | HeadsCIL | HeadDIL;
 
 /** The heads of `paradigm` for features of size `featureDim`. */
 export function createHeads(paradigm: Paradigm, featureDim: number, options: HeadsOptions = {}): AnyHeads {
+  if (options.fullWidth !== undefined && paradigm !== 'cil') throw new RangeError(`createHeads: a full-width head is for paradigm cil only, not ${paradigm}`);
   switch (paradigm) {
     case 'til':
       return new HeadsTIL(featureDim, options);
