@@ -11,6 +11,7 @@ import { cbpDefinition } from './cbp.js';
 import type { ConfigOf, UnlearningRole } from './definition.js';
 import { ewcDefinition } from './ewc.js';
 import { finetuningDefinition } from './finetuning.js';
+import { icarlDefinition } from './icarl.js';
 import { lwfDefinition } from './lwf.js';
 import { fixDefinition } from './fix.js';
 import { masDefinition } from './mas.js';
@@ -30,6 +31,7 @@ export const ALGORITHM_DEFINITIONS = [
   masDefinition,
   lwfDefinition,
   replayDefinition,
+  icarlDefinition,
   wsnDefinition,
   cbpDefinition,
   amnesiacFinetuningDefinition,
