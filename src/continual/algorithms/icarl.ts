@@ -83,6 +83,7 @@ export function herding(features: Tensor, m: number): number[] {
   const n = features.shape[0]!;
   const count = Math.min(m, n);
   const chosen: number[] = [];
+  if (count <= 0) return chosen;
   const taken = new Uint8Array(n);
   noGrad(() =>
     tidy(() => {

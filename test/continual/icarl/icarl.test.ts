@@ -71,6 +71,7 @@ describe('iCaRL', () => {
       assert.equal(new Set(chosen).size, 1050, 'no repeats');
       assert.deepEqual(herding(features, 1200).sort((a, b) => a - b), Array.from({ length: 1100 }, (_, i) => i), 'm past the class size: every row once');
       assert.deepEqual(herding(features, 40), chosen.slice(0, 40), 'a smaller m is a prefix: the reduction keeps the first m');
+      assert.deepEqual(herding(features.narrow(0, 0, 0), 3), [], 'a class without examples gets none');
     } finally {
       features.dispose();
     }
