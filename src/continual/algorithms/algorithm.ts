@@ -10,7 +10,10 @@
 //                   (Fix after task 1); onTaskStart and onTaskEnd still run.
 //                   Any algorithm that says so skips the task for all.
 //   trainingSet     the dataset the task's epochs iterate (iCaRL: task data
-//                   plus exemplars); the first algorithm that returns one wins
+//                   plus exemplars); the first algorithm that returns one wins.
+//                   Its labels are local to the task unless it says they are
+//                   targets already (labels: 'targets'; iCaRL's exemplars of
+//                   old classes carry their global class)
 //   onEpochStart    before the first batch of each epoch (PackNet prunes here)
 //   forward         (see below) each training batch's forward pass comes next
 //   classificationLoss  replaces the trainer's cross-entropy for a batch (ER-ACE,
@@ -74,6 +77,18 @@ export interface BatchContext extends TaskContext {
   readonly logits: Tensor;
 }
 
+/**
+ * A dataset an algorithm has a task trained on. Its labels are local to the
+ * task, as a benchmark's (the trainer maps them through the heads), unless
+ * `labels` is 'targets': then they already are the targets, in the label
+ * space of the training logits, and the trainer takes them as they are
+ * (iCaRL's set holds exemplars of old classes, which have no local label in
+ * the task; it gives every row its global class).
+ */
+export interface TrainingSet extends TensorDataset {
+  readonly labels?: 'local' | 'targets';
+}
+
 export interface StepContext extends BatchContext {
   /** The classification loss (cross-entropy, or an algorithm's replacement), before any algorithm's terms. */
   readonly classificationLoss: Tensor;
@@ -111,7 +126,7 @@ export interface Algorithm {
   /** True when `task` is not to be trained (no optimizer step, model in eval mode). */
   skipsTraining?(task: TaskId): boolean;
   /** The dataset the epochs of this task iterate in place of `ctx.trainData`, or null. */
-  trainingSet?(ctx: TaskContext): TensorDataset | null;
+  trainingSet?(ctx: TaskContext): TrainingSet | null;
   /** Before the first batch of epoch `epoch` (from 1). */
   onEpochStart?(ctx: TaskContext, epoch: number): void;
   /** The classification loss of this batch in place of cross-entropy, or null. */

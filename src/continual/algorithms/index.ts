@@ -1,6 +1,6 @@
 // The algorithms: the lifecycle contract, each algorithm's definition and
 // class, and the registry that lists them.
-export type { Algorithm, AlgorithmState, AlgorithmSummary, BatchContext, BatchPosition, StepContext, TaskContext, UnlearningContext } from './algorithm.js';
+export type { Algorithm, AlgorithmState, AlgorithmSummary, BatchContext, BatchPosition, StepContext, TaskContext, TrainingSet, UnlearningContext } from './algorithm.js';
 export { type AlgorithmDefinition, type CilHeads, type CilHeadsNeed, type ConfigOf, type DefinedAlgorithm, type UnlearningRole, ALL_PARADIGMS, defineAlgorithm, instantiate } from './definition.js';
 export { ALGORITHM_DEFINITIONS, type AlgorithmConfig, type AlgorithmName, algorithmDefinition, createAlgorithm, createAlgorithms, unlearningRole } from './registry.js';
 export { readStateTensor, readStateValues } from './state.js';
@@ -17,3 +17,4 @@ export { DER, type DEROptions, type DERDraws, type DERTerms, derDefinition, logi
 export { type DERppOptions, derppDefinition } from './derpp.js';
 export { CBP, type CBPOptions, type CBPUtility, cbpDefinition } from './cbp.js';
 export { WSN, type WSNOptions, type WSNReport, readWSNReport, wsnDefinition } from './wsn.js';
+export { ICaRL, type ICaRLOptions, herding, icarlDefinition, icarlLoss, l2Normalise } from './icarl.js';

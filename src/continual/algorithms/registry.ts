@@ -13,6 +13,7 @@ import { derDefinition } from './der.js';
 import { derppDefinition } from './derpp.js';
 import { ewcDefinition } from './ewc.js';
 import { finetuningDefinition } from './finetuning.js';
+import { icarlDefinition } from './icarl.js';
 import { lwfDefinition } from './lwf.js';
 import { fixDefinition } from './fix.js';
 import { masDefinition } from './mas.js';
@@ -34,6 +35,7 @@ export const ALGORITHM_DEFINITIONS = [
   replayDefinition,
   derDefinition,
   derppDefinition,
+  icarlDefinition,
   wsnDefinition,
   cbpDefinition,
   amnesiacFinetuningDefinition,

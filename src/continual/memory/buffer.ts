@@ -117,13 +117,7 @@ export class MemoryBuffer {
    * the same batch, as it would one at a time.
    */
   insert(batch: MemoryInsertion, rng: Rng): number {
-    const n = batch.x.shape[0]!;
-    if (batch.targets.shape.length !== 1 || batch.targets.shape[0] !== n) {
-      throw new RangeError(`MemoryBuffer.insert: targets must have shape [${n}], got [${batch.targets.shape.join(', ')}]`);
-    }
-    if (this.storesLogits !== (batch.logits !== undefined)) {
-      throw new Error(`MemoryBuffer.insert: this memory ${this.storesLogits ? 'stores logits, and none were given' : 'does not store logits, and some were given'}`);
-    }
+    const n = this.checkInsertion('insert', batch);
     const labels = Array.from(batch.targets.toTypedArray(), Number);
     const width = batch.logits?.shape[1] ?? 0;
     const writes = new Map<number, number>();
@@ -141,6 +135,36 @@ export class MemoryBuffer {
     }
     if (writes.size > 0) this.write([...writes.keys()], [...writes.values()], batch);
     return writes.size;
+  }
+
+  /**
+   * Stores every row of `batch` in the next free slots, in order, with no
+   * policy (iCaRL chooses its exemplars itself); throws when they do not fit.
+   */
+  append(batch: MemoryInsertion): void {
+    const n = this.checkInsertion('append', batch);
+    if (this.size + n > this.capacity) throw new RangeError(`MemoryBuffer.append: ${n} examples do not fit in the ${this.capacity - this.size} free slots`);
+    if (n === 0) return;
+    const labels = Array.from(batch.targets.toTypedArray(), Number);
+    const slots = labels.map((_, row) => this.size + row);
+    for (const label of labels) {
+      this.classOf.push(label);
+      this.taskOf.push(batch.task);
+      this.widthOf.push(batch.logits?.shape[1] ?? 0);
+    }
+    this.write(slots, labels.map((_, row) => row), batch);
+  }
+
+  /** The number of rows of `batch`, after checking that it fits this memory. */
+  private checkInsertion(fn: string, batch: MemoryInsertion): number {
+    const n = batch.x.shape[0]!;
+    if (batch.targets.shape.length !== 1 || batch.targets.shape[0] !== n) {
+      throw new RangeError(`MemoryBuffer.${fn}: targets must have shape [${n}], got [${batch.targets.shape.join(', ')}]`);
+    }
+    if (this.storesLogits !== (batch.logits !== undefined)) {
+      throw new Error(`MemoryBuffer.${fn}: this memory ${this.storesLogits ? 'stores logits, and none were given' : 'does not store logits, and some were given'}`);
+    }
+    return n;
   }
 
   /** `count` distinct examples (all, if fewer are stored) drawn uniformly with `rng`, or null when empty. */
@@ -174,8 +198,24 @@ export class MemoryBuffer {
     this.taskOf.forEach((t, slot) => {
       if (t !== task) keepSlots.push(slot);
     });
-    const removed = this.size - keepSlots.length;
-    if (removed === 0) return 0;
+    return this.retain(keepSlots);
+  }
+
+  /**
+   * Keeps only the examples in `slots` (distinct filled slots), moved to
+   * slots 0, 1, ... in that order; the freed slots fill first. Returns how
+   * many went. (iCaRL keeps the first m exemplars of each class.)
+   */
+  retain(slots: readonly number[]): number {
+    const seen = new Set<number>();
+    for (const slot of slots) {
+      if (!Number.isInteger(slot) || slot < 0 || slot >= this.size) throw new RangeError(`MemoryBuffer.retain: slot ${slot} is not filled (size ${this.size})`);
+      if (seen.has(slot)) throw new RangeError(`MemoryBuffer.retain: slot ${slot} is listed twice`);
+      seen.add(slot);
+    }
+    const removed = this.size - slots.length;
+    if (slots.every((slot, i) => slot === i) && removed === 0) return 0;
+    const keepSlots = [...slots];
     this.classOf = keepSlots.map((slot) => this.classOf[slot]!);
     this.taskOf = keepSlots.map((slot) => this.taskOf[slot]!);
     this.widthOf = keepSlots.map((slot) => this.widthOf[slot]!);

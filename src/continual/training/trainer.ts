@@ -11,11 +11,11 @@ import { CosineAnnealingLR, ReduceLROnPlateau, StepLR } from '../../optim/lr_sch
 import { keep, tidy } from '../../tensor/scope.js';
 import { Tensor } from '../../tensor/tensor.js';
 import type { Parameter } from '../../nn/parameter.js';
-import { type Algorithm, type BatchContext, type StepContext, type TaskContext, firstAnswer } from '../algorithms/algorithm.js';
+import { type Algorithm, type BatchContext, type StepContext, type TaskContext, type TrainingSet, firstAnswer } from '../algorithms/algorithm.js';
 import { batches } from '../benchmarks/data.js';
 import { evaluateTask } from './evaluation.js';
 import { type ContinualModel, forwardWith } from '../model/model.js';
-import type { ContinualBenchmark, Paradigm, TaskId, TensorDataset } from '../contracts/types.js';
+import type { ContinualBenchmark, Paradigm, TaskId } from '../contracts/types.js';
 
 /** Raised when the loss stops being a finite number; names where it happened, and the causes algorithms could tell. */
 export class NonFiniteLossError extends Error {
@@ -169,6 +169,7 @@ export function trainTask(task: TaskId, options: TaskTrainingOptions): TaskTrain
     throwIfStopped(options.signal, task, 0);
     const trainingSet = skipped ? null : chosenTrainingSet(algorithms, context);
     const batchCount = trainingSet === null ? 0 : Math.ceil(trainingSet.size / training.batchSize);
+    const labelsAreTargets = trainingSet?.labels === 'targets';
     for (let epoch = 1; trainingSet !== null && epoch <= training.epochs; epoch++) {
       model.train();
       for (const a of algorithms) a.onEpochStart?.(context, epoch);
@@ -180,7 +181,7 @@ export function trainTask(task: TaskId, options: TaskTrainingOptions): TaskTrain
       for (const batch of batches(trainingSet, training.batchSize, { shuffle: true, seed: shuffleSeed(options.seed, task, epoch) })) {
         const { loss, hits } = tidy(() => {
           const { output, logits } = forwardWith(model, algorithms, batch.x, task, { index: step, count: batchCount });
-          const targets = model.heads.targets(batch.y, task);
+          const targets = labelsAreTargets ? batch.y.detach() : model.heads.targets(batch.y, task);
           const batchContext: BatchContext = { ...context, epoch, step, batchCount, globalStep, x: batch.x, targets, output, logits };
           const classificationLoss = replacedClassificationLoss(algorithms, batchContext) ?? crossEntropy(logits, targets);
           const ctx: StepContext = { ...batchContext, classificationLoss };
@@ -221,7 +222,7 @@ export function trainTask(task: TaskId, options: TaskTrainingOptions): TaskTrain
 }
 
 /** The training set an algorithm chooses for the task (the first wins), else the task's own. */
-function chosenTrainingSet(algorithms: readonly Algorithm[], context: TaskContext): TensorDataset {
+function chosenTrainingSet(algorithms: readonly Algorithm[], context: TaskContext): TrainingSet {
   return firstAnswer(algorithms, (a) => a.trainingSet?.(context)) ?? context.trainData;
 }
 
