@@ -2,6 +2,7 @@
 // definitions. Config validation, `perennial list`, docs/configuration.md and
 // the runner all read this list; adding an algorithm is adding its file and
 // one line here.
+import { agemDefinition } from './agem.js';
 import type { Algorithm } from './algorithm.js';
 import { amnesiacEwcDefinition } from './amnesiac_ewc.js';
 import { amnesiacFinetuningDefinition } from './amnesiac_finetuning.js';
@@ -30,6 +31,7 @@ export const ALGORITHM_DEFINITIONS = [
   masDefinition,
   lwfDefinition,
   replayDefinition,
+  agemDefinition,
   wsnDefinition,
   cbpDefinition,
   amnesiacFinetuningDefinition,
