@@ -27,6 +27,11 @@ export interface AlgorithmDefinition<Name extends string = string, Options exten
   readonly options: ObjectSchema<Options>;
   /** The paradigms it can be configured with. */
   readonly paradigms: readonly Paradigm[];
+  /**
+   * Why these options do not work in `paradigm` (one of `paradigms`), naming
+   * the option at fault and the fix, or null (GDumb: the greedy memory in DIL).
+   */
+  paradigmIssue?(options: Options, paradigm: Paradigm): { option: string; message: string } | null;
   /** Its unlearning role, which may depend on its options (disableUnlearning). */
   unlearning(options: Options): UnlearningRole;
   /** A fresh instance from options the schema has validated and defaulted. */

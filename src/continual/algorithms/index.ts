@@ -13,6 +13,7 @@ export { OnlineEWC, type OnlineEWCOptions, onlineEwcDefinition } from './online_
 export { QuadraticAnchors } from './quadratic_anchors.js';
 export { RWalk, type RWalkOptions, rwalkDefinition } from './rwalk.js';
 export { Replay, type ReplayOptions, replayDefinition } from './replay.js';
+export { GDumb, type GDumbOptions, gdumbDefinition, reinitialize } from './gdumb.js';
 export { AGEM, type AGEMOptions, agemDefinition, projectGradient } from './agem.js';
 export { CBP, type CBPOptions, type CBPUtility, cbpDefinition } from './cbp.js';
 export { WSN, type WSNOptions, type WSNReport, readWSNReport, wsnDefinition } from './wsn.js';

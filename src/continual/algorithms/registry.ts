@@ -9,11 +9,13 @@ import { amnesiacFinetuningDefinition } from './amnesiac_finetuning.js';
 import { amnesiacLwfDefinition } from './amnesiac_lwf.js';
 import { amnesiacSiDefinition } from './amnesiac_si.js';
 import { cbpDefinition } from './cbp.js';
-import type { ConfigOf, UnlearningRole } from './definition.js';
+import type { AlgorithmDefinition, ConfigOf, UnlearningRole } from './definition.js';
+import type { Paradigm } from '../contracts/types.js';
 import { ewcDefinition } from './ewc.js';
 import { finetuningDefinition } from './finetuning.js';
 import { lwfDefinition } from './lwf.js';
 import { fixDefinition } from './fix.js';
+import { gdumbDefinition } from './gdumb.js';
 import { masDefinition } from './mas.js';
 import { onlineEwcDefinition } from './online_ewc.js';
 import { replayDefinition } from './replay.js';
@@ -32,6 +34,7 @@ export const ALGORITHM_DEFINITIONS = [
   lwfDefinition,
   replayDefinition,
   agemDefinition,
+  gdumbDefinition,
   wsnDefinition,
   cbpDefinition,
   amnesiacFinetuningDefinition,
@@ -92,4 +95,10 @@ export function unlearningRole(config: AlgorithmConfig): UnlearningRole {
     if (role !== null) return role;
   }
   throw new Error(`unknown algorithm '${config.name}'`);
+}
+
+/** Why a validated `algorithms` entry's options do not work in `paradigm`, or null. */
+export function paradigmIssue(config: AlgorithmConfig, paradigm: Paradigm): { option: string; message: string } | null {
+  const definition = algorithmDefinition(config.name) as AlgorithmDefinition<string, object> | undefined;
+  return definition?.paradigmIssue?.(config, paradigm) ?? null;
 }
