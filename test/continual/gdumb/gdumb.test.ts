@@ -11,13 +11,14 @@ import type { Algorithm, TaskContext } from '../../../src/continual/algorithms/a
 import { instantiate } from '../../../src/continual/algorithms/definition.js';
 import { type GDumb, gdumbDefinition, reinitialize } from '../../../src/continual/algorithms/gdumb.js';
 import { instantiateBackbone, mlpDefinition } from '../../../src/continual/backbones/index.js';
+import { ResNet18 } from '../../../src/continual/backbones/resnet.js';
 import type { ContinualBenchmark, Paradigm } from '../../../src/continual/contracts/types.js';
 import { runExperiment } from '../../../src/continual/experiment/run.js';
 import { createHeads } from '../../../src/continual/model/heads.js';
 import { ContinualModel } from '../../../src/continual/model/model.js';
 import { SGD } from '../../../src/optim/sgd.js';
 import { randn, randint } from '../../../src/tensor/creation.js';
-import { getRngState } from '../../../src/tensor/random.js';
+import { getRngState, manualSeed } from '../../../src/tensor/random.js';
 import { assertTensorsMatch, settledTensorCount, tempDir } from '../../helpers.js';
 
 const tmp = (): string => join(tempDir('gdumb-'), 'run');
@@ -120,6 +121,23 @@ describe('GDumb', () => {
       a.dispose();
       b.dispose();
       gdumb.dispose();
+    }
+  });
+
+  it('re-initialising a ResNet-18 (trained, statistics moved) gives the weights and buffers of one freshly built after the same seed', () => {
+    manualSeed(11);
+    const fresh = new ResNet18([3, 8, 8]);
+    const used = new ResNet18([3, 8, 8]);
+    try {
+      used.train().forward(randn([4, 3, 8, 8])); // moves the batch-norm statistics
+      reinitialize(used, 11);
+      const want = new Map([...fresh.namedParameters(), ...fresh.namedBuffers()]);
+      const got = [...used.namedParameters(), ...used.namedBuffers()];
+      assert.equal(got.length, want.size);
+      for (const [name, t] of got) assertTensorsMatch(t.detach(), want.get(name)!.detach(), name, { rtol: 0, atol: 0 });
+    } finally {
+      fresh.dispose();
+      used.dispose();
     }
   });
 
