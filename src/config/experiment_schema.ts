@@ -1,7 +1,7 @@
 // The schema of an experiment: every key with its type, default and meaning
 // (which `perennial list` and docs/configuration.md show), and the checks
 // across fields.
-import { ALGORITHM_DEFINITIONS, type AlgorithmConfig, algorithmDefinition } from '../continual/algorithms/registry.js';
+import { ALGORITHM_DEFINITIONS, type AlgorithmConfig, algorithmDefinition, paradigmIssue } from '../continual/algorithms/registry.js';
 import { BACKBONE_DEFINITIONS, type BackboneConfig } from '../continual/backbones/registry.js';
 import { benchmarkSchema } from '../continual/benchmarks/options.js';
 import type { ExperimentConfig } from './experiment_types.js';
@@ -157,6 +157,9 @@ const experimentObject = object({
     const paradigms = algorithmDefinition(a.name)?.paradigms;
     if (paradigms !== undefined && !paradigms.includes(e.paradigm)) {
       report(['algorithms', i, 'name'], `'${a.name}' supports paradigm ${paradigms.join(' or ')} only, but paradigm is '${e.paradigm}'; set paradigm: ${paradigms[0]} or choose another algorithm`);
+    } else {
+      const issue = paradigmIssue(a, e.paradigm);
+      if (issue !== null) report(['algorithms', i, issue.option], issue.message);
     }
   });
   if (e.training.scheduler.name === 'plateau') {

@@ -19,8 +19,10 @@ export {
   LRScheduler,
   StepLR,
   CosineAnnealingLR,
+  CosineAnnealingWarmRestarts,
   ReduceLROnPlateau,
   type LrGroups,
   type ReduceLROnPlateauOptions,
   type SchedulerStateDict,
 } from './lr_scheduler.js';
+export { clipGradNorm_ } from './clip_grad.js';

@@ -157,6 +157,58 @@ export class CosineAnnealingLR extends LRScheduler {
   }
 }
 
+/**
+ * SGDR, cosine annealing with warm restarts (Loshchilov & Hutter 2017), as
+ * PyTorch's CosineAnnealingWarmRestarts stepped once per epoch: the lr falls
+ * from each base lr to `etaMin` over a cycle of T_i epochs, then restarts at
+ * the base lr with a cycle `tMult` times longer (T_0 = `t0`):
+ *   lr = etaMin + (base − etaMin) · (1 + cos(π · T_cur / T_i)) / 2
+ */
+export class CosineAnnealingWarmRestarts extends LRScheduler {
+  t0: number;
+  tMult: number;
+  etaMin: number;
+  /** Epochs since the last restart, and the length of the current cycle. */
+  tCur = 0;
+  tI: number;
+
+  constructor(optimizer: LrGroups, t0: number, tMult = 1, etaMin = 0, lastEpoch = -1) {
+    if (!Number.isInteger(t0) || t0 < 1) throw new RangeError(`CosineAnnealingWarmRestarts: invalid t0: ${t0} (must be an integer >= 1)`);
+    if (!Number.isInteger(tMult) || tMult < 1) throw new RangeError(`CosineAnnealingWarmRestarts: invalid tMult: ${tMult} (must be an integer >= 1)`);
+    super(optimizer, lastEpoch);
+    this.t0 = t0;
+    this.tMult = tMult;
+    this.etaMin = etaMin;
+    this.tI = t0;
+    this.initialStep();
+  }
+
+  protected computeLr(): number[] {
+    if (this.lastEpoch === 0) {
+      this.tI = this.t0;
+      this.tCur = 0;
+    } else {
+      this.tCur += 1;
+      if (this.tCur >= this.tI) {
+        this.tCur -= this.tI;
+        this.tI *= this.tMult;
+      }
+    }
+    return this.baseLrs.map((base) => this.etaMin + ((base - this.etaMin) * (1 + Math.cos((Math.PI * this.tCur) / this.tI))) / 2);
+  }
+
+  protected hyperparameters(): Record<string, number> {
+    return { t0: this.t0, tMult: this.tMult, etaMin: this.etaMin, tCur: this.tCur, tI: this.tI };
+  }
+  protected loadHyperparameters(read: (key: string) => number): void {
+    this.t0 = read('t0');
+    this.tMult = read('tMult');
+    this.etaMin = read('etaMin');
+    this.tCur = read('tCur');
+    this.tI = read('tI');
+  }
+}
+
 /** Python's %, whose result takes the divisor's sign. */
 function mod(a: number, b: number): number {
   return ((a % b) + b) % b;

@@ -43,6 +43,11 @@ export interface AlgorithmDefinition<Name extends string = string, Options exten
   readonly options: ObjectSchema<Options>;
   /** The paradigms it can be configured with. */
   readonly paradigms: readonly Paradigm[];
+  /**
+   * Why these options do not work in `paradigm` (one of `paradigms`), naming
+   * the option at fault and the fix, or null (GDumb: the greedy memory in DIL).
+   */
+  paradigmIssue?(options: Options, paradigm: Paradigm): ParadigmIssue | null;
   /** Its unlearning role, which may depend on its options (disableUnlearning). */
   unlearning(options: Options): UnlearningRole;
   /**
@@ -57,7 +62,7 @@ export interface AlgorithmDefinition<Name extends string = string, Options exten
 }
 
 /**
- * A definition as the registry holds it: with the two questions the runner
+ * A definition as the registry holds it: with the questions the runner
  * asks of any validated `algorithms` entry, answered only for its own name.
  */
 export interface DefinedAlgorithm<Name extends string = string, Options extends object = object, Instance extends Algorithm = Algorithm>
@@ -68,6 +73,14 @@ export interface DefinedAlgorithm<Name extends string = string, Options extends 
   unlearningIfNamed(config: ValidatedEntry): UnlearningRole | null;
   /** What it needs of the CIL heads when `config` names this algorithm and it cares, else null. */
   cilHeadsIfNamed(config: ValidatedEntry): CilHeadsNeed | null;
+  /** Why `config`'s options do not work in `paradigm` when `config` names this algorithm, else null. */
+  paradigmIssueIfNamed(config: ValidatedEntry, paradigm: Paradigm): ParadigmIssue | null;
+}
+
+/** Why an algorithm's options do not work in a paradigm: the option at fault and a message naming the fix. */
+export interface ParadigmIssue {
+  readonly option: string;
+  readonly message: string;
 }
 
 /** An `algorithms` entry the configuration schema has validated. */
@@ -84,6 +97,7 @@ export function defineAlgorithm<const Name extends string, Options extends objec
     createIfNamed: (config) => (isConfigOf(definition, config) ? definition.create(config) : null),
     unlearningIfNamed: (config) => (isConfigOf(definition, config) ? definition.unlearning(config) : null),
     cilHeadsIfNamed: (config) => (isConfigOf(definition, config) ? (definition.cilHeads?.(config) ?? null) : null),
+    paradigmIssueIfNamed: (config, paradigm) => (isConfigOf(definition, config) ? (definition.paradigmIssue?.(config, paradigm) ?? null) : null),
   };
 }
 

@@ -15,6 +15,8 @@ export { RWalk, type RWalkOptions, rwalkDefinition } from './rwalk.js';
 export { Replay, type ReplayOptions, replayDefinition } from './replay.js';
 export { DER, type DEROptions, type DERDraws, type DERTerms, derDefinition, logitMatching } from './der.js';
 export { type DERppOptions, derppDefinition } from './derpp.js';
+export { GDumb, type GDumbOptions, gdumbDefinition, reinitialize } from './gdumb.js';
+export { AGEM, type AGEMOptions, agemDefinition, projectGradient } from './agem.js';
 export { CBP, type CBPOptions, type CBPUtility, cbpDefinition } from './cbp.js';
 export { WSN, type WSNOptions, type WSNReport, readWSNReport, wsnDefinition } from './wsn.js';
 export { ICaRL, type ICaRLOptions, herding, icarlDefinition, icarlLoss, l2Normalise } from './icarl.js';

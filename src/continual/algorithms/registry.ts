@@ -2,13 +2,15 @@
 // definitions. Config validation, `perennial list`, docs/configuration.md and
 // the runner all read this list; adding an algorithm is adding its file and
 // one line here.
+import { agemDefinition } from './agem.js';
 import type { Algorithm } from './algorithm.js';
 import { amnesiacEwcDefinition } from './amnesiac_ewc.js';
 import { amnesiacFinetuningDefinition } from './amnesiac_finetuning.js';
 import { amnesiacLwfDefinition } from './amnesiac_lwf.js';
 import { amnesiacSiDefinition } from './amnesiac_si.js';
 import { cbpDefinition } from './cbp.js';
-import type { CilHeadsNeed, ConfigOf, UnlearningRole } from './definition.js';
+import type { CilHeadsNeed, ConfigOf, ParadigmIssue, UnlearningRole } from './definition.js';
+import type { Paradigm } from '../contracts/types.js';
 import { derDefinition } from './der.js';
 import { derppDefinition } from './derpp.js';
 import { ewcDefinition } from './ewc.js';
@@ -16,6 +18,7 @@ import { finetuningDefinition } from './finetuning.js';
 import { icarlDefinition } from './icarl.js';
 import { lwfDefinition } from './lwf.js';
 import { fixDefinition } from './fix.js';
+import { gdumbDefinition } from './gdumb.js';
 import { masDefinition } from './mas.js';
 import { onlineEwcDefinition } from './online_ewc.js';
 import { replayDefinition } from './replay.js';
@@ -36,6 +39,8 @@ export const ALGORITHM_DEFINITIONS = [
   derDefinition,
   derppDefinition,
   icarlDefinition,
+  agemDefinition,
+  gdumbDefinition,
   wsnDefinition,
   cbpDefinition,
   amnesiacFinetuningDefinition,
@@ -103,6 +108,15 @@ export function cilHeadsNeed(config: AlgorithmConfig): CilHeadsNeed | null {
   for (const definition of ALGORITHM_DEFINITIONS) {
     const need = definition.cilHeadsIfNamed(config);
     if (need !== null) return need;
+  }
+  return null;
+}
+
+/** Why a validated `algorithms` entry's options do not work in `paradigm`, or null. */
+export function paradigmIssue(config: AlgorithmConfig, paradigm: Paradigm): ParadigmIssue | null {
+  for (const definition of ALGORITHM_DEFINITIONS) {
+    const issue = definition.paradigmIssueIfNamed(config, paradigm);
+    if (issue !== null) return issue;
   }
   return null;
 }

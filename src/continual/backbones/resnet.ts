@@ -140,6 +140,20 @@ export class ResNet18 extends BackboneBase {
     [this.layer1, this.layer2, this.layer3, this.layer4] = stages as [Sequential, Sequential, Sequential, Sequential];
     this.weightedLayerNames = Object.freeze(names);
     this.mainPath = Object.freeze(names.filter((n) => !n.includes('.downsample.')));
+    this.redrawConvolutions();
+  }
+
+  /**
+   * Draws fresh initial values as the constructor does (GDumb re-initialises
+   * the model): every layer's default initialisation, then the convolutions
+   * redrawn; after the same seed, the values a newly built ResNet-18 gets.
+   */
+  resetParameters(): void {
+    for (const m of this.modules()) if (m !== this && (m instanceof Conv2d || m instanceof BatchNorm2d)) m.resetParameters();
+    this.redrawConvolutions();
+  }
+
+  private redrawConvolutions(): void {
     for (const m of this.modules()) {
       if (m instanceof Conv2d) init.kaimingNormal_(m.weight, { mode: 'fanOut', nonlinearity: 'relu' });
       // Batch norms already start at weight 1, bias 0 (torchvision sets the same).
