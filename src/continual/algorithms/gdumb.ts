@@ -207,6 +207,7 @@ export const gdumbDefinition = defineAlgorithm({
   summary: 'greedy class-balanced memory; after each task the model is re-initialised and trained from scratch on the memory alone',
   options: gdumbOptions,
   paradigms: ALL_PARADIGMS,
+  cilHeads: () => ({ heads: 'growing', because: 'its retraining scores the memory with the heads of tasks 1..t joined' }),
   paradigmIssue: (options, paradigm) =>
     paradigm === 'dil' && options.policy === 'greedy'
       ? {

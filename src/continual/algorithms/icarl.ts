@@ -387,6 +387,7 @@ export const icarlDefinition = defineAlgorithm({
   options: icarlOptions,
   // DIL has no new classes per task: nothing to herd, and one shared label space.
   paradigms: ['cil', 'til'],
+  cilHeads: () => ({ heads: 'growing', because: 'its sigmoid loss and class means cover the classes seen so far, the heads of tasks 1..t joined' }),
   unlearning: () => 'retains',
   create: (options) => new ICaRL(options),
 });

@@ -59,9 +59,10 @@ describe('GDumb', () => {
     assert.throws(() => instantiate(gdumbDefinition, { epochs: 0 }), /epochs: expected an integer >= 1, got 0/);
   });
 
-  it('refuses the greedy sampler with paradigm dil, naming the fix; classBalanced is accepted', () => {
+  it('refuses the greedy sampler with paradigm dil, naming the fix; classBalanced is accepted; CIL needs growing heads', () => {
     assert.throws(() => loadExperiment(undefined, ['paradigm=dil', 'benchmark.name=permuted', 'algorithms=[{name: gdumb}]']), /algorithms\[0\]\.policy: .*never admits a new domain.*set policy: classBalanced for paradigm dil/);
     assert.equal(loadExperiment(undefined, ['paradigm=dil', 'benchmark.name=permuted', 'algorithms=[{name: gdumb, policy: classBalanced}]']).algorithms[0]!.name, 'gdumb');
+    assert.throws(() => loadExperiment(undefined, ['paradigm=cil', 'benchmark.name=split', 'cilHeads=full', 'algorithms=[{name: gdumb}]']), /'gdumb' \(algorithms\[0\]\) needs growing heads: its retraining scores the memory/);
   });
 
   it("balances over the classes seen so far, online (the authors' code takes ⌊k / all classes⌋ of each class of the whole stream)", () => {

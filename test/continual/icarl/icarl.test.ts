@@ -56,6 +56,7 @@ describe('iCaRL', () => {
     assert.throws(() => instantiate(icarlDefinition, { memory: 10 }), SchemaError);
     assert.throws(() => loadExperiment(undefined, ['paradigm=dil', 'algorithms=[{name: icarl}]']), /'icarl' supports paradigm cil or til only, but paradigm is 'dil'; set paradigm: cil/);
     loadExperiment(undefined, ['paradigm=til', 'benchmark.name=split', 'algorithms=[{name: icarl}]']);
+    assert.throws(() => loadExperiment(undefined, [...CIL, 'cilHeads=full', 'algorithms=[{name: icarl}]']), /'icarl' \(algorithms\[0\]\) needs growing heads: its sigmoid loss and class means cover the classes seen so far/);
   });
 
   it('refuses a capacity below the number of classes seen, naming the key and the fix', () => {
