@@ -149,9 +149,11 @@ const experimentObject = object({
 }).refine((e, report) => {
   checkUnlearning(e, report);
   e.algorithms.forEach((a, i) => {
-    const paradigms = algorithmDefinition(a.name)?.paradigms;
+    const definition = algorithmDefinition(a.name);
+    const paradigms = definition?.paradigms;
     if (paradigms !== undefined && !paradigms.includes(e.paradigm)) {
-      report(['algorithms', i, 'name'], `'${a.name}' supports paradigm ${paradigms.join(' or ')} only, but paradigm is '${e.paradigm}'; set paradigm: ${paradigms[0]} or choose another algorithm`);
+      const why = definition?.paradigmNote === undefined ? '' : ` (${definition.paradigmNote})`;
+      report(['algorithms', i, 'name'], `'${a.name}' supports paradigm ${paradigms.join(' or ')} only, but paradigm is '${e.paradigm}'${why}; set paradigm: ${paradigms[0]} or choose another algorithm`);
     }
   });
   if (e.training.scheduler.name === 'plateau') {

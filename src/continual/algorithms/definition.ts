@@ -27,6 +27,8 @@ export interface AlgorithmDefinition<Name extends string = string, Options exten
   readonly options: ObjectSchema<Options>;
   /** The paradigms it can be configured with. */
   readonly paradigms: readonly Paradigm[];
+  /** Why the other paradigms are refused (one clause, quoted in the configuration error), if it is worth saying. */
+  readonly paradigmNote?: string;
   /** Its unlearning role, which may depend on its options (disableUnlearning). */
   unlearning(options: Options): UnlearningRole;
   /** A fresh instance from options the schema has validated and defaulted. */

@@ -13,5 +13,7 @@ export { OnlineEWC, type OnlineEWCOptions, onlineEwcDefinition } from './online_
 export { QuadraticAnchors } from './quadratic_anchors.js';
 export { RWalk, type RWalkOptions, rwalkDefinition } from './rwalk.js';
 export { Replay, type ReplayOptions, replayDefinition } from './replay.js';
+export { ER, type EROptions, erDefinition } from './er.js';
+export { ERACE, type ERACEOptions, MASKED_LOGIT, aceMask, erAceDefinition } from './er_ace.js';
 export { CBP, type CBPOptions, type CBPUtility, cbpDefinition } from './cbp.js';
 export { WSN, type WSNOptions, type WSNReport, readWSNReport, wsnDefinition } from './wsn.js';

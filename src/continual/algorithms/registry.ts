@@ -9,6 +9,8 @@ import { amnesiacLwfDefinition } from './amnesiac_lwf.js';
 import { amnesiacSiDefinition } from './amnesiac_si.js';
 import { cbpDefinition } from './cbp.js';
 import type { ConfigOf, UnlearningRole } from './definition.js';
+import { erDefinition } from './er.js';
+import { erAceDefinition } from './er_ace.js';
 import { ewcDefinition } from './ewc.js';
 import { finetuningDefinition } from './finetuning.js';
 import { lwfDefinition } from './lwf.js';
@@ -30,6 +32,8 @@ export const ALGORITHM_DEFINITIONS = [
   masDefinition,
   lwfDefinition,
   replayDefinition,
+  erDefinition,
+  erAceDefinition,
   wsnDefinition,
   cbpDefinition,
   amnesiacFinetuningDefinition,
