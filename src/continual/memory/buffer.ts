@@ -124,6 +124,11 @@ export class MemoryBuffer {
     if (this.storesLogits !== (batch.logits !== undefined)) {
       throw new Error(`MemoryBuffer.insert: this memory ${this.storesLogits ? 'stores logits, and none were given' : 'does not store logits, and some were given'}`);
     }
+    // Checked before anything is counted, so that a refused batch leaves the memory as it was.
+    if (this.x !== null && (batch.x.shape.length !== this.x.shape.length || batch.x.shape.slice(1).some((d, i) => d !== this.x!.shape[i + 1]))) {
+      throw new RangeError(`MemoryBuffer.insert: inputs of shape [${batch.x.shape.slice(1).join(', ')}] cannot join a memory of [${this.x.shape.slice(1).join(', ')}]`);
+    }
+    if (this.x !== null && batch.x.dtype !== this.x.dtype) throw new TypeError(`MemoryBuffer.insert: inputs of dtype ${batch.x.dtype} cannot join a memory of ${this.x.dtype}`);
     const labels = Array.from(batch.targets.toTypedArray(), Number);
     const width = batch.logits?.shape[1] ?? 0;
     const writes = new Map<number, number>();
@@ -218,8 +223,6 @@ export class MemoryBuffer {
       this.x = keep(zeros([this.capacity, ...batch.x.shape.slice(1)], { dtype: batch.x.dtype, ...options }));
       this.targets = keep(zeros([this.capacity], { dtype: 'int64', ...options }));
       this.tasks = keep(zeros([this.capacity], { dtype: 'int64', ...options }));
-    } else if (batch.x.shape.length !== this.x.shape.length || batch.x.shape.slice(1).some((d, i) => d !== this.x!.shape[i + 1])) {
-      throw new RangeError(`MemoryBuffer.insert: inputs of shape [${batch.x.shape.slice(1).join(', ')}] cannot join a memory of [${this.x.shape.slice(1).join(', ')}]`);
     }
     if (batch.logits === undefined) return;
     const width = batch.logits.shape[1]!;
@@ -251,6 +254,7 @@ export class MemoryBuffer {
     if (size > this.capacity) throw new Error(`its saved memory holds ${size} examples, but the capacity is ${this.capacity}`);
     const seenTotal = values.seenPerClass.reduce((n, [, k]) => n + k!, 0);
     if (seenTotal !== values.seen) throw new Error(`its saved memory counts ${values.seen} examples seen, but ${seenTotal} over its classes`);
+    if (size > values.seen) throw new Error(`its saved memory holds ${size} examples, but counts only ${values.seen} seen`);
     let stored: { x: Tensor; targets: Tensor; tasks: Tensor; logits: Tensor | null } | null = null;
     if (size > 0) {
       const x = readStateTensor(state, `${prefix}x`);
@@ -263,6 +267,14 @@ export class MemoryBuffer {
         tasks: readStateTensor(state, `${prefix}tasks`, [this.capacity]),
         logits,
       };
+      // Every stored class must be one the counters saw, or the class-balanced quotas would misread it.
+      const counted = new Map(values.seenPerClass.map(([c, k]) => [c!, k!]));
+      const held = new Map<number, number>();
+      for (const c of tidy(() => Array.from(stored!.targets.narrow(0, 0, size).toTypedArray(), Number))) held.set(c, (held.get(c) ?? 0) + 1);
+      for (const [c, k] of held) {
+        if (!counted.has(c)) throw new Error(`its saved memory holds class ${c}, which its counts never saw`);
+        if (k > counted.get(c)!) throw new Error(`its saved memory holds ${k} examples of class ${c}, but counts only ${counted.get(c)} seen`);
+      }
     }
     this.dispose();
     this.counts.seen = values.seen;
