@@ -154,9 +154,11 @@ const experimentObject = object({
   checkUnlearning(e, report);
   checkCilHeads(e, report);
   e.algorithms.forEach((a, i) => {
-    const paradigms = algorithmDefinition(a.name)?.paradigms;
+    const definition = algorithmDefinition(a.name);
+    const paradigms = definition?.paradigms;
     if (paradigms !== undefined && !paradigms.includes(e.paradigm)) {
-      report(['algorithms', i, 'name'], `'${a.name}' supports paradigm ${paradigms.join(' or ')} only, but paradigm is '${e.paradigm}'; set paradigm: ${paradigms[0]} or choose another algorithm`);
+      const why = definition?.paradigmNote === undefined ? '' : ` (${definition.paradigmNote})`;
+      report(['algorithms', i, 'name'], `'${a.name}' supports paradigm ${paradigms.join(' or ')} only, but paradigm is '${e.paradigm}'${why}; set paradigm: ${paradigms[0]} or choose another algorithm`);
     } else {
       const issue = paradigmIssue(a, e.paradigm);
       if (issue !== null) report(['algorithms', i, issue.option], issue.message);

@@ -43,6 +43,8 @@ export interface AlgorithmDefinition<Name extends string = string, Options exten
   readonly options: ObjectSchema<Options>;
   /** The paradigms it can be configured with. */
   readonly paradigms: readonly Paradigm[];
+  /** Why the other paradigms are refused (one clause, quoted in the configuration error), if it is worth saying. */
+  readonly paradigmNote?: string;
   /**
    * Why these options do not work in `paradigm` (one of `paradigms`), naming
    * the option at fault and the fix, or null (GDumb: the greedy memory in DIL).

@@ -13,6 +13,8 @@ export { OnlineEWC, type OnlineEWCOptions, onlineEwcDefinition } from './online_
 export { QuadraticAnchors } from './quadratic_anchors.js';
 export { RWalk, type RWalkOptions, rwalkDefinition } from './rwalk.js';
 export { Replay, type ReplayOptions, replayDefinition } from './replay.js';
+export { ER, type EROptions, erDefinition } from './er.js';
+export { ERACE, type ERACEOptions, MASKED_LOGIT, aceMask, erAceDefinition } from './er_ace.js';
 export { DER, type DEROptions, type DERDraws, type DERTerms, derDefinition, logitMatching } from './der.js';
 export { type DERppOptions, derppDefinition } from './derpp.js';
 export { GDumb, type GDumbOptions, gdumbDefinition, reinitialize } from './gdumb.js';

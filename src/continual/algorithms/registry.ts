@@ -13,6 +13,8 @@ import type { CilHeadsNeed, ConfigOf, ParadigmIssue, UnlearningRole } from './de
 import type { Paradigm } from '../contracts/types.js';
 import { derDefinition } from './der.js';
 import { derppDefinition } from './derpp.js';
+import { erDefinition } from './er.js';
+import { erAceDefinition } from './er_ace.js';
 import { ewcDefinition } from './ewc.js';
 import { finetuningDefinition } from './finetuning.js';
 import { icarlDefinition } from './icarl.js';
@@ -36,6 +38,8 @@ export const ALGORITHM_DEFINITIONS = [
   masDefinition,
   lwfDefinition,
   replayDefinition,
+  erDefinition,
+  erAceDefinition,
   derDefinition,
   derppDefinition,
   icarlDefinition,

@@ -124,8 +124,7 @@ export class MemoryBuffer {
     const policy = insertionPolicies[this.policy];
     for (let row = 0; row < n; row++) {
       const label = labels[row]!;
-      this.counts.seen++;
-      this.counts.seenPerClass.set(label, (this.counts.seenPerClass.get(label) ?? 0) + 1);
+      this.countOffered(label);
       const slot = policy({ capacity: this.capacity, classes: this.classOf }, label, this.counts, rng);
       if (slot < 0) continue;
       this.classOf[slot] = label;
@@ -139,7 +138,8 @@ export class MemoryBuffer {
 
   /**
    * Stores every row of `batch` in the next free slots, in order, with no
-   * policy (iCaRL chooses its exemplars itself); throws when they do not fit.
+   * policy (iCaRL chooses its exemplars itself), counting them as offered;
+   * throws when they do not fit.
    */
   append(batch: MemoryInsertion): void {
     const n = this.checkInsertion('append', batch);
@@ -148,6 +148,8 @@ export class MemoryBuffer {
     const labels = Array.from(batch.targets.toTypedArray(), Number);
     const slots = labels.map((_, row) => this.size + row);
     for (const label of labels) {
+      // Offered and kept: counted as seen, as insert counts what it is offered.
+      this.countOffered(label);
       this.classOf.push(label);
       this.taskOf.push(batch.task);
       this.widthOf.push(batch.logits?.shape[1] ?? 0);
@@ -156,6 +158,11 @@ export class MemoryBuffer {
   }
 
   /** The number of rows of `batch`, after checking that it fits this memory. */
+  private countOffered(label: number): void {
+    this.counts.seen++;
+    this.counts.seenPerClass.set(label, (this.counts.seenPerClass.get(label) ?? 0) + 1);
+  }
+
   private checkInsertion(fn: string, batch: MemoryInsertion): number {
     const n = batch.x.shape[0]!;
     if (batch.targets.shape.length !== 1 || batch.targets.shape[0] !== n) {
@@ -164,6 +171,12 @@ export class MemoryBuffer {
     if (this.storesLogits !== (batch.logits !== undefined)) {
       throw new Error(`MemoryBuffer.${fn}: this memory ${this.storesLogits ? 'stores logits, and none were given' : 'does not store logits, and some were given'}`);
     }
+    // Checked before anything is counted, so that a refused batch leaves the memory as it was.
+    const stored = this.x;
+    if (stored !== null && (batch.x.shape.length !== stored.shape.length || batch.x.shape.slice(1).some((d, i) => d !== stored.shape[i + 1]))) {
+      throw new RangeError(`MemoryBuffer.${fn}: inputs of shape [${batch.x.shape.slice(1).join(', ')}] cannot join a memory of [${stored.shape.slice(1).join(', ')}]`);
+    }
+    if (stored !== null && batch.x.dtype !== stored.dtype) throw new TypeError(`MemoryBuffer.${fn}: inputs of dtype ${batch.x.dtype} cannot join a memory of ${stored.dtype}`);
     return n;
   }
 
@@ -258,8 +271,6 @@ export class MemoryBuffer {
       this.x = keep(zeros([this.capacity, ...batch.x.shape.slice(1)], { dtype: batch.x.dtype, ...options }));
       this.targets = keep(zeros([this.capacity], { dtype: 'int64', ...options }));
       this.tasks = keep(zeros([this.capacity], { dtype: 'int64', ...options }));
-    } else if (batch.x.shape.length !== this.x.shape.length || batch.x.shape.slice(1).some((d, i) => d !== this.x!.shape[i + 1])) {
-      throw new RangeError(`MemoryBuffer.insert: inputs of shape [${batch.x.shape.slice(1).join(', ')}] cannot join a memory of [${this.x.shape.slice(1).join(', ')}]`);
     }
     if (batch.logits === undefined) return;
     const width = batch.logits.shape[1]!;
@@ -291,6 +302,7 @@ export class MemoryBuffer {
     if (size > this.capacity) throw new Error(`its saved memory holds ${size} examples, but the capacity is ${this.capacity}`);
     const seenTotal = values.seenPerClass.reduce((n, [, k]) => n + k!, 0);
     if (seenTotal !== values.seen) throw new Error(`its saved memory counts ${values.seen} examples seen, but ${seenTotal} over its classes`);
+    if (size > values.seen) throw new Error(`its saved memory holds ${size} examples, but counts only ${values.seen} seen`);
     let stored: { x: Tensor; targets: Tensor; tasks: Tensor; logits: Tensor | null } | null = null;
     if (size > 0) {
       const x = readStateTensor(state, `${prefix}x`);
@@ -303,6 +315,14 @@ export class MemoryBuffer {
         tasks: readStateTensor(state, `${prefix}tasks`, [this.capacity]),
         logits,
       };
+      // Every stored class must be one the counters saw, or the class-balanced quotas would misread it.
+      const counted = new Map(values.seenPerClass.map(([c, k]) => [c!, k!]));
+      const held = new Map<number, number>();
+      for (const c of tidy(() => Array.from(stored!.targets.narrow(0, 0, size).toTypedArray(), Number))) held.set(c, (held.get(c) ?? 0) + 1);
+      for (const [c, k] of held) {
+        if (!counted.has(c)) throw new Error(`its saved memory holds class ${c}, which its counts never saw`);
+        if (k > counted.get(c)!) throw new Error(`its saved memory holds ${k} examples of class ${c}, but counts only ${counted.get(c)} seen`);
+      }
     }
     this.dispose();
     this.counts.seen = values.seen;

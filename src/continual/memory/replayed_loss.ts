@@ -22,7 +22,14 @@ export interface ReplayedGroup {
  * in TIL (in task order), one group of every row otherwise.
  */
 export function replayedLogits(model: ContinualModel, paradigm: Paradigm, currentTask: TaskId, x: Tensor, tasks: Tensor): ReplayedGroup[] {
-  const feature = model.backbone.forward(x).feature;
+  return replayedHeadLogits(model, paradigm, currentTask, model.backbone.forward(x).feature, tasks);
+}
+
+/**
+ * The heads' part of replayedLogits, for a `feature` the caller computed
+ * (ER's concatenated batch runs the backbone once over B ∪ B_M).
+ */
+export function replayedHeadLogits(model: ContinualModel, paradigm: Paradigm, currentTask: TaskId, feature: Tensor, tasks: Tensor): ReplayedGroup[] {
   if (paradigm !== 'til') return [{ task: currentTask, rows: null, logits: model.heads.forward(feature, currentTask) }];
   const ids = [...new Set(Array.from(tasks.toTypedArray(), Number))].sort((a, b) => a - b);
   return ids.map((task) => {
@@ -32,13 +39,18 @@ export function replayedLogits(model: ContinualModel, paradigm: Paradigm, curren
 }
 
 /** The mean cross-entropy of a replayed batch under the current model. */
-export function replayedCrossEntropy(ctx: StepContext, replayed: { readonly x: Tensor; readonly targets: Tensor; readonly tasks: Tensor }): Tensor {
+export function replayedCrossEntropy(ctx: Pick<StepContext, 'model' | 'paradigm' | 'task'>, replayed: { readonly x: Tensor; readonly targets: Tensor; readonly tasks: Tensor }): Tensor {
   const groups = replayedLogits(ctx.model, ctx.paradigm, ctx.task, replayed.x, replayed.tasks);
   if (groups.length === 1 && groups[0]!.rows === null) return crossEntropy(groups[0]!.logits, replayed.targets);
+  return summedCrossEntropy(groups, replayed.targets).div(replayed.x.shape[0]!);
+}
+
+/** The cross-entropy of replayed groups against `targets` (the replayed batch's), summed over the rows. */
+export function summedCrossEntropy(groups: readonly ReplayedGroup[], targets: Tensor): Tensor {
   let total: Tensor | null = null;
   for (const { rows, logits } of groups) {
-    const term = crossEntropy(logits, replayed.targets.indexSelect(0, rows!), { reduction: 'sum' });
+    const term = crossEntropy(logits, rows === null ? targets : targets.indexSelect(0, rows), { reduction: 'sum' });
     total = total === null ? term : total.add(term);
   }
-  return total!.div(replayed.x.shape[0]!);
+  return total!;
 }

@@ -24,7 +24,7 @@ describe('MemoryBuffer.append and retain', () => {
       memory.append({ x: rows([3, 4, 5]), targets: tensor([8, 8, 9]), task: 2 });
       assert.deepEqual(memory.storedTargets, [7, 7, 8, 8, 9]);
       assert.deepEqual(memory.storedTasks, [1, 1, 2, 2, 2]);
-      assert.equal(memory.seen, 0, 'appended rows are not counted as a stream');
+      assert.equal(memory.seen, 5, 'appended rows count as offered, so a saved memory never holds more than it saw');
       assert.deepEqual(memory.gather().x.toArray(), [[1, 10], [2, 20], [3, 30], [4, 40], [5, 50]]);
       assert.throws(() => memory.append({ x: rows([6]), targets: tensor([9]), task: 2 }), /MemoryBuffer.append: 1 examples do not fit in the 0 free slots/);
     });
