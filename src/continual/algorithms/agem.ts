@@ -38,10 +38,10 @@ import { cat } from '../../tensor/functions.js';
 import { tidy } from '../../tensor/scope.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import type { Parameter } from '../../nn/parameter.js';
-import { Rng, deriveSeed } from '../benchmarks/rng.js';
 import { type MemoryBatch, MemoryBuffer } from '../memory/buffer.js';
+import { Rehearsal } from '../memory/rehearsal.js';
 import { replayedCrossEntropy } from '../memory/replayed_loss.js';
-import type { Algorithm, AlgorithmState, StepContext, TaskContext } from './algorithm.js';
+import type { StepContext, TaskContext } from './algorithm.js';
 import { ALL_PARADIGMS, defineAlgorithm } from './definition.js';
 
 const agemOptions = object({
@@ -69,25 +69,20 @@ export function projectGradient(g: Tensor, gRef: Tensor): Tensor {
   });
 }
 
-export class AGEM implements Algorithm {
+export class AGEM extends Rehearsal {
   readonly name = 'agem';
   readonly batchSize: number;
-  readonly seed: number;
-  readonly memory: MemoryBuffer;
   /** Steps of the current task whose gradient was projected (gᵀ g_ref < 0), and steps with a reference batch. */
   projected = 0;
   referenced = 0;
-  private rng: Rng;
 
   constructor(options: AGEMOptions) {
+    super(new MemoryBuffer({ capacity: options.capacity, policy: options.policy }), options.seed, 'agem');
     this.batchSize = options.batchSize;
-    this.seed = options.seed;
-    this.memory = new MemoryBuffer({ capacity: options.capacity, policy: options.policy });
-    this.rng = new Rng(deriveSeed(this.seed, 'agem', 0));
   }
 
-  onTaskStart(ctx: TaskContext): void {
-    this.rng = new Rng(deriveSeed(this.seed, 'agem', ctx.task));
+  override onTaskStart(ctx: TaskContext): void {
+    super.onTaskStart(ctx);
     this.projected = 0;
     this.referenced = 0;
   }
@@ -130,18 +125,6 @@ export class AGEM implements Algorithm {
       text: `memory ${this.memory.size}/${this.memory.capacity}, projected ${this.projected} of ${this.referenced} steps`,
       values: { memory: this.memory.size, projectedSteps: this.projected, referencedSteps: this.referenced },
     };
-  }
-
-  state(): AlgorithmState {
-    return this.memory.state();
-  }
-
-  loadState(state: AlgorithmState): void {
-    this.memory.loadState(state);
-  }
-
-  dispose(): void {
-    this.memory.dispose();
   }
 }
 

@@ -40,11 +40,11 @@ import { mseLoss } from '../../nn/functional.js';
 import { tensor } from '../../tensor/creation.js';
 import { tidy } from '../../tensor/scope.js';
 import type { Tensor } from '../../tensor/tensor.js';
-import { Rng, deriveSeed } from '../benchmarks/rng.js';
 import { type MemoryBatch, MemoryBuffer } from '../memory/buffer.js';
+import { Rehearsal } from '../memory/rehearsal.js';
 import { replayedCrossEntropy, replayedLogits } from '../memory/replayed_loss.js';
 import { HeadsCIL } from '../model/heads.js';
-import type { Algorithm, AlgorithmState, StepContext, TaskContext } from './algorithm.js';
+import type { StepContext, TaskContext } from './algorithm.js';
 import { ALL_PARADIGMS, type CilHeadsNeed, defineAlgorithm } from './definition.js';
 
 /** The options DER and DER++ share; the defaults are each one's own (Mammoth's best arguments, buffer 200). */
@@ -84,32 +84,27 @@ export interface DERDraws {
   readonly beta: Int32Array | null;
 }
 
-export class DER implements Algorithm {
+export class DER extends Rehearsal {
   readonly name: 'der' | 'derpp';
   readonly batchSize: number;
   readonly alpha: number;
   /** DER++'s weight of the β term; null for DER (no second draw). */
   readonly beta: number | null;
   readonly cilLogits: 'all' | 'seen';
-  readonly seed: number;
-  readonly memory: MemoryBuffer;
   /** The slots the last step drew (α, then β), or null before any draw. */
   lastDraws: DERDraws | null = null;
-  private rng: Rng;
 
   constructor(options: DEROptions & { beta?: number }, name: 'der' | 'derpp' = 'der') {
+    super(new MemoryBuffer({ capacity: options.capacity, policy: 'reservoir', storesLogits: true }), options.seed, name);
     this.name = name;
     this.batchSize = options.batchSize;
     this.alpha = options.alpha;
     this.beta = options.beta ?? null;
     this.cilLogits = options.cilLogits;
-    this.seed = options.seed;
-    this.memory = new MemoryBuffer({ capacity: options.capacity, policy: 'reservoir', storesLogits: true });
-    this.rng = new Rng(deriveSeed(this.seed, this.name, 0));
   }
 
-  onTaskStart(ctx: TaskContext): void {
-    this.rng = new Rng(deriveSeed(this.seed, this.name, ctx.task));
+  override onTaskStart(ctx: TaskContext): void {
+    super.onTaskStart(ctx);
     if (ctx.paradigm !== 'cil') return;
     // A model built without the configuration's resolution (in code) is checked here.
     const heads = ctx.model.heads;
@@ -153,18 +148,6 @@ export class DER implements Algorithm {
   /** The batch with its pre-step training logits, offered to the reservoir. */
   onBatchEnd(ctx: StepContext): void {
     this.memory.insert({ x: ctx.x, targets: ctx.targets, task: ctx.task, logits: ctx.logits }, this.rng);
-  }
-
-  state(): AlgorithmState {
-    return this.memory.state();
-  }
-
-  loadState(state: AlgorithmState): void {
-    this.memory.loadState(state);
-  }
-
-  dispose(): void {
-    this.memory.dispose();
   }
 }
 

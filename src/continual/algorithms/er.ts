@@ -36,12 +36,12 @@ import { type Infer, enumOf, integer, object } from '../../config/schema.js';
 import { crossEntropy } from '../../nn/functional.js';
 import { cat } from '../../tensor/functions.js';
 import type { Tensor } from '../../tensor/tensor.js';
-import { Rng, deriveSeed } from '../benchmarks/rng.js';
 import type { TaskId } from '../contracts/types.js';
 import { type MemoryBatch, MemoryBuffer } from '../memory/buffer.js';
+import { Rehearsal } from '../memory/rehearsal.js';
 import { type ReplayedGroup, replayedCrossEntropy, replayedHeadLogits, replayedLogits, summedCrossEntropy } from '../memory/replayed_loss.js';
 import type { ContinualModel, ModelOutput } from '../model/model.js';
-import type { Algorithm, AlgorithmState, BatchContext, BatchPosition, StepContext, TaskContext } from './algorithm.js';
+import type { BatchContext, BatchPosition, StepContext } from './algorithm.js';
 import { ALL_PARADIGMS, defineAlgorithm } from './definition.js';
 
 const erOptions = object({
@@ -60,21 +60,14 @@ interface PendingUnion {
   readonly groups: ReplayedGroup[];
 }
 
-export class ER implements Algorithm {
+export class ER extends Rehearsal {
   readonly name = 'er';
   readonly options: EROptions;
-  readonly memory: MemoryBuffer;
-  private rng: Rng;
   private pending: PendingUnion | null = null;
 
   constructor(options: EROptions) {
+    super(new MemoryBuffer({ capacity: options.capacity, policy: options.policy }), options.seed, 'er');
     this.options = options;
-    this.memory = new MemoryBuffer({ capacity: options.capacity, policy: options.policy });
-    this.rng = new Rng(deriveSeed(options.seed, 'er', 0));
-  }
-
-  onTaskStart(ctx: TaskContext): void {
-    this.rng = new Rng(deriveSeed(this.options.seed, 'er', ctx.task));
   }
 
   /** concat: one backbone pass over B ∪ B_M; the trainer gets B's rows. */
@@ -133,17 +126,9 @@ export class ER implements Algorithm {
     return crossEntropy(ctx.logits, ctx.targets, { reduction: 'sum' }).add(summedCrossEntropy(groups, replayed.targets)).div(n + m);
   }
 
-  state(): AlgorithmState {
-    return this.memory.state();
-  }
-
-  loadState(state: AlgorithmState): void {
-    this.memory.loadState(state);
-  }
-
-  dispose(): void {
+  override dispose(): void {
     this.pending = null;
-    this.memory.dispose();
+    super.dispose();
   }
 }
 

@@ -29,11 +29,11 @@ import { type Infer, array, integer, object, record } from '../../config/schema.
 import { crossEntropy } from '../../nn/functional.js';
 import { tensor } from '../../tensor/creation.js';
 import type { Tensor } from '../../tensor/tensor.js';
-import { Rng, deriveSeed } from '../benchmarks/rng.js';
 import type { Paradigm, TaskId } from '../contracts/types.js';
 import { MemoryBuffer } from '../memory/buffer.js';
+import { Rehearsal } from '../memory/rehearsal.js';
 import { replayedCrossEntropy } from '../memory/replayed_loss.js';
-import type { Algorithm, AlgorithmState, BatchContext, StepContext, TaskContext } from './algorithm.js';
+import type { AlgorithmState, BatchContext, StepContext, TaskContext } from './algorithm.js';
 import { defineAlgorithm } from './definition.js';
 import { readStateValues } from './state.js';
 
@@ -64,17 +64,14 @@ export function aceMask(width: number, present: readonly number[], seen: readonl
 /** The logit a masked class gets (the authors'). */
 export const MASKED_LOGIT = -1e9;
 
-export class ERACE implements Algorithm {
+export class ERACE extends Rehearsal {
   readonly name = 'erAce';
   readonly options: ERACEOptions;
-  readonly memory: MemoryBuffer;
-  private rng: Rng;
   private readonly seenClasses = new Map<string, Set<number>>();
 
   constructor(options: ERACEOptions) {
+    super(new MemoryBuffer({ capacity: options.capacity, policy: 'reservoir' }), options.seed, 'erAce');
     this.options = options;
-    this.memory = new MemoryBuffer({ capacity: options.capacity, policy: 'reservoir' });
-    this.rng = new Rng(deriveSeed(options.seed, 'erAce', 0));
   }
 
   /** The classes seen so far in the label space of `task`'s logits, ascending. */
@@ -82,9 +79,9 @@ export class ERACE implements Algorithm {
     return [...(this.seenClasses.get(scope(paradigm, task)) ?? [])].sort((a, b) => a - b);
   }
 
-  onTaskStart(ctx: TaskContext): void {
+  override onTaskStart(ctx: TaskContext): void {
     if (ctx.paradigm === 'dil') throw new Error(`erAce: ${DIL_REFUSED}`);
-    this.rng = new Rng(deriveSeed(this.options.seed, 'erAce', ctx.task));
+    super.onTaskStart(ctx);
   }
 
   /** The masked cross-entropy of the incoming batch. */
@@ -109,21 +106,21 @@ export class ERACE implements Algorithm {
     this.memory.insert({ x: ctx.x, targets: ctx.targets, task: ctx.task }, this.rng);
   }
 
-  state(): AlgorithmState {
-    const { tensors, values } = this.memory.state();
+  override state(): AlgorithmState {
+    const { tensors, values } = super.state();
     const seen = Object.fromEntries([...this.seenClasses].map(([key, classes]) => [key, [...classes].sort((a, b) => a - b)]));
     return { tensors, values: { ...values, seen } };
   }
 
-  loadState(state: AlgorithmState): void {
+  override loadState(state: AlgorithmState): void {
     const { seen } = readStateValues(savedValues, { seen: state.values['seen'] });
-    this.memory.loadState(state);
+    super.loadState(state);
     this.seenClasses.clear();
     for (const [key, classes] of Object.entries(seen)) this.seenClasses.set(key, new Set(classes));
   }
 
-  dispose(): void {
-    this.memory.dispose();
+  override dispose(): void {
+    super.dispose();
     this.seenClasses.clear();
   }
 }

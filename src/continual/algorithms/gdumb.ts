@@ -46,11 +46,12 @@ import { getRngState, manualSeed, setRngState } from '../../tensor/random.js';
 import { tidy } from '../../tensor/scope.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { batches } from '../benchmarks/data.js';
-import { Rng, deriveSeed } from '../benchmarks/rng.js';
+import { deriveSeed } from '../benchmarks/rng.js';
 import type { TaskId } from '../contracts/types.js';
 import { MemoryBuffer } from '../memory/buffer.js';
+import { Rehearsal } from '../memory/rehearsal.js';
 import type { ContinualModel } from '../model/model.js';
-import type { Algorithm, AlgorithmState, TaskContext } from './algorithm.js';
+import type { TaskContext } from './algorithm.js';
 import { ALL_PARADIGMS, defineAlgorithm } from './definition.js';
 import { headLayers } from './lwf.js';
 
@@ -103,19 +104,16 @@ function setPassLr(optimizer: SGD, scheduler: CosineAnnealingWarmRestarts, pass:
   else scheduler.step();
 }
 
-export class GDumb implements Algorithm {
+export class GDumb extends Rehearsal {
   readonly name = 'gdumb';
   readonly options: GDumbOptions;
-  readonly memory: MemoryBuffer;
   /** Learning rate of each pass of the last retraining, and the steps whose gradient was clipped. */
   lastSchedule: number[] = [];
   clippedSteps = 0;
-  private rng: Rng;
 
   constructor(options: GDumbOptions) {
+    super(new MemoryBuffer({ capacity: options.capacity, policy: options.policy }), options.seed, 'gdumb');
     this.options = options;
-    this.memory = new MemoryBuffer({ capacity: options.capacity, policy: options.policy });
-    this.rng = new Rng(deriveSeed(options.seed, 'gdumb', 0));
   }
 
   /** The seed of the re-initialisation after `task`. */
@@ -124,8 +122,8 @@ export class GDumb implements Algorithm {
   }
 
   /** Streams the task's training set, in a random order, through the sampler. */
-  onTaskStart(ctx: TaskContext): void {
-    this.rng = new Rng(deriveSeed(this.options.seed, 'gdumb', ctx.task));
+  override onTaskStart(ctx: TaskContext): void {
+    super.onTaskStart(ctx);
     const order = this.rng.permutation(ctx.trainData.size);
     const offset = ctx.paradigm === 'dil' ? 0 : headLayers(ctx.model).slice(0, ctx.task - 1).reduce((n, head) => n + head.outFeatures, 0);
     for (let start = 0; start < order.length; start += INSERTION_CHUNK) {
@@ -187,18 +185,6 @@ export class GDumb implements Algorithm {
 
   summary() {
     return { text: `memory ${this.memory.size}/${this.memory.capacity}, ${this.memory.classCounts().size} classes`, values: { memory: this.memory.size, classes: this.memory.classCounts().size } };
-  }
-
-  state(): AlgorithmState {
-    return this.memory.state();
-  }
-
-  loadState(state: AlgorithmState): void {
-    this.memory.loadState(state);
-  }
-
-  dispose(): void {
-    this.memory.dispose();
   }
 }
 

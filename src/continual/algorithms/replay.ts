@@ -14,10 +14,10 @@
 import { type Infer, integer, object } from '../../config/schema.js';
 import { tidy } from '../../tensor/scope.js';
 import type { Tensor } from '../../tensor/tensor.js';
-import { Rng, deriveSeed } from '../benchmarks/rng.js';
 import { MemoryBuffer } from '../memory/buffer.js';
+import { Rehearsal } from '../memory/rehearsal.js';
 import { replayedCrossEntropy } from '../memory/replayed_loss.js';
-import type { Algorithm, AlgorithmState, StepContext, TaskContext } from './algorithm.js';
+import type { StepContext } from './algorithm.js';
 import { ALL_PARADIGMS, defineAlgorithm } from './definition.js';
 
 const replayOptions = object({
@@ -27,18 +27,13 @@ const replayOptions = object({
 });
 export type ReplayOptions = Infer<typeof replayOptions>;
 
-export class Replay implements Algorithm {
+export class Replay extends Rehearsal {
   readonly name = 'replay';
   readonly batchSize: number;
-  readonly seed: number;
-  readonly memory: MemoryBuffer;
-  private rng: Rng;
 
   constructor(options: ReplayOptions) {
+    super(new MemoryBuffer({ capacity: options.capacity, policy: 'reservoir' }), options.seed, 'replay');
     this.batchSize = options.batchSize;
-    this.seed = options.seed;
-    this.memory = new MemoryBuffer({ capacity: options.capacity, policy: 'reservoir' });
-    this.rng = new Rng(deriveSeed(this.seed, 'replay', 0));
   }
 
   get capacity(): number {
@@ -55,10 +50,6 @@ export class Replay implements Algorithm {
     return { tasks: [...this.memory.storedTasks], targets: [...this.memory.storedTargets] };
   }
 
-  onTaskStart(ctx: TaskContext): void {
-    this.rng = new Rng(deriveSeed(this.seed, 'replay', ctx.task));
-  }
-
   trainingLoss(ctx: StepContext): Tensor | null {
     return tidy(() => {
       const replayed = this.memory.sample(this.batchSize, this.rng);
@@ -68,18 +59,6 @@ export class Replay implements Algorithm {
 
   onBatchEnd(ctx: StepContext): void {
     this.memory.insert({ x: ctx.x, targets: ctx.targets, task: ctx.task }, this.rng);
-  }
-
-  state(): AlgorithmState {
-    return this.memory.state();
-  }
-
-  loadState(state: AlgorithmState): void {
-    this.memory.loadState(state);
-  }
-
-  dispose(): void {
-    this.memory.dispose();
   }
 }
 
