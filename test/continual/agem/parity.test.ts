@@ -2,21 +2,16 @@
 // g̃ for a fixed violating and a fixed non-violating pair (bit-exact), and over
 // three tasks of the tiny MLP the parameters, the memory and the number of
 // projected steps after each task, in TIL, CIL, DIL and with a class-balanced
-// memory. The run drives A-GEM's hooks in the trainer's order.
+// memory. The run drives A-GEM's hooks in the trainer's order (../tiny_loop.ts).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { type AGEM, agemDefinition, projectGradient } from '../../../src/continual/algorithms/agem.js';
-import type { StepContext, TaskContext } from '../../../src/continual/algorithms/algorithm.js';
 import { instantiate } from '../../../src/continual/algorithms/definition.js';
-import { instantiateBackbone, mlpDefinition } from '../../../src/continual/backbones/index.js';
-import type { ContinualBenchmark, Paradigm } from '../../../src/continual/contracts/types.js';
-import { createHeads } from '../../../src/continual/model/heads.js';
-import { ContinualModel } from '../../../src/continual/model/model.js';
-import { crossEntropy } from '../../../src/nn/functional.js';
-import { SGD } from '../../../src/optim/sgd.js';
-import { keep, tidy } from '../../../src/tensor/scope.js';
+import type { Paradigm } from '../../../src/continual/contracts/types.js';
+import { tidy } from '../../../src/tensor/scope.js';
 import type { Tensor } from '../../../src/tensor/tensor.js';
-import { type FixtureTensor, assertMapsMatch, assertMatches, fromFixture, loadFixture, setParametersFromFixture } from '../../helpers.js';
+import { type FixtureTensor, assertMapsMatch, assertMatches, fromFixture, loadFixture } from '../../helpers.js';
+import { disposeSnapshots, snapshotParameters, tinyLoop, tinyModel } from '../tiny_loop.js';
 
 interface Pair {
   g: FixtureTensor;
@@ -49,53 +44,23 @@ interface TaskRecord {
   projected: number;
 }
 
-/** The fixture's run with A-GEM's hooks in the trainer's order (fresh optimizer, onTaskStart, per batch forward → backward → afterBackward → step, onTaskEnd). */
+/** The fixture's run with A-GEM's hooks in the trainer's order (../tiny_loop.ts); the parameters, the memory and the projected steps after each task. */
 function replayRun(paradigm: Paradigm, options: Record<string, unknown>): TaskRecord[] {
   const c = fx.config;
-  const model = new ContinualModel(instantiateBackbone(mlpDefinition, [c.inputs], { hiddenSizes: [c.hidden] }), createHeads(paradigm, c.hidden, { dtype: 'float64' }));
-  model.to('float64');
+  const model = tinyModel(fx, paradigm, { dtype: 'float64' });
   const agem: AGEM = instantiate(agemDefinition, { capacity: c.capacity, batchSize: c.referenceBatch, seed: c.seed, ...options });
   const records: TaskRecord[] = [];
   try {
-    setParametersFromFixture(model, fx.initial, ['backbone.fc1.weight', 'backbone.fc1.bias']);
-    model.train();
-    for (let task = 1; task <= c.tasks; task++) {
-      model.heads.setupTask(task, c.classes);
-      if (paradigm !== 'dil' || task === 1) setParametersFromFixture(model, fx.initial, [`heads.heads.${task - 1}.weight`, `heads.heads.${task - 1}.bias`]);
-      const optimizer = new SGD(model.parameters(), { lr: c.lr });
-      const x = fromFixture(fx.data[task - 1]!.x);
-      const y = fromFixture(fx.data[task - 1]!.y);
-      const ctx: TaskContext = { task, paradigm, model, optimizer, benchmark: {} as ContinualBenchmark, trainData: { x, y, size: c.samples }, batchSize: c.batch };
-      agem.onTaskStart(ctx);
-      for (let epoch = 1; epoch <= c.epochs; epoch++) {
-        for (let b = 0, step = 0; b < c.samples; b += c.batch, step++) {
-          tidy(() => {
-            const xb = x.narrow(0, b, c.batch);
-            const { output, logits } = model.forward(xb, task);
-            const targets = model.heads.targets(y.narrow(0, b, c.batch), task);
-            const classificationLoss = crossEntropy(logits, targets);
-            const stepCtx: StepContext = { ...ctx, epoch, step, batchCount: c.samples / c.batch, globalStep: 0, x: xb, targets, output, logits, classificationLoss };
-            optimizer.zeroGrad();
-            classificationLoss.backward();
-            agem.afterBackward(stepCtx);
-            optimizer.step();
-          });
-        }
-      }
-      agem.onTaskEnd(ctx);
-      optimizer.dispose();
-      x.dispose();
-      y.dispose();
-      const stored = agem.memory.gather();
-      records.push({
-        params: tidy(() => new Map(model.namedParameters().map(([n, p]) => [n, keep(p.detach().clone())] as [string, Tensor]))),
-        targets: [...agem.memory.storedTargets],
-        tasks: [...agem.memory.storedTasks],
-        x: stored.x,
-        projected: agem.projected,
-      });
-      for (const t of [stored.targets, stored.tasks]) t.dispose();
-    }
+    tinyLoop(fx, model, paradigm, agem, {
+      afterTask: () => {
+        const stored = agem.memory.gather();
+        for (const t of [stored.targets, stored.tasks]) t.dispose();
+        records.push({ params: snapshotParameters(model), targets: [...agem.memory.storedTargets], tasks: [...agem.memory.storedTasks], x: stored.x, projected: agem.projected });
+      },
+    });
+  } catch (error) {
+    disposeRecords(records);
+    throw error;
   } finally {
     agem.dispose();
     model.dispose();
@@ -104,10 +69,8 @@ function replayRun(paradigm: Paradigm, options: Record<string, unknown>): TaskRe
 }
 
 function disposeRecords(records: readonly TaskRecord[]): void {
-  for (const r of records) {
-    for (const t of r.params.values()) t.dispose();
-    r.x.dispose();
-  }
+  disposeSnapshots(records.map((r) => r.params));
+  for (const r of records) r.x.dispose();
 }
 
 describe('A-GEM parity with the PyTorch transcription (tools/fixtures/agem.py)', () => {

@@ -1,17 +1,13 @@
 // The tiny float64 run of tools/fixtures/mas.py, shared by the MAS tests:
-// the fixture, and a replay of its run that drives MAS's hooks in the
-// trainer's order.
+// the fixture, and a replay of its run that drives MAS's hooks through the
+// shared loop (../tiny_loop.ts).
 import assert from 'node:assert/strict';
 import { MAS, type MASOptions, masDefinition } from '../../../src/continual/algorithms/mas.js';
-import { instantiateBackbone, mlpDefinition } from '../../../src/continual/backbones/index.js';
-import { createHeads } from '../../../src/continual/model/heads.js';
-import { ContinualModel } from '../../../src/continual/model/model.js';
-import type { ContinualBenchmark, Paradigm } from '../../../src/continual/contracts/types.js';
-import { crossEntropy } from '../../../src/nn/functional.js';
-import { SGD } from '../../../src/optim/sgd.js';
-import { tidy } from '../../../src/tensor/scope.js';
+import type { ContinualModel } from '../../../src/continual/model/model.js';
+import type { Paradigm } from '../../../src/continual/contracts/types.js';
 import type { Tensor } from '../../../src/tensor/tensor.js';
-import { type FixtureTensor, assertMapsMatch, fromFixture, loadFixture, setParametersFromFixture } from '../../helpers.js';
+import { type FixtureTensor, assertMapsMatch, loadFixture } from '../../helpers.js';
+import { tinyLoop, tinyModel } from '../tiny_loop.js';
 
 export type Tensors = Record<string, FixtureTensor>;
 interface TaskRecord {
@@ -54,56 +50,37 @@ export interface TaskView {
 }
 
 /**
- * The fixture's run with `mas` in the trainer's order (head set up, fresh SGD,
- * per batch forward → trainingLoss → backward → step, then onTaskEnd). Ω^t is
- * computed once more before onTaskEnd for `check`. Returns the trained model.
+ * The fixture's run with `mas` in the trainer's order (../tiny_loop.ts). Ω^t
+ * is computed once more before onTaskEnd for `check`. Returns the trained
+ * model (the caller disposes it).
  */
 export function replay(paradigm: Paradigm, mas: MAS, check: (view: TaskView) => void): ContinualModel {
-  const c = fx.config;
-  const model = new ContinualModel(instantiateBackbone(mlpDefinition, [c.inputs], { hiddenSizes: [c.hidden] }), createHeads(paradigm, c.hidden, { dtype: 'float64' }));
-  model.to('float64');
+  const model = tinyModel(fx, paradigm, { dtype: 'float64' });
+  let stepPenalties: number[] = [];
+  let taskImportance: Map<string, Tensor> | null = null;
   try {
-    setParametersFromFixture(model, fx.initial, ['backbone.fc1.weight', 'backbone.fc1.bias']);
-    model.train();
-    for (let task = 1; task <= c.tasks; task++) {
-      model.heads.setupTask(task, c.classes);
-      if (paradigm !== 'dil' || task === 1) setParametersFromFixture(model, fx.initial, [`heads.heads.${task - 1}.weight`, `heads.heads.${task - 1}.bias`]);
-      const optimizer = new SGD(model.parameters(), { lr: c.lr });
-      const x = fromFixture(fx.data[task - 1]!.x);
-      const y = fromFixture(fx.data[task - 1]!.y);
-      const ctx = { task, paradigm, model, optimizer, benchmark: {} as ContinualBenchmark, trainData: { x, y, size: c.samples }, batchSize: c.batch };
-      const stepPenalties: number[] = [];
-      for (let epoch = 1; epoch <= c.epochs; epoch++) {
-        for (let b = 0, step = 0; b < c.samples; b += c.batch, step++) {
-          tidy(() => {
-            const xb = x.narrow(0, b, c.batch);
-            const targets = model.heads.targets(y.narrow(0, b, c.batch), task);
-            const { output, logits } = model.forward(xb, task);
-            const classificationLoss = crossEntropy(logits, targets);
-            const stepCtx = { ...ctx, epoch, step, batchCount: c.samples / c.batch, globalStep: 0, x: xb, targets, output, logits, classificationLoss };
-            const extra = mas.trainingLoss(stepCtx);
-            assert.equal(extra === null, task === 1, 'a penalty from the second task on only');
-            if (extra !== null) stepPenalties.push(extra.item());
-            const total = extra === null ? classificationLoss : classificationLoss.add(extra);
-            optimizer.zeroGrad();
-            total.backward();
-            optimizer.step();
-          });
+    tinyLoop(fx, model, paradigm, mas, {
+      onLoss: (ctx, terms) => {
+        assert.equal(terms.length === 0, ctx.task === 1, 'a penalty from the second task on only');
+        if (terms.length > 0) stepPenalties.push(terms[0]!.item());
+      },
+      beforeTaskEnd: (ctx) => {
+        taskImportance = mas.taskImportance(ctx);
+      },
+      afterTask: ({ task }) => {
+        const importance = taskImportance!;
+        taskImportance = null;
+        try {
+          assert.ok(model.training, 'the importance pass restores the training mode');
+          check({ task, mas, model, taskImportance: importance, stepPenalties });
+        } finally {
+          for (const t of importance.values()) t.dispose();
         }
-      }
-      const taskImportance = mas.taskImportance(ctx);
-      mas.onTaskEnd(ctx);
-      assert.ok(model.training, 'the importance pass restores the training mode');
-      try {
-        check({ task, mas, model, taskImportance, stepPenalties });
-      } finally {
-        for (const t of taskImportance.values()) t.dispose();
-        optimizer.dispose();
-        x.dispose();
-        y.dispose();
-      }
-    }
+        stepPenalties = [];
+      },
+    });
   } catch (error) {
+    for (const t of (taskImportance as Map<string, Tensor> | null)?.values() ?? []) t.dispose();
     model.dispose();
     throw error;
   }

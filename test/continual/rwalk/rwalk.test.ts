@@ -7,18 +7,14 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadExperiment } from '../../../src/config/experiment.js';
-import type { Algorithm, StepContext, TaskContext } from '../../../src/continual/algorithms/index.js';
+import type { Algorithm, StepContext } from '../../../src/continual/algorithms/index.js';
 import { RWalk } from '../../../src/continual/algorithms/rwalk.js';
-import { instantiateBackbone, mlpDefinition } from '../../../src/continual/backbones/index.js';
 import { runExperiment } from '../../../src/continual/experiment/run.js';
-import { createHeads } from '../../../src/continual/model/heads.js';
-import { ContinualModel } from '../../../src/continual/model/model.js';
-import type { ContinualBenchmark } from '../../../src/continual/contracts/types.js';
 import { crossEntropy } from '../../../src/nn/functional.js';
-import { SGD } from '../../../src/optim/sgd.js';
 import { grad, noGrad } from '../../../src/tensor/autograd.js';
 import { tidy } from '../../../src/tensor/scope.js';
-import { assertClose, assertMapsMatch, type FixtureTensor, fromFixture, loadFixture, setParametersFromFixture, tempDir } from '../../helpers.js';
+import { assertClose, assertMapsMatch, type FixtureTensor, loadFixture, tempDir } from '../../helpers.js';
+import { tinyLoop, tinyModel } from '../tiny_loop.js';
 
 interface TaskRecord {
   checkpoints: number;
@@ -42,52 +38,22 @@ describe('RWalk', () => {
   it('matches the PyTorch transcription: F^task, S, p, θ^prev after each of 3 tasks and the penalty at a fixed point', () => {
     const fx = loadFixture<RWalkFixture>('rwalk');
     const c = fx.config;
-    const model = new ContinualModel(instantiateBackbone(mlpDefinition, [c.inputs], { hiddenSizes: [c.hidden] }), createHeads('til', c.hidden));
+    const model = tinyModel(fx, 'til');
     const warnings: string[] = [];
     const rwalk = new RWalk(rwalkDefinition.options.parse({ lambda: c.lambda, alpha: c.alpha, deltaT: c.deltaT }), (m) => warnings.push(m));
-    setParametersFromFixture(model, fx.initial, ['backbone.fc1.weight', 'backbone.fc1.bias']);
-    let globalStep = 0;
     try {
-      for (let task = 1; task <= c.tasks; task++) {
-        // The trainer's order: head set up, fresh optimizer, onTaskStart, per batch
-        // forward → trainingLoss → backward → step → onBatchEnd, then onTaskEnd.
-        model.heads.setupTask(task, c.classes);
-        setParametersFromFixture(model, fx.initial, [`heads.heads.${task - 1}.weight`, `heads.heads.${task - 1}.bias`]);
-        const optimizer = new SGD(model.parameters(), { lr: c.lr });
-        const x = fromFixture(fx.data[task - 1]!.x);
-        const y = fromFixture(fx.data[task - 1]!.y);
-        const ctx: TaskContext = { task, paradigm: 'til', model, optimizer, benchmark: {} as ContinualBenchmark, trainData: { x, y, size: x.shape[0]! }, batchSize: c.batch };
-        rwalk.onTaskStart(ctx);
-        for (let epoch = 1; epoch <= c.epochs; epoch++) {
-          for (let b = 0, step = 0; b < x.shape[0]!; b += c.batch, step++) {
-            tidy(() => {
-              const xb = x.narrow(0, b, c.batch);
-              const targets = y.narrow(0, b, c.batch);
-              const { output, logits } = model.forward(xb, task);
-              const classificationLoss = crossEntropy(logits, targets);
-              const stepCtx: StepContext = { ...ctx, epoch, step, batchCount: 1, globalStep, x: xb, targets, output, logits, classificationLoss };
-              const extra = rwalk.trainingLoss(stepCtx);
-              assert.equal(extra === null, task === 1, 'a penalty from the second task on only');
-              const total = extra === null ? classificationLoss : classificationLoss.add(extra);
-              optimizer.zeroGrad();
-              total.backward();
-              optimizer.step();
-              rwalk.onBatchEnd(stepCtx);
-            });
-            globalStep++;
-          }
-        }
-        rwalk.onTaskEnd(ctx);
-        optimizer.dispose();
-        x.dispose();
-        y.dispose();
-        const want = fx.tasks[task - 1]!;
-        const got = rwalk.taskState();
-        assertMapsMatch(got.params, want.params, `task ${task} θ^prev`, { rtol: 1e-5, atol: 1e-6 });
-        assertMapsMatch(got.importance, want.importance, `task ${task} F^task`, { rtol: 1e-4, atol: 1e-9 });
-        assertMapsMatch(got.scores, want.scores, `task ${task} S`, { rtol: 1e-4, atol: 1e-3 });
-        assertMapsMatch(got.penalties, want.penalties, `task ${task} p`, { rtol: 1e-4, atol: 1e-6 });
-      }
+      // The trainer's order (../tiny_loop.ts); RWalk's state after each task against the fixture's.
+      tinyLoop(fx, model, 'til', rwalk, {
+        onLoss: (ctx, terms) => assert.equal(terms.length === 0, ctx.task === 1, 'a penalty from the second task on only'),
+        afterTask: ({ task }) => {
+          const want = fx.tasks[task - 1]!;
+          const got = rwalk.taskState();
+          assertMapsMatch(got.params, want.params, `task ${task} θ^prev`, { rtol: 1e-5, atol: 1e-6 });
+          assertMapsMatch(got.importance, want.importance, `task ${task} F^task`, { rtol: 1e-4, atol: 1e-9 });
+          assertMapsMatch(got.scores, want.scores, `task ${task} S`, { rtol: 1e-4, atol: 1e-3 });
+          assertMapsMatch(got.penalties, want.penalties, `task ${task} p`, { rtol: 1e-4, atol: 1e-6 });
+        },
+      });
       assert.deepEqual(warnings, [], 'every task had a checkpoint');
       // θ = θ^prev + offset everywhere: λ Σ p · offset².
       tidy(() => noGrad(() => model.namedParameters().forEach(([n, p]) => p.copy_(rwalk.taskState().params.get(n)!.add(c.offset)))));

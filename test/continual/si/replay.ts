@@ -1,22 +1,18 @@
 // The tiny run of tools/fixtures/si.py, replayed through an algorithm's hooks
-// in the trainer's order (an MLP 6 → 5 with a 2-class head per task, one
+// by the shared loop (../tiny_loop.ts; an MLP 6 → 5 with a 2-class head per task, one
 // shared head in DIL, float64, fixed data in a fixed order), and the check of
 // an SI run against everything the fixture recorded of it.
-import type { Algorithm, StepContext, TaskContext } from '../../../src/continual/algorithms/algorithm.js';
-import { instantiateBackbone, mlpDefinition } from '../../../src/continual/backbones/index.js';
-import { createHeads } from '../../../src/continual/model/heads.js';
-import { ContinualModel } from '../../../src/continual/model/model.js';
-import type { ContinualBenchmark, Paradigm } from '../../../src/continual/contracts/types.js';
-import { crossEntropy } from '../../../src/nn/functional.js';
+import type { Algorithm } from '../../../src/continual/algorithms/algorithm.js';
+import type { ContinualModel } from '../../../src/continual/model/model.js';
+import type { Paradigm } from '../../../src/continual/contracts/types.js';
 import { Adam } from '../../../src/optim/adam.js';
-import type { Optimizer } from '../../../src/optim/optimizer.js';
 import { SGD } from '../../../src/optim/sgd.js';
-import { tidy } from '../../../src/tensor/scope.js';
 import type { Tensor } from '../../../src/tensor/tensor.js';
 import assert from 'node:assert/strict';
 import { SI, type SIOptions, siDefinition } from '../../../src/continual/algorithms/si.js';
-import { keep } from '../../../src/tensor/scope.js';
-import { type FixtureTensor, assertClose, assertMapsMatch, fromFixture, loadFixture, setParametersFromFixture } from '../../helpers.js';
+import { keep, tidy } from '../../../src/tensor/scope.js';
+import { type FixtureTensor, assertClose, assertMapsMatch, fromFixture, loadFixture } from '../../helpers.js';
+import { tinyLoop, tinyModel } from '../tiny_loop.js';
 
 export interface SIConfig {
   inputs: number;
@@ -66,55 +62,21 @@ export interface ReplayOptions {
   afterTask?(task: number): void;
 }
 
-/** Replays the fixture's run with `algorithm`; returns the trained float64 model (the caller disposes it). */
+/** Replays the fixture's run with `algorithm` (../tiny_loop.ts); returns the trained float64 model (the caller disposes it). */
 export function replaySIRun(fx: SIFixture, algorithm: Algorithm, options: ReplayOptions): ContinualModel {
   const c = fx.config;
   const { paradigm } = options;
-  const model = new ContinualModel(instantiateBackbone(mlpDefinition, [c.inputs], { hiddenSizes: [c.hidden] }), createHeads(paradigm, c.hidden, { dtype: 'float64' }));
-  model.to('float64');
+  const model = tinyModel(fx, paradigm, { dtype: 'float64' });
   try {
-    setParametersFromFixture(model, fx.initial, ['backbone.fc1.weight', 'backbone.fc1.bias']);
     options.prepare?.(model);
-    model.train();
-    let globalStep = 0;
-    for (let task = 1; task <= c.tasks; task++) {
-      model.heads.setupTask(task, c.classes);
-      if (paradigm !== 'dil' || task === 1) setParametersFromFixture(model, fx.initial, [`heads.heads.${task - 1}.weight`, `heads.heads.${task - 1}.bias`]);
-      const optimizer: Optimizer =
-        options.optimizer === 'adam' ? new Adam(model.parameters(), { lr: c.adamLr }) : new SGD(model.parameters(), { lr: c.lr, maximize: task === options.ascendTask });
-      const x = fromFixture(fx.data[task - 1]!.x);
-      const y = fromFixture(fx.data[task - 1]!.y);
-      const n = x.shape[0]!;
-      const batchCount = Math.ceil(n / c.batch);
-      const ctx: TaskContext = { task, paradigm, model, optimizer, benchmark: {} as ContinualBenchmark, trainData: { x, y, size: n }, batchSize: c.batch };
-      algorithm.onTaskStart?.(ctx);
-      for (let epoch = 1; epoch <= c.epochs; epoch++) {
-        for (let b = 0, step = 0; b < n; b += c.batch, step++) {
-          tidy(() => {
-            const xb = x.narrow(0, b, c.batch);
-            const targets = model.heads.targets(y.narrow(0, b, c.batch), task);
-            const { output, logits } = model.forward(xb, task);
-            const classificationLoss = crossEntropy(logits, targets);
-            const stepCtx: StepContext = { ...ctx, epoch, step, batchCount, globalStep, x: xb, targets, output, logits, classificationLoss };
-            const extra = algorithm.trainingLoss?.(stepCtx) ?? null;
-            assert.equal(extra === null, task === 1, 'a penalty from the second task on only');
-            const total = extra === null ? classificationLoss : classificationLoss.add(extra);
-            optimizer.zeroGrad();
-            total.backward();
-            algorithm.afterBackward?.(stepCtx);
-            optimizer.step();
-            algorithm.onBatchEnd?.(stepCtx);
-          });
-          globalStep++;
-          if (task === 1) options.afterStep?.(task);
-        }
-      }
-      algorithm.onTaskEnd?.(ctx);
-      optimizer.dispose();
-      x.dispose();
-      y.dispose();
-      options.afterTask?.(task);
-    }
+    tinyLoop(fx, model, paradigm, algorithm, {
+      optimizer: (params, task) => (options.optimizer === 'adam' ? new Adam(params, { lr: c.adamLr }) : new SGD(params, { lr: c.lr, maximize: task === options.ascendTask })),
+      onLoss: (ctx, terms) => assert.equal(terms.length === 0, ctx.task === 1, 'a penalty from the second task on only'),
+      afterStep: ({ task }) => {
+        if (task === 1) options.afterStep?.(task);
+      },
+      afterTask: ({ task }) => options.afterTask?.(task),
+    });
   } catch (e) {
     model.dispose();
     throw e;
