@@ -81,7 +81,6 @@ function sampleWorker(): Sample {
     const batch = memory.sample(32, rng)!;
     batch.x.dispose();
     batch.targets.dispose();
-    batch.tasks.dispose();
   }
   const seconds = (performance.now() - start) / 1000 / DRAWS;
   memory.dispose();

@@ -80,8 +80,8 @@ export interface DERTerms {
 
 /** The slots of a step's draws, for inspection. */
 export interface DERDraws {
-  readonly alpha: Int32Array;
-  readonly beta: Int32Array | null;
+  readonly alpha: readonly number[];
+  readonly beta: readonly number[] | null;
 }
 
 export class DER extends Rehearsal {
@@ -126,7 +126,7 @@ export class DER extends Rehearsal {
     if (matched === null) return null;
     const alpha = logitMatching(ctx, matched);
     let beta: Tensor | null = null;
-    let betaSlots: Int32Array | null = null;
+    let betaSlots: readonly number[] | null = null;
     if (this.beta !== null) {
       const replayed = this.memory.sample(this.batchSize, this.rng)!;
       beta = replayedCrossEntropy(ctx, replayed);

@@ -44,7 +44,6 @@ import { tensor } from '../../tensor/creation.js';
 import { cat } from '../../tensor/functions.js';
 import { getRngState, manualSeed, setRngState } from '../../tensor/random.js';
 import { tidy } from '../../tensor/scope.js';
-import type { Tensor } from '../../tensor/tensor.js';
 import { batches } from '../benchmarks/data.js';
 import { deriveSeed } from '../benchmarks/rng.js';
 import type { TaskId } from '../contracts/types.js';
@@ -179,7 +178,7 @@ export class GDumb extends Rehearsal {
     } finally {
       model.eval();
       optimizer.dispose();
-      for (const t of [stored.x, stored.targets, stored.tasks] as Tensor[]) t.dispose();
+      for (const t of [stored.x, stored.targets]) t.dispose();
     }
   }
 

@@ -188,7 +188,6 @@ export class ICaRL implements Algorithm {
       const parts = [own];
       if (this.memory.size > 0) {
         const exemplars = this.memory.gather();
-        exemplars.tasks.dispose();
         parts.push({ x: exemplars.x, y: exemplars.targets });
       }
       return { x: keep(cat(parts.map((p) => p.x), 0)), y: keep(cat(parts.map((p) => p.y), 0)) };

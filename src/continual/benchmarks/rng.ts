@@ -129,31 +129,31 @@ export class Rng {
    * `k` distinct integers of 0 .. n-1 (all n if k > n), every ordered choice
    * equally likely: the first k steps of a Fisher-Yates shuffle run from the
    * front (position i swaps with a uniform position in i .. n-1), so a draw
-   * costs k generator calls, not n.
+   * costs k generator calls, not n. A plain array, not a typed one: V8
+   * allocates each typed array's memory outside its heap, which costs more
+   * than the whole draw.
    */
-  choose(n: number, k: number): Int32Array {
+  choose(n: number, k: number): number[] {
     if (!Number.isInteger(k) || k < 0) throw new RangeError(`Rng.choose: k must be a non-negative integer, got ${k}`);
-    const out = this.identity(n, 'choose');
+    if (!Number.isInteger(n) || n < 0 || n > 0x7fffffff) throw new RangeError(`Rng.choose: n must be a non-negative integer below 2^31, got ${n}`);
     const count = Math.min(k, n);
+    // Only the positions a swap touched differ from the identity: keep those.
+    const moved = new Map<number, number>();
+    const out = new Array<number>(count);
     for (let i = 0; i < count; i++) {
       const j = i + this.int(n - i);
-      const tmp = out[i]!;
-      out[i] = out[j]!;
-      out[j] = tmp;
+      out[i] = moved.get(j) ?? j;
+      moved.set(j, moved.get(i) ?? i);
     }
-    return out.subarray(0, count);
+    return out;
   }
 
   /** A uniformly random permutation of 0 .. n-1. */
   permutation(n: number): Int32Array {
-    return this.shuffle(this.identity(n, 'permutation'));
-  }
-
-  private identity(n: number, fn: string): Int32Array {
-    if (!Number.isInteger(n) || n < 0 || n > 0x7fffffff) throw new RangeError(`Rng.${fn}: n must be a non-negative integer below 2^31, got ${n}`);
+    if (!Number.isInteger(n) || n < 0 || n > 0x7fffffff) throw new RangeError(`Rng.permutation: n must be a non-negative integer below 2^31, got ${n}`);
     const out = new Int32Array(n);
     for (let i = 0; i < n; i++) out[i] = i;
-    return out;
+    return this.shuffle(out);
   }
 }
 

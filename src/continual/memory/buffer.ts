@@ -34,12 +34,12 @@ export interface MemoryInsertion {
 /** A draw from the memory; the tensors belong to the caller's scope. */
 export interface MemoryBatch {
   /** The slots drawn, in draw order. */
-  readonly slots: Int32Array;
+  readonly slots: readonly number[];
   readonly x: Tensor;
   /** int64 [B] */
   readonly targets: Tensor;
-  /** int64 [B] */
-  readonly tasks: Tensor;
+  /** The task of each drawn row (read from the memory's own record, not a tensor: only TIL's grouping by head needs it). */
+  readonly tasks: readonly number[];
   /** [B, widest] padded with zeros, when the memory stores logits. */
   readonly logits: Tensor | null;
   /** The real width of each drawn row's logits. */
@@ -76,6 +76,7 @@ export class MemoryBuffer {
   private targets: Tensor | null = null;
   private tasks: Tensor | null = null;
   private logits: Tensor | null = null;
+  private indexScratch: Int32Array | null = null;
 
   constructor(options: MemoryBufferOptions) {
     if (!Number.isInteger(options.capacity) || options.capacity < 1) throw new RangeError(`MemoryBuffer: capacity must be an integer >= 1, got ${options.capacity}`);
@@ -187,19 +188,23 @@ export class MemoryBuffer {
   }
 
   /** The examples in `slots` (all stored ones by default), in that order. */
-  gather(slots: Int32Array = Int32Array.from(this.classOf.keys())): MemoryBatch {
+  gather(slots: readonly number[] = [...this.classOf.keys()]): MemoryBatch {
     if (this.x === null || this.targets === null || this.tasks === null) throw new Error('MemoryBuffer.gather: the memory is empty');
     for (const slot of slots) if (slot < 0 || slot >= this.size) throw new RangeError(`MemoryBuffer.gather: slot ${slot} is not filled (size ${this.size})`);
-    // An int32 index, as the slots are: index_select takes it without a conversion copy.
-    const index = tensor(slots);
+    // An int32 index (index_select takes it as it is) written into one buffer
+    // kept for the purpose: V8 allocates a new typed array's memory outside
+    // its heap, which would cost more than the rest of a draw.
+    this.indexScratch ??= new Int32Array(this.capacity);
+    this.indexScratch.set(slots);
+    const index = tensor(this.indexScratch.subarray(0, slots.length));
     const logits = this.logits;
     const batch: MemoryBatch = {
       slots,
       x: this.x.indexSelect(0, index),
       targets: this.targets.indexSelect(0, index),
-      tasks: this.tasks.indexSelect(0, index),
+      tasks: slots.map((slot) => this.taskOf[slot]!),
       logits: logits === null ? null : logits.indexSelect(0, index),
-      logitWidths: Array.from(slots, (slot) => this.widthOf[slot]!),
+      logitWidths: slots.map((slot) => this.widthOf[slot]!),
     };
     index.dispose();
     return batch;

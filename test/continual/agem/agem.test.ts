@@ -80,7 +80,7 @@ describe('A-GEM', () => {
       const reference = agem.drawReference()!;
       assert.equal(reference.slots.length, 10);
       assert.equal(new Set(reference.slots).size, 10, 'without replacement');
-      for (const t of [reference.x, reference.targets, reference.tasks]) t.dispose();
+      for (const t of [reference.x, reference.targets]) t.dispose();
       const small = instantiate(agemDefinition, { capacity: 40, batchSize: 256 });
       assert.equal(small.drawReference(), null, 'nothing to draw before the first task ends');
       small.dispose();

@@ -54,7 +54,7 @@ function replayRun(paradigm: Paradigm, options: Record<string, unknown>): TaskRe
     tinyLoop(fx, model, paradigm, agem, {
       afterTask: () => {
         const stored = agem.memory.gather();
-        for (const t of [stored.targets, stored.tasks]) t.dispose();
+        stored.targets.dispose();
         records.push({ params: snapshotParameters(model), targets: [...agem.memory.storedTargets], tasks: [...agem.memory.storedTasks], x: stored.x, projected: agem.projected });
       },
     });

@@ -100,7 +100,7 @@ export function replayRun(variant: Variant, paradigm: 'til' | 'cil', probe?: (ct
           return {
             x: keep(all.x.clone()),
             targets: Array.from(all.targets.toTypedArray(), Number),
-            tasks: Array.from(all.tasks.toTypedArray(), Number),
+            tasks: [...all.tasks],
             logits: keep(all.logits!.clone()),
             widths: [...all.logitWidths],
             seen: der.memory.seen,

@@ -101,7 +101,7 @@ describe('ER against the anchors (algorithms-next.md section 15)', () => {
   it('stores the inputs exactly as the trainer gave them, after the step: a batch is never replayed alongside itself', () => {
     const fx = loadFixture<TinyFixture>('er');
     const er = instantiate(erDefinition, { capacity: 100, batchSize: 3 });
-    const drawn: Int32Array[] = [];
+    const drawn: (readonly number[])[] = [];
     const sample = er.memory.sample.bind(er.memory);
     er.memory.sample = (count, rng) => {
       const d = sample(count, rng);
@@ -233,7 +233,7 @@ describe('ER against the anchors (algorithms-next.md section 15)', () => {
         const d = draws[0]!;
         // Each replayed row through its own task's head.
         const feature = model.backbone.forward(d.x).feature;
-        const rows = Array.from(d.tasks.toTypedArray(), Number);
+        const rows = [...d.tasks];
         let replay = 0;
         rows.forEach((t, i) => (replay += crossEntropy(model.heads.forward(feature.narrow(0, i, 1), t), d.targets.narrow(0, i, 1)).item()));
         replay /= rows.length;

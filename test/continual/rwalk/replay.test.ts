@@ -27,7 +27,7 @@ describe('Replay', () => {
     assert.deepEqual(memory.storedTargets, [4, 5, 6]);
     const drawn = memory.sample(10, rng)!;
     assert.deepEqual([...drawn.slots].sort(), [0, 1, 2], 'draws are distinct filled slots');
-    for (const t of [drawn.x, drawn.targets, drawn.tasks]) t.dispose();
+    for (const t of [drawn.x, drawn.targets]) t.dispose();
     memory.dispose();
   });
 
