@@ -11,8 +11,8 @@
 //         reference gradient from 256 of them per step, projected when it
 //         conflicts; growing heads concatenated over the tasks seen.
 // sample  the memory alone: one draw of 32 examples (inputs, targets, tasks)
-//         from a filled 500-example memory of 784-pixel inputs, the mean over
-//         20,000 draws.
+//         from a filled 500-example memory of 784-pixel inputs, each draw in
+//         a scope that frees it, the mean over 20,000 draws.
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadExperiment } from '../src/config/experiment.js';
@@ -27,6 +27,7 @@ import { setNumThreads } from '../src/index.js';
 import { disposeStateDict } from '../src/optim/optimizer.js';
 import { randint, randn } from '../src/tensor/creation.js';
 import { manualSeed } from '../src/tensor/index.js';
+import { tidy } from '../src/tensor/scope.js';
 import { FASHION_MNIST_DIR, type Sample, median, spawnJson } from './harness.js';
 import { epochTimer } from './two_task.js';
 
@@ -77,11 +78,10 @@ function sampleWorker(): Sample {
   x.dispose();
   y.dispose();
   const start = performance.now();
-  for (let i = 0; i < DRAWS; i++) {
-    const batch = memory.sample(32, rng)!;
-    batch.x.dispose();
-    batch.targets.dispose();
-  }
+  // Inside a scope, as the algorithms draw (the trainer's step is one): the
+  // scope frees the draw's tensors when it closes, as PyTorch's reference
+  // counts free the slices on its side.
+  for (let i = 0; i < DRAWS; i++) tidy(() => void memory.sample(32, rng));
   const seconds = (performance.now() - start) / 1000 / DRAWS;
   memory.dispose();
   return { seconds };
