@@ -53,6 +53,11 @@ interface Method {
 }
 
 const ALL = ['til', 'dil', 'cil'] as const;
+const REHEARSAL = ['rehearsal-fmnist-cil', 'rehearsal-mnist-cil'];
+/** Rows of a rehearsal algorithm with memories of 200 and 500 examples, on the rehearsal protocols only. */
+const rehearsal = (label: string, algorithms: (capacity: number) => string): Method[] =>
+  [200, 500].map((capacity) => ({ label: `${label} (${capacity} examples)`, algorithms: algorithms(capacity), paradigms: ['cil'], protocols: REHEARSAL }));
+
 const METHODS: Method[] = [
   { label: 'Finetuning', algorithms: '[{name: finetuning}]', paradigms: ALL },
   { label: 'Fix', algorithms: '[{name: fix}]', paradigms: ALL },
@@ -66,12 +71,6 @@ const METHODS: Method[] = [
   { label: 'Replay (1000 examples)', algorithms: '[{name: replay, capacity: 1000}]', paradigms: ALL },
   { label: 'WSN (c 0.5)', algorithms: '[{name: wsn, maskPercentage: 0.5}]', paradigms: ['til'] },
   { label: 'CBP', algorithms: '[{name: cbp}]', paradigms: ALL },
-];
-
-const REHEARSAL = ['rehearsal-fmnist-cil', 'rehearsal-mnist-cil'];
-const rehearsal = (label: string, algorithms: (capacity: number) => string): Method[] =>
-  [200, 500].map((capacity) => ({ label: `${label} (${capacity} examples)`, algorithms: algorithms(capacity), paradigms: ['cil'], protocols: REHEARSAL }));
-METHODS.push(
   { label: 'Finetuning (lower bound)', algorithms: '[{name: finetuning}]', paradigms: ['cil'], protocols: REHEARSAL },
   { label: 'Joint (upper bound)', algorithms: '[{name: finetuning}]', paradigms: ['cil'], protocols: REHEARSAL, joint: true },
   ...rehearsal('ER', (m) => `[{name: er, capacity: ${m}, batchSize: 10}]`),
@@ -81,7 +80,7 @@ METHODS.push(
   ...rehearsal('ER-ACE', (m) => `[{name: erAce, capacity: ${m}, batchSize: 10}]`),
   ...rehearsal('iCaRL', (m) => `[{name: icarl, capacity: ${m}}]`),
   ...rehearsal('GDumb', (m) => `[{name: gdumb, capacity: ${m}}]`),
-);
+];
 
 function runsOn(method: Method, protocol: Protocol): boolean {
   if (method.protocols !== undefined) return method.protocols.includes(protocol.id);
