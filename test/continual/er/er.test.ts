@@ -24,6 +24,7 @@ import { cat } from '../../../src/tensor/functions.js';
 import { keep, tidy } from '../../../src/tensor/scope.js';
 import type { Tensor } from '../../../src/tensor/tensor.js';
 import { loadFixture, settledTensorCount, tempDir } from '../../helpers.js';
+import { recordDraws } from '../memory/record_draws.js';
 import { type TinyFixture, disposeRun, tinyRun } from './tiny_run.js';
 
 const tmp = (): string => join(tempDir('er-'), 'run');
@@ -77,12 +78,7 @@ function filledER(options: Record<string, unknown>, paradigm: Paradigm, model: C
       ctx.optimizer.dispose();
     });
   }
-  const sample = er.memory.sample.bind(er.memory);
-  er.memory.sample = (count, rng) => {
-    const drawn = sample(count, rng);
-    if (drawn !== null) draws.push(drawn);
-    return drawn;
-  };
+  recordDraws(er.memory, draws);
   return er;
 }
 
@@ -101,18 +97,12 @@ describe('ER against the anchors (algorithms-next.md section 15)', () => {
   it('stores the inputs exactly as the trainer gave them, after the step: a batch is never replayed alongside itself', () => {
     const fx = loadFixture<TinyFixture>('er');
     const er = instantiate(erDefinition, { capacity: 100, batchSize: 3 });
-    const drawn: (readonly number[])[] = [];
-    const sample = er.memory.sample.bind(er.memory);
-    er.memory.sample = (count, rng) => {
-      const d = sample(count, rng);
-      if (d !== null) drawn.push(d.slots);
-      return d;
-    };
+    const draws = recordDraws(er.memory);
     let steps = 0;
     const run = tinyRun(fx, 'cil', er, er.memory, 'float64', (ctx) => {
       // The draw of this step was made before the insertion: only slots filled by earlier steps (slot = order of arrival here).
       const rows = Array.from(ctx.x.toTypedArray(), Number);
-      const d = drawn.pop();
+      const d = draws.pop()?.slots;
       assert.equal(d === undefined, steps === 0, 'no draw at the first step only: the memory is empty until the first step ends');
       if (d !== undefined) for (const slot of d) assert.ok(slot < 4 * steps, `step ${steps}: slot ${slot} was filled by this batch`);
       steps++;
@@ -133,16 +123,10 @@ describe('ER against the anchors (algorithms-next.md section 15)', () => {
     const fx = loadFixture<TinyFixture>('er');
     for (const combine of ['concat', 'sum']) {
       const er = instantiate(erDefinition, { capacity: 6, batchSize: 3, combine });
-      let draws = 0;
-      const sample = er.memory.sample.bind(er.memory);
-      er.memory.sample = (count, rng) => {
-        const d = sample(count, rng);
-        if (d !== null) draws++;
-        return d;
-      };
+      const draws = recordDraws(er.memory);
       const byStep: number[] = [];
       const run = tinyRun(fx, 'til', er, er.memory, 'float64', (ctx) => {
-        if (ctx.task === 1) byStep.push(draws);
+        if (ctx.task === 1) byStep.push(draws.length);
       });
       disposeRun(run);
       er.dispose();

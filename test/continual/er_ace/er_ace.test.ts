@@ -11,7 +11,6 @@ import { instantiate } from '../../../src/continual/algorithms/definition.js';
 import { type ERACE, erAceDefinition } from '../../../src/continual/algorithms/er_ace.js';
 import type { Paradigm } from '../../../src/continual/contracts/types.js';
 import { runExperiment } from '../../../src/continual/experiment/run.js';
-import type { MemoryBatch } from '../../../src/continual/memory/buffer.js';
 import type { ContinualModel } from '../../../src/continual/model/model.js';
 import { crossEntropy } from '../../../src/nn/functional.js';
 import { grad } from '../../../src/tensor/autograd.js';
@@ -19,6 +18,7 @@ import { tensor } from '../../../src/tensor/creation.js';
 import { tidy } from '../../../src/tensor/scope.js';
 import type { Tensor } from '../../../src/tensor/tensor.js';
 import { loadFixture, settledTensorCount, tempDir } from '../../helpers.js';
+import { recordDraws } from '../memory/record_draws.js';
 import { type TinyFixture, disposeRun, tinyRun } from '../er/tiny_run.js';
 
 const tmp = (): string => join(tempDir('er-ace-'), 'run');
@@ -115,16 +115,10 @@ describe('ER-ACE against the anchors (algorithms-next.md section 18)', () => {
 
   it('replays from the second step of task 1 (Avalanche from experience 2, Mammoth from task 2 unless task_free)', () => {
     const ace = instantiate(erAceDefinition, { capacity: 100, batchSize: 3, seed: 2 });
-    let draws = 0;
-    const sample = ace.memory.sample.bind(ace.memory);
-    ace.memory.sample = (count, rng) => {
-      const d = sample(count, rng);
-      if (d !== null) draws++;
-      return d;
-    };
+    const draws = recordDraws(ace.memory);
     const byStep: number[] = [];
     const run = tinyRun(fx, 'cil', ace, ace.memory, 'float64', (ctx) => {
-      if (ctx.task === 1) byStep.push(draws);
+      if (ctx.task === 1) byStep.push(draws.length);
     });
     disposeRun(run);
     ace.dispose();
@@ -153,13 +147,7 @@ describe('ER-ACE against the anchors (algorithms-next.md section 18)', () => {
 
   it("fills the memory after each step with past batches only: task 2's first replay holds task 1 alone (Avalanche adds the experience's data first)", () => {
     const ace = instantiate(erAceDefinition, { capacity: 100, batchSize: 8, seed: 2 });
-    const draws: MemoryBatch[] = [];
-    const sample = ace.memory.sample.bind(ace.memory);
-    ace.memory.sample = (count, rng) => {
-      const d = sample(count, rng);
-      if (d !== null) draws.push(d);
-      return d;
-    };
+    const draws = recordDraws(ace.memory);
     let checked = false;
     const run = tinyRun(fx, 'cil', ace, ace.memory, 'float64', (ctx) => {
       if (ctx.task === 2 && ctx.epoch === 1 && ctx.step === 0) {
