@@ -5,6 +5,7 @@
 //   perennial plasticity <config.yaml>... [key=value ...] [--out <dir>]
 //                                                 online accuracy per task of each config, compared
 //   perennial download <dataset> [--dir <cache>]  fetch a dataset (needs a network; never used by tests)
+//   perennial aggregate <sweep or run dirs>...    mean ± std over seeds per configuration (aggregate.ts)
 import { join } from 'node:path';
 import { ConfigError, isOverrideArgument } from '../config/loader.js';
 import { type ExperimentConfig, describeSchema, loadExperiment } from '../config/experiment.js';
@@ -20,6 +21,7 @@ import { NonFiniteLossError, type TrainingObserver } from '../continual/training
 import { DATASET_NAMES } from '../data/registry.js';
 import { DOWNLOADABLE_DATASETS, downloadDataset } from '../data/download.js';
 import { outputError } from '../serialization/write_errors.js';
+import { AGGREGATE_USAGE, aggregateCommand } from './aggregate.js';
 import { interruptedExitCode, listenForInterrupts } from './interrupt.js';
 import { ProgressBar } from './progress.js';
 import { formatRunSummary } from './table.js';
@@ -32,6 +34,8 @@ const USAGE = `usage:
                                                 online (one-pass) accuracy per task of each config,
                                                 one after the other, with a comparison plot
   perennial download <dataset> [--dir <cache>]  download a dataset (${DOWNLOADABLE_DATASETS.join(', ')})
+  perennial aggregate <sweep or run directory>... [--out <dir>] [--format md|csv|json|all]
+                                                the paper's table: mean ± std over seeds per configuration
   perennial <command> --help                    the usage of one command`;
 
 /** What `perennial <command> --help` prints. */
@@ -73,6 +77,7 @@ options:
   --dir <cache>  the cache root; the dataset goes to <cache>/<dataset>
                  (default: $PERENNIAL_CACHE_DIR, else ~/.cache/perennial)
   -h, --help     show this help`,
+  aggregate: AGGREGATE_USAGE,
 };
 
 class UsageError extends Error {}
@@ -242,6 +247,7 @@ export async function main(argv: string[]): Promise<number> {
     else if (command === 'list') list();
     else if (command === 'plasticity') plasticity(rest);
     else if (command === 'download') await download(rest);
+    else if (command === 'aggregate') return aggregateCommand(rest);
     else if (command === 'help' && rest[0] !== undefined) throw new UsageError(`no help on '${rest[0]}': it is not a command`);
     else if (command === undefined || command === '--help' || command === '-h' || command === 'help') process.stdout.write(`${USAGE}\n`);
     else throw new UsageError(`unknown command '${command}'`);

@@ -12,6 +12,7 @@ import { accuracyHeatmapSvg, averageAccuracyCurveSvg, unlearningAccuracySvg, unl
 export { accuracyCsv, csvNumber, lossCsv, unlearningCsv } from './csv.js';
 export { type RunReferences, type RunResults, type RunSummary, buildSummary, formatJson, summaryJson } from './summary.js';
 export {
+  type BandPoint,
   type HeatmapOptions,
   type LineChartOptions,
   type LinePoint,

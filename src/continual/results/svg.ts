@@ -148,9 +148,18 @@ export interface LinePoint {
   y: number | null;
 }
 
+/** A shaded range around a series at x (a spread over seeds), from low to high. */
+export interface BandPoint {
+  x: number;
+  low: number;
+  high: number;
+}
+
 export interface LineSeries {
   name: string;
   points: readonly LinePoint[];
+  /** A shaded range drawn under the line, in the series' colour; at least two points. */
+  band?: readonly BandPoint[];
 }
 
 export interface LineChartOptions {
@@ -208,7 +217,8 @@ function formatTick(value: number, step: number): string {
 
 /**
  * A line chart with points, axes, ticks, grid, axis labels and, with more
- * than one series, a legend. Generic, for any per-step metric.
+ * than one series, a legend; a series with a band gets it shaded under its
+ * line. Generic, for any per-step metric.
  */
 export function lineChart(series: readonly LineSeries[], options: LineChartOptions): string {
   const width = options.width ?? 640;
@@ -221,7 +231,8 @@ export function lineChart(series: readonly LineSeries[], options: LineChartOptio
 
   const points = series.flatMap((s) => s.points);
   const xs = points.map((p) => p.x).filter(Number.isFinite);
-  const ys = points.map((p) => p.y).filter((y): y is number => y !== null && Number.isFinite(y));
+  const bands = series.flatMap((s) => s.band ?? []).flatMap((b) => [b.low, b.high]);
+  const ys = [...points.map((p) => p.y), ...bands].filter((y): y is number => y !== null && Number.isFinite(y));
   let xMin = xs.length > 0 ? Math.min(...xs) : 0;
   let xMax = xs.length > 0 ? Math.max(...xs) : 1;
   if (xMin === xMax) {
@@ -285,6 +296,12 @@ export function lineChart(series: readonly LineSeries[], options: LineChartOptio
   series.forEach((s, i) => {
     const colour = PALETTE[i % PALETTE.length]!;
     out.push(`<g class="series" data-name="${escapeXml(s.name)}">`);
+    if (s.band !== undefined && s.band.length > 1) {
+      // Along the upper edge and back along the lower one, closed.
+      const edge = [...s.band.map((b) => [b.x, b.high] as const), ...[...s.band].reverse().map((b) => [b.x, b.low] as const)];
+      const d = edge.map(([x, y], k) => `${k === 0 ? 'M' : 'L'} ${px(sx(x))} ${px(sy(y))}`).join(' ');
+      out.push(`<path class="band" d="${d} Z" fill="${colour}" fill-opacity="0.18" stroke="none"/>`);
+    }
     const segments: string[] = [];
     let current: string[] = [];
     for (const p of s.points) {
