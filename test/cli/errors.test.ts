@@ -70,6 +70,7 @@ describe('perennial --help', () => {
       [['list'], /^usage: perennial list\n/],
       [['plasticity'], /^usage: perennial plasticity <config\.yaml>\.\.\. \[key\.path=value \.\.\.\] \[--out <dir>\]\n[\s\S]*--out <dir>/],
       [['download'], /^usage: perennial download <dataset> \[--dir <cache>\]\n[\s\S]*--dir <cache>/],
+      [['aggregate'], /^usage: perennial aggregate <sweep or run directory>\.\.\. \[--out <dir>\][\s\S]*--allow-mixed/],
     ];
     for (const [command, usage] of usages) {
       for (const flag of ['--help', '-h']) {

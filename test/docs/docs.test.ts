@@ -5,12 +5,13 @@
 // `<run directory>` are replaced by what an earlier command made.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_EXPERIMENT_PATH, experimentSchemaRows, loadExperiment } from '../../src/config/index.js';
 import '../../src/continual/index.js';
+import { runExperiment } from '../../src/continual/experiment/run.js';
 import { fashionMnistDir, tempDir } from '../helpers.js';
 
 const root = join(fileURLToPath(import.meta.url), '..', '..', '..', '..');
@@ -63,6 +64,21 @@ function quickOverrides(configFile: string | undefined, overrides: string[]): st
   return quick;
 }
 
+/**
+ * A sweep directory for `perennial aggregate`: two quick runs over seeds 1
+ * and 2 in DIR/runs/<id>/ and the manifest listing them.
+ */
+function quickSweep(dir: string): string {
+  const ids = ['00000000000a', '00000000000b'];
+  const runs = ids.map((id, i) => {
+    const overrides = ['benchmark.numTasks=2', 'benchmark.trainLimit=200', 'backbone.hiddenSizes=[16]', 'training.epochs=1', `seed=${i + 1}`];
+    runExperiment({ config: loadExperiment(undefined, [...overrides, `output.dir=${join(dir, 'runs')}`, `output.name=${id}`]), runDir: join(dir, 'runs', id) });
+    return { id, label: `seed=${i + 1}`, overrides, status: 'done', attempts: 1, exitStatus: 0, log: `logs/${id}.log`, error: null };
+  });
+  writeFileSync(join(dir, 'sweep.json'), JSON.stringify({ version: 1, base: { config: null, overrides: runs[0]!.overrides.slice(0, 4) }, grid: { seed: ['1', '2'] }, runs }));
+  return dir;
+}
+
 describe('documented commands', () => {
   const commands = documents.flatMap(documentedCommands);
 
@@ -70,7 +86,7 @@ describe('documented commands', () => {
     const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { bin: Record<string, string> };
     assert.equal(pkg.bin['perennial'], 'dist/src/cli/main.js');
     const used = new Set(commands.map((c) => c.args[0]));
-    for (const command of ['run', 'list', 'plasticity', 'download']) assert.ok(used.has(command), `no documented example of 'perennial ${command}'`);
+    for (const command of ['run', 'list', 'plasticity', 'download', 'aggregate']) assert.ok(used.has(command), `no documented example of 'perennial ${command}'`);
   });
 
   it('the default experiment in docs/configuration.md is the one the code runs', () => {
@@ -101,6 +117,7 @@ describe('documented commands', () => {
           assert.ok(previous !== undefined, 'a resume example needs a run before it');
           return join(previous, readdirSync(previous)[0]!);
         }
+        if (word === '<sweep directory>') return quickSweep(out);
         if (word === 'experiments/<config>.yaml') return 'experiments/ewc_permuted_fashion_mnist.yaml';
         if (word === 'my-experiment.yaml') {
           const file = join(out, word);
@@ -122,6 +139,10 @@ describe('documented commands', () => {
         if (outIndex >= 0) args.splice(outIndex, 2);
         const files = rest.filter((a) => a.endsWith('.yaml'));
         args = [...args, ...quickOverrides(files[0], rest.filter((a) => a.includes('='))), '--out', out];
+      } else if (subcommand === 'aggregate') {
+        const outIndex = args.indexOf('--out');
+        if (outIndex >= 0) args.splice(outIndex, 2);
+        args = [...args, '--out', out];
       } else if (subcommand === 'download') {
         // Debian's copy stands for the network: files already present and
         // verified are not fetched again.
@@ -135,6 +156,7 @@ describe('documented commands', () => {
       if (subcommand === 'run') assert.match(result.stdout, /results: /);
       if (subcommand === 'plasticity') assert.ok(existsSync(join(out, 'online_accuracy.csv')), 'online_accuracy.csv written');
       if (subcommand === 'list') assert.match(result.stdout, /configuration keys:/);
+      if (subcommand === 'aggregate') assert.match(result.stdout, /\| algorithms=finetuning \| 2 \(1, 2\) \|/);
       if (subcommand === 'download') assert.match(result.stdout, new RegExp(`${args[1]} is in ${join(out, args[1]!)}`));
     });
   }
