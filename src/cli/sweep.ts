@@ -61,7 +61,8 @@ function parseArgs(args: readonly string[]): ParsedArgs {
     const arg = args[i]!;
     if ((VALUE_OPTIONS as readonly string[]).includes(arg)) {
       const value = args[++i];
-      if (value === undefined || value.startsWith('--')) throw new SweepUsageError(`${arg} needs a value`);
+      // An #SBATCH line is itself an option (--gres=gpu:1); any other value starting with -- is a missing value.
+      if (value === undefined || (value.startsWith('--') && arg !== '--sbatch')) throw new SweepUsageError(`${arg} needs a value`);
       if (arg === '--sbatch') parsed.sbatch.push(value);
       else if (parsed.values[arg as ValueOption] !== undefined) throw new SweepUsageError(`${arg} is given twice`);
       else parsed.values[arg as ValueOption] = value;
@@ -78,11 +79,11 @@ function integerOption(name: string, text: string | undefined, min: number): num
 }
 
 /** The Slurm launcher's options: the sweep section's `slurm:` mapping, then the command line's flags. */
-function slurmOptions(section: unknown, parsed: ParsedArgs, threads: number | undefined): SlurmOptions {
-  const fromFile = (section ?? {}) as Record<string, unknown>;
+function slurmOptions(section: unknown = {}, parsed: ParsedArgs, threads: number | undefined): SlurmOptions {
+  const fromFile = section as Record<string, unknown>;
   const known = ['partition', 'time', 'mem', 'account', 'maxParallel', 'sbatch'];
-  const bad = Object.keys(fromFile).filter((k) => !known.includes(k));
-  if (typeof section !== 'object' || Array.isArray(section) || bad.length > 0) {
+  const bad = section === null || typeof section !== 'object' ? [] : Object.keys(fromFile).filter((k) => !known.includes(k));
+  if (section === null || typeof section !== 'object' || Array.isArray(section) || bad.length > 0) {
     throw new SweepUsageError(`the sweep section's slurm: must be a mapping of ${known.join(', ')}${bad.length > 0 ? `; unknown: ${bad.join(', ')}` : ''}`);
   }
   const text = (key: string, flag: ValueOption): string | undefined => {

@@ -102,8 +102,11 @@ export function runLocal(dir: string, manifest: Manifest, options: LocalOptions)
         done++;
         durations.push(now() - started);
       } else if (status === 'failed') {
-        if (stopping === undefined && (startsHere.get(run.id) ?? 0) <= options.retries) queue.push(run);
-        else failed++;
+        const starts = startsHere.get(run.id) ?? 0;
+        if (stopping === undefined && starts <= options.retries) {
+          options.write(`sweep: run ${run.id} (${run.label}) failed; starting it again (attempt ${starts + 1} of ${options.retries + 1} in this sweep)`);
+          queue.push(run);
+        } else failed++;
       }
       next();
     };

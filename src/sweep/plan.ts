@@ -24,7 +24,7 @@ export interface SweepPlan {
   readonly options: Record<string, unknown>;
 }
 
-// Runs that share the same problems are reported once, naming at most this many of them.
+// A problem shared by many runs names at most this many of them.
 const LABELS_SHOWN = 5;
 
 /**
@@ -36,7 +36,9 @@ export function planSweep(configPath: string | undefined, args: readonly string[
   const path = configPath === undefined ? null : resolve(configPath);
   const section = path === null ? { grid: {}, options: {} } : readSweepSection(readConfigSource(configPath!, 'invalid experiment configuration').text, configPath!);
   const spec = sweepSpec(args, section.grid);
+  // Each problem with the labels of the runs that have it: an unknown key is reported once, not once per run.
   const failures = new Map<string, string[]>();
+  let badRuns = 0;
   const runs: ManifestRun[] = [];
   const seen = new Map<string, string>();
   for (const point of expandGrid(spec.grid)) {
@@ -50,8 +52,11 @@ export function planSweep(configPath: string | undefined, args: readonly string[
       runs.push({ id, label: point.label, overrides, status: 'queued', attempts: 0, exitStatus: null, log: `logs/${id}.log`, error: null });
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
-      const text = error.issues.map((i) => `  ${formatConfigIssue(i)}`).join('\n');
-      failures.set(text, [...(failures.get(text) ?? []), label]);
+      badRuns++;
+      for (const issue of error.issues) {
+        const text = formatConfigIssue(issue);
+        failures.set(text, [...(failures.get(text) ?? []), label]);
+      }
     }
   }
   if (failures.size > 0) {
@@ -60,7 +65,7 @@ export function planSweep(configPath: string | undefined, args: readonly string[
       const more = labels.length > LABELS_SHOWN ? ` and ${labels.length - LABELS_SHOWN} more` : '';
       return { path: null, location: `${labels.length === 1 ? 'run' : `${labels.length} runs`} ${shown}${more}`, message: `\n${text}` };
     });
-    throw new ConfigError(issues, `invalid sweep: ${[...failures.values()].flat().length} of ${expandGrid(spec.grid).length} runs are not valid experiments, so none was started`);
+    throw new ConfigError(issues, `invalid sweep: ${badRuns} of ${expandGrid(spec.grid).length} runs are not valid experiments, so none was started`);
   }
   return { manifest: { version: 1, base: { config: path, overrides: spec.overrides }, grid: spec.grid, runs }, options: section.options };
 }
