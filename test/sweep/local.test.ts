@@ -56,6 +56,14 @@ describe('perennial sweep, local executor', () => {
     assert.match(status.stdout, new RegExp(`^${good!.id}  done    2/2    1         0     training\\.optimizer\\.lr=0\\.05$`, 'm'));
     assert.match(status.stdout, new RegExp(`^${bad!.id}  failed  0/2    3         1     training\\.optimizer\\.lr=1e30$`, 'm'));
 
+    const noop = sweep(['run-one', dir, good!.id]);
+    assert.equal(noop.status, 0, noop.stderr);
+    assert.match(noop.stderr, /is done already/);
+    assert.equal(manifest(dir).runs[0]!.attempts, 1, 'run-one of a finished run does nothing');
+    const unknown = sweep(['run-one', dir, '000000000000']);
+    assert.equal(unknown.status, 2);
+    assert.match(unknown.stderr, /the sweep in .* has no run 000000000000; `perennial sweep status .*` lists its runs/);
+
     const other = sweep([...args.slice(0, 4), 'training.optimizer.lr=0.05,0.1', '--dir', dir]);
     assert.equal(other.status, 2, other.stderr);
     assert.match(other.stderr, /the sweep directory .* holds another sweep:\n  grid training\.optimizer\.lr: 0\.05,1e30 there, 0\.05,0\.1 now\nGive this sweep another --dir/);
