@@ -95,7 +95,9 @@ export function runLocal(dir: string, manifest: Manifest, options: LocalOptions)
       const recorded = entry !== undefined && (entry.status === 'done' || entry.status === 'failed' || (entry.status === 'queued' && code !== null && entry.exitStatus === code));
       if (!recorded) {
         const exitStatus = code ?? 128 + (signal === null ? 0 : constants.signals[signal]);
-        updateRun(dir, run.id, (r) => Object.assign(r, { status: 'failed', exitStatus, error: `sweep run-one ended by ${signal ?? `exit status ${code}`} before recording its outcome; see ${r.log}` }));
+        // Stopped by the sweep's own Ctrl-C before it could catch it: unfinished, not failed.
+        const status = stopping === undefined ? 'failed' : 'queued';
+        updateRun(dir, run.id, (r) => Object.assign(r, { status, exitStatus, error: `sweep run-one ended by ${signal ?? `exit status ${code}`} before recording its outcome; see ${r.log}` }));
       }
       const status = requireManifest(dir).runs.find((r) => r.id === run.id)?.status;
       if (status === 'done') {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { ConfigError } from '../config/loader.js';
 import { latestCheckpointTask } from '../continual/experiment/checkpoint.js';
 import { readRunConfig } from '../continual/experiment/resume.js';
+import { RunDirectoryError } from '../continual/experiment/run_lock.js';
 import { requireManifest, runDirectory } from './manifest.js';
 import { loadSweepExperiment } from './plan.js';
 
@@ -21,7 +22,7 @@ export function sweepStatus(dir: string): string {
       total = String(config.benchmark.numTasks);
     } catch (error) {
       // A config file edited or removed since the sweep started: the rest of the report still holds.
-      if (!(error instanceof ConfigError) && !(error instanceof Error && 'code' in error)) throw error;
+      if (!(error instanceof ConfigError) && !(error instanceof RunDirectoryError) && !(error instanceof Error && 'code' in error)) throw error;
       total = '?';
     }
     return [run.id, run.status, `${latestCheckpointTask(runDir)}/${total}`, String(run.attempts), run.exitStatus === null ? '-' : String(run.exitStatus), run.label];
