@@ -9,6 +9,7 @@ import { runMASBenchmark } from './mas.js';
 import { runRegularizationBenchmark } from './regularization.js';
 import { runRehearsalBenchmark } from './rehearsal.js';
 import { runSIBenchmark } from './si.js';
+import { runSweepBenchmark } from './sweep.js';
 import { runWSNBenchmark } from './wsn.js';
 
 function options(args: string[]): Record<string, number> {
@@ -31,6 +32,7 @@ const benchmarks: Record<string, (o: Record<string, number>) => Record<string, u
   cbp: (o) => runCBPBenchmark({ repeats: o['repeats'] ?? 3, threads: o['threads'] ?? 1, width: o['width'] ?? 100 }),
   lwf: (o) => runLwFBenchmark({ repeats: o['repeats'] ?? 3, threads: o['threads'] ?? 1 }),
   rehearsal: (o) => runRehearsalBenchmark({ repeats: o['repeats'] ?? 3, threads: o['threads'] ?? 1 }),
+  sweep: (o) => runSweepBenchmark({ repeats: o['repeats'] ?? 3 }),
   engine: (o) => runEngineBenchmark({ repeats: o['repeats'] ?? 3, mlpSteps: o['mlpSteps'] ?? 2000, addIters: o['addIters'] ?? 200000, threads: o['threads'] ?? 1 }),
 };
 

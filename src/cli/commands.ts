@@ -5,6 +5,7 @@
 //   perennial plasticity <config.yaml>... [key=value ...] [--out <dir>]
 //                                                 online accuracy per task of each config, compared
 //   perennial download <dataset> [--dir <cache>]  fetch a dataset (needs a network; never used by tests)
+//   perennial sweep [config.yaml] [key=v1,v2 ...] --dir <dir>   a grid of runs (src/cli/sweep.ts)
 //   perennial aggregate <sweep or run dirs>...    mean ± std over seeds per configuration (aggregate.ts)
 import { join } from 'node:path';
 import { ConfigError, isOverrideArgument } from '../config/loader.js';
@@ -24,6 +25,7 @@ import { outputError } from '../serialization/write_errors.js';
 import { AGGREGATE_USAGE, aggregateCommand } from './aggregate.js';
 import { interruptedExitCode, listenForInterrupts } from './interrupt.js';
 import { ProgressBar } from './progress.js';
+import { SWEEP_USAGE, sweep } from './sweep.js';
 import { formatRunSummary } from './table.js';
 
 const USAGE = `usage:
@@ -34,6 +36,9 @@ const USAGE = `usage:
                                                 online (one-pass) accuracy per task of each config,
                                                 one after the other, with a comparison plot
   perennial download <dataset> [--dir <cache>]  download a dataset (${DOWNLOADABLE_DATASETS.join(', ')})
+  perennial sweep [config.yaml] [key=v1,v2 ...] [key=a..b] --dir <dir> [--workers N]
+                                                a grid of runs over seeds and hyperparameters
+  perennial sweep status <dir>                  the state of each run of a sweep
   perennial aggregate <sweep or run directory>... [--out <dir>] [--format md|csv|json|all]
                                                 the paper's table: mean ± std over seeds per configuration
   perennial <command> --help                    the usage of one command`;
@@ -77,6 +82,7 @@ options:
   --dir <cache>  the cache root; the dataset goes to <cache>/<dataset>
                  (default: $PERENNIAL_CACHE_DIR, else ~/.cache/perennial)
   -h, --help     show this help`,
+  sweep: SWEEP_USAGE,
   aggregate: AGGREGATE_USAGE,
 };
 
@@ -247,6 +253,7 @@ export async function main(argv: string[]): Promise<number> {
     else if (command === 'list') list();
     else if (command === 'plasticity') plasticity(rest);
     else if (command === 'download') await download(rest);
+    else if (command === 'sweep') return await sweep(rest);
     else if (command === 'aggregate') return aggregateCommand(rest);
     else if (command === 'help' && rest[0] !== undefined) throw new UsageError(`no help on '${rest[0]}': it is not a command`);
     else if (command === undefined || command === '--help' || command === '-h' || command === 'help') process.stdout.write(`${USAGE}\n`);

@@ -108,6 +108,8 @@ describe('documented commands', () => {
   });
 
   const outputs: string[] = [];
+  // The sweep directory of the last documented sweep, for `sweep status`.
+  let lastSweep: string | undefined;
   for (const [i, command] of commands.entries()) {
     it(`${command.document}: ${command.line}`, () => {
       const out = tempDir(`command-${i}-`);
@@ -143,6 +145,19 @@ describe('documented commands', () => {
         const outIndex = args.indexOf('--out');
         if (outIndex >= 0) args.splice(outIndex, 2);
         args = [...args, '--out', out];
+      } else if (subcommand === 'sweep' && rest[0] === 'status') {
+        assert.ok(lastSweep !== undefined, 'a status example needs a sweep before it');
+        args = ['sweep', 'status', lastSweep];
+      } else if (subcommand === 'sweep') {
+        // The documented directory is replaced by one of the test's; quick
+        // overrides fix the keys the example does not give (a sweep refuses a key given twice).
+        const dirIndex = args.indexOf('--dir');
+        assert.ok(dirIndex >= 0, 'a sweep example gives --dir');
+        lastSweep = join(out, 'sweep');
+        args.splice(dirIndex, 2, '--dir', lastSweep);
+        const configFile = rest[0] !== undefined && !rest[0].includes('=') && !rest[0].startsWith('--') ? rest[0] : undefined;
+        const given = new Set(rest.filter((a) => a.includes('=')).map((a) => a.slice(0, a.indexOf('='))));
+        args = [...args, ...quickOverrides(configFile, []).filter((o) => !given.has(o.slice(0, o.indexOf('='))))];
       } else if (subcommand === 'download') {
         // Debian's copy stands for the network: files already present and
         // verified are not fetched again.
@@ -157,6 +172,7 @@ describe('documented commands', () => {
       if (subcommand === 'plasticity') assert.ok(existsSync(join(out, 'online_accuracy.csv')), 'online_accuracy.csv written');
       if (subcommand === 'list') assert.match(result.stdout, /configuration keys:/);
       if (subcommand === 'aggregate') assert.match(result.stdout, /\| algorithms=finetuning \| 2 \(1, 2\) \|/);
+      if (subcommand === 'sweep') assert.match(result.stdout, rest[0] === 'status' ? /^sweep .*: (\d+) runs, \1 done/ : /runs done, 0 failed\nresults: /);
       if (subcommand === 'download') assert.match(result.stdout, new RegExp(`${args[1]} is in ${join(out, args[1]!)}`));
     });
   }
