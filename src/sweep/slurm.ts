@@ -135,7 +135,7 @@ export function thisPerennial(): PerennialCommand {
  * The bash function `run_one ID` that an array task calls: the one place that
  * says how a run is run. Until `perennial sweep run-one` exists it is `perennial
  * run` with the run's overrides, or `--resume` when the run directory holds a
- * started run (a requeued task), and nothing when the run is finished.
+ * started run (a requeued task; a finished run only makes its references again).
  */
 function runOneFunction(dir: string, manifest: SlurmManifest, ids: readonly string[], perennial: PerennialCommand): string {
   const runs = join(dir, 'runs');
@@ -149,7 +149,6 @@ function runOneFunction(dir: string, manifest: SlurmManifest, ids: readonly stri
   return [
     'run_one() {',
     `  local run_dir=${quote(runs)}/"$1"`,
-    '  if [ -f "$run_dir/summary.json" ]; then echo "perennial: run $1 is done"; return 0; fi',
     `  if [ -f "$run_dir/config.json" ]; then ${cli} run --resume "$run_dir"; fi`,
     '  case "$1" in',
     ...cases,
