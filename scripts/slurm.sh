@@ -25,6 +25,11 @@ elif command -v sudo >/dev/null; then sudo="sudo"
 else sudo="none"
 fi
 
+fail() {
+  echo "slurm.sh: $*" >&2
+  exit 1
+}
+
 as_root() {
   if [ "$sudo" = none ]; then
     echo "slurm.sh: need root (or sudo) to $*" >&2
@@ -60,12 +65,9 @@ start_munge() {
   fi
   if ! running_pid /run/munge/munged.pid >/dev/null && ! munge -n 2>/dev/null | unmunge >/dev/null 2>&1; then
     as_root install -d -o munge -g munge -m 755 /run/munge
-    as_root runuser -u munge -- /usr/sbin/munged
+    as_root runuser -u munge -- /usr/sbin/munged || fail "munged did not start (its log: /var/log/munge/munged.log)"
   fi
-  if ! munge -n | unmunge >/dev/null; then
-    echo "slurm.sh: munged did not come up (its log: /var/log/munge/munged.log)" >&2
-    exit 1
-  fi
+  munge -n | unmunge >/dev/null || fail "munged does not answer (its log: /var/log/munge/munged.log)"
 }
 
 # The configuration for this machine: all its cores, 90% of its memory (the
@@ -120,12 +122,12 @@ start() {
   write_conf && changed=1
   as_root install -d "$logdir" /var/spool/slurmctld /var/spool/slurmd
   if ! running_pid /run/slurmctld.pid >/dev/null; then
-    as_root slurmctld
+    as_root slurmctld || fail "slurmctld did not start (its log: $logdir/slurmctld.log)"
   elif [ "$changed" = 1 ]; then
     as_root scontrol reconfigure
   fi
   if ! running_pid /run/slurmd.pid >/dev/null; then
-    as_root slurmd
+    as_root slurmd || fail "slurmd did not start (its log: $logdir/slurmd.log)"
   fi
   local state=""
   for _ in $(seq $((wait_s * 2))); do
