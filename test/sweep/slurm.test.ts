@@ -153,13 +153,14 @@ async function waitFor(what: string, seconds: number, ready: () => boolean): Pro
 }
 
 /**
- * Releases a requeued task, which waits for a begin time Slurm sets on
- * requeue, and waits until it runs again or ends.
+ * Releases a requeued task, which Slurm holds for about two minutes (a begin
+ * time), and waits until its script has started again (its log says so).
  */
-async function release(task: string): Promise<void> {
-  await waitFor(`${task} to be pending again after its requeue`, 60, () => taskState(task) === 'PENDING');
-  slurm('scontrol', ['update', `jobid=${task}`, 'StartTime=now']);
-  await waitFor(`${task} to start again`, 60, () => taskState(task) !== 'PENDING');
+async function release(task: string, log: string): Promise<void> {
+  await waitFor(`${task} to start again after its requeue`, 60, () => {
+    if (taskState(task) === 'PENDING') spawnSync('scontrol', ['update', `jobid=${task}`, 'StartTime=now']);
+    return existsSync(log) && / start 2 at /.test(readFileSync(log, 'utf8'));
+  });
 }
 
 describe('a sweep on a one-node Slurm cluster', () => {
@@ -195,7 +196,7 @@ describe('a sweep on a one-node Slurm cluster', () => {
         assert.ok(!existsSync(join(runDir(i), 'checkpoints', 'task_3.safetensors')), `run ${i} is still running when interrupted; make its tasks longer`);
         assert.equal(slurmStatus(dir).get(runs[i]!.id)?.state, 'RUNNING');
         slurm(how[0]!, [...how.slice(1), `${jobId}_${i}`]);
-        await release(`${jobId}_${i}`);
+        await release(`${jobId}_${i}`, join(dir, 'logs', `slurm-${jobId}_${i}.out`));
       } catch (error) {
         abandoned = true;
         throw error;
