@@ -265,8 +265,12 @@ function jobCompletionLog(): string | null {
   return value('JobCompType') === 'jobcomp/filetxt' && location !== undefined && existsSync(location) ? location : null;
 }
 
-/** The final state of each ended array task of `job` in the job-completion log, by array index; the last record wins (a requeued task ends more than once). */
-function completedStates(job: SlurmJob): Map<number, string> {
+/**
+ * The final state of each ended array task of `job` in the job-completion log,
+ * by array index; the last record wins (a requeued task ends more than once).
+ * Empty when the cluster keeps no such log as text.
+ */
+export function completedStates(job: SlurmJob): Map<number, string> {
   const states = new Map<number, string>();
   const log = jobCompletionLog();
   if (log === null) return states;

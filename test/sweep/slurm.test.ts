@@ -11,7 +11,7 @@ import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { loadExperiment } from '../../src/config/experiment.js';
 import { runExperiment } from '../../src/continual/experiment/run.js';
-import { type SlurmManifest, type SlurmOptions, SlurmError, launchSlurm, readSlurmJob, sbatchScript, slurmStatus, validateSlurmOptions } from '../../src/sweep/slurm.js';
+import { type SlurmManifest, type SlurmOptions, SlurmError, completedStates, launchSlurm, readSlurmJob, sbatchScript, slurmStatus, validateSlurmOptions } from '../../src/sweep/slurm.js';
 import { getNumThreads, setNumThreads } from '../../src/index.js';
 import { tempDir } from '../helpers.js';
 
@@ -177,10 +177,13 @@ describe('a sweep on a one-node Slurm cluster', () => {
     // About 1.5 s a task on one core: long enough to signal a run after its first task.
     const common = ['benchmark.numTasks=3', 'benchmark.trainLimit=2000', 'backbone.hiddenSizes=[16]', 'training.epochs=2'];
     const runs = [0, 1, 2, 3].map((seed) => ({ id: `5eed${seed}`.padEnd(12, '0'), overrides: [...common, `seed=${seed}`] }));
-    const launch = launchSlurm(dir, manifestOf(runs), { cpusPerTask: 1, concurrency: 2, extraDirectives: [] });
+    // A run the manifest has as done is not submitted again.
+    const manifest = manifestOf([...runs, { id: 'd0ne00000000', overrides: common, status: 'done' }]);
+    const launch = launchSlurm(dir, manifest, { cpusPerTask: 1, concurrency: 2, extraDirectives: [] });
     jobId = launch.jobId;
     assert.ok(jobId !== null && /^\d+$/.test(jobId), `a job id, got ${jobId}`);
     assert.deepEqual(readSlurmJob(dir)?.runs, runs.map((r) => r.id));
+    assert.equal(directives(readFileSync(launch.script, 'utf8')).options.get('array'), '0-3%2');
     assert.deepEqual(readFileSync(join(dir, 'slurm', 'runs.txt'), 'utf8').trim().split('\n'), launch.runs);
 
     const runDir = (i: number) => join(dir, 'runs', runs[i]!.id);
@@ -207,6 +210,8 @@ describe('a sweep on a one-node Slurm cluster', () => {
     await waitFor('every run to end', 180, () => launch.runs.every((_, i) => !['PENDING', 'RUNNING', 'COMPLETING'].includes(taskState(`${jobId}_${i}`))));
     const status = slurmStatus(dir);
     for (const r of runs) assert.equal(status.get(r.id)?.state, 'COMPLETED', `run ${r.id}: ${JSON.stringify(status.get(r.id))}`);
+    // The job-completion log (jobcomp/filetxt, which scripts/slurm.sh enables), which status reads once squeue forgets the job.
+    assert.deepEqual([...completedStates(readSlurmJob(dir)!).entries()].sort(), [0, 1, 2, 3].map((i) => [i, 'COMPLETED']));
 
     for (const i of [1, 2]) {
       const log = readFileSync(join(dir, 'logs', `slurm-${jobId}_${i}.out`), 'utf8');
