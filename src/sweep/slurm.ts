@@ -274,9 +274,14 @@ export function completedStates(job: SlurmJob): Map<number, string> {
   const states = new Map<number, string>();
   const log = jobCompletionLog();
   if (log === null) return states;
+  // A cluster whose state was reset numbers its jobs from 1 again: a record
+  // that ended before this job was submitted is another job's. Slurm writes
+  // local times, as JavaScript reads a time without a zone; a minute's slack
+  // covers the seconds they are rounded to.
+  const submitted = Date.parse(job.submittedAt) - 60_000;
   for (const line of readFileSync(log, 'utf8').split('\n')) {
     const field = (key: string): string | undefined => new RegExp(`(?:^| )${key}=(\\S+)`).exec(line)?.[1];
-    if (field('ArrayJobId') !== job.jobId) continue;
+    if (field('ArrayJobId') !== job.jobId || Date.parse(field('EndTime') ?? '') < submitted) continue;
     const index = field('ArrayTaskId');
     const state = field('JobState');
     if (index !== undefined && state !== undefined) states.set(Number(index), state);

@@ -142,13 +142,13 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 // Set when one of the waits run side by side failed, so that the others stop too.
 let abandoned = false;
 
-/** Polls `ready` every 100 ms until it holds; fails after `seconds` with `what`. */
+/** Polls `ready` every 50 ms until it holds; fails after `seconds` with `what`. */
 async function waitFor(what: string, seconds: number, ready: () => boolean): Promise<void> {
   const deadline = Date.now() + seconds * 1000;
   while (!ready()) {
     if (abandoned) assert.fail(`stopped waiting for ${what}: another wait failed`);
     if (Date.now() > deadline) assert.fail(`waited ${seconds} s for ${what}`);
-    await sleep(100);
+    await sleep(50);
   }
 }
 
@@ -174,9 +174,12 @@ describe('a sweep on a one-node Slurm cluster', () => {
     assert.equal(started.status, 0, `scripts/slurm.sh start could not bring the cluster up:\n${started.stdout}${started.stderr}`);
 
     const dir = join(tempDir('slurm-sweep-'), 'sweep');
-    // About 1.5 s a task on one core: long enough to signal a run after its first task.
-    const common = ['benchmark.numTasks=3', 'benchmark.trainLimit=2000', 'backbone.hiddenSizes=[16]', 'training.epochs=2'];
-    const runs = [0, 1, 2, 3].map((seed) => ({ id: `5eed${seed}`.padEnd(12, '0'), overrides: [...common, `seed=${seed}`] }));
+    // A run's first task takes about 1.5 s on one core (loading the data), an
+    // epoch of a later one 0.03 s. Runs 1 and 2, interrupted once their first
+    // task is saved, train 30 epochs a task: about 2 s to signal them before
+    // their last task ends.
+    const common = ['benchmark.numTasks=3', 'benchmark.trainLimit=2000', 'backbone.hiddenSizes=[16]'];
+    const runs = [0, 1, 2, 3].map((seed) => ({ id: `5eed${seed}`.padEnd(12, '0'), overrides: [...common, `training.epochs=${seed === 1 || seed === 2 ? 30 : 2}`, `seed=${seed}`] }));
     // A run the manifest has as done is not submitted again.
     const manifest = manifestOf([...runs, { id: 'd0ne00000000', overrides: common, status: 'done' }]);
     const launch = launchSlurm(dir, manifest, { cpusPerTask: 1, concurrency: 2, extraDirectives: [] });
@@ -190,14 +193,21 @@ describe('a sweep on a one-node Slurm cluster', () => {
     const afterFirstTask = (i: number) => existsSync(join(runDir(i), 'checkpoints', 'task_1.safetensors'));
     assert.throws(() => launchSlurm(dir, manifestOf(runs), baseOptions), new RegExp(`job ${jobId} of this sweep still has \\d run\\(s\\) queued or running: .* scancel ${jobId}`));
 
+    // %2: runs 0 and 1 start, runs 2 and 3 wait for them.
+    let first = slurmStatus(dir);
+    await waitFor('runs 0 and 1 to start', 60, () => {
+      first = slurmStatus(dir);
+      return [0, 1].every((i) => first.get(runs[i]!.id)?.state === 'RUNNING');
+    });
+    for (const i of [2, 3]) assert.deepEqual(first.get(runs[i]!.id), { state: 'PENDING', reason: 'JobArrayTaskLimit', task: `${jobId}_${i}` });
+
     // Both at once, since each run lasts a few seconds. Run 1 is requeued from
     // outside (preemption, as an administrator would); run 2 gets the signal
     // Slurm sends the batch shell before the time limit.
     const interrupt = async (i: number, how: string[]) => {
       try {
         await waitFor(`run ${i} to finish its first task`, 90, () => afterFirstTask(i));
-        assert.ok(!existsSync(join(runDir(i), 'checkpoints', 'task_3.safetensors')), `run ${i} is still running when interrupted; make its tasks longer`);
-        assert.equal(slurmStatus(dir).get(runs[i]!.id)?.state, 'RUNNING');
+        assert.ok(!existsSync(join(runDir(i), 'checkpoints', 'task_3.safetensors')), `run ${i} is still training when interrupted; make its tasks longer`);
         slurm(how[0]!, [...how.slice(1), `${jobId}_${i}`]);
         await release(`${jobId}_${i}`, join(dir, 'logs', `slurm-${jobId}_${i}.out`));
       } catch (error) {
@@ -217,7 +227,8 @@ describe('a sweep on a one-node Slurm cluster', () => {
       const log = readFileSync(join(dir, 'logs', `slurm-${jobId}_${i}.out`), 'utf8');
       assert.match(log, new RegExp(`perennial: run ${runs[i]!.id}, array task ${jobId}_${i} on .*, start 1 at `));
       assert.match(log, new RegExp(`perennial: run ${runs[i]!.id}, array task ${jobId}_${i} on .*, start 2 at `), `run ${i} was started again (SLURM_RESTART_COUNT 1):\n${log}`);
-      assert.match(readFileSync(join(runDir(i), 'run.log'), 'utf8'), /resumed from the checkpoint of task [12]/, `run ${i} resumed from its checkpoint`);
+      const runLog = readFileSync(join(runDir(i), 'run.log'), 'utf8');
+      assert.match(runLog, /resumed from the checkpoint of task [12]\n/, `run ${i} resumed from its checkpoint:\n${runLog}\n${log}`);
     }
     assert.match(readFileSync(join(dir, 'logs', `slurm-${jobId}_2.out`), 'utf8'), new RegExp(`run ${runs[2]!.id} stopped before the time limit; requeueing ${jobId}_2`));
     for (const i of [0, 3]) assert.doesNotMatch(readFileSync(join(dir, 'logs', `slurm-${jobId}_${i}.out`), 'utf8'), /start 2 at/);
