@@ -53,11 +53,11 @@ export const STOP_BEFORE_LIMIT_S = 120;
 
 /** Options the executor sets itself; setting them again would break requeue, logs or the array. */
 const OWN_DIRECTIVES: Readonly<Record<string, string>> = {
-  array: 'the array has one task per run; --concurrency sets its %K',
-  'cpus-per-task': 'use --cpus-per-task',
+  array: 'the array has one task per run; --max-parallel sets its %K',
+  'cpus-per-task': 'it is the threads of each run (--threads)',
   partition: 'use --partition',
   time: 'use --time',
-  mem: 'use --memory',
+  mem: 'use --mem',
   account: 'use --account',
   output: 'each array task writes to DIR/logs/slurm-<job>_<index>.out',
   error: 'each array task writes to DIR/logs/slurm-<job>_<index>.out',
@@ -67,8 +67,8 @@ const OWN_DIRECTIVES: Readonly<Record<string, string>> = {
   'no-requeue': 'array tasks must be requeueable to resume after preemption',
 };
 
-// Slurm's time formats: minutes, MM:SS, HH:MM:SS, D-HH, D-HH:MM, D-HH:MM:SS.
-const TIME = /^(\d+|\d+:\d{1,2}|\d+:\d{1,2}:\d{1,2}|\d+-\d{1,2}|\d+-\d{1,2}:\d{1,2}|\d+-\d{1,2}:\d{1,2}:\d{1,2})$/;
+// Slurm's time formats: minutes, MM:SS, HH:MM:SS, D-HH, D-HH:MM, D-HH:MM:SS, or no limit.
+const TIME = /^(INFINITE|UNLIMITED|\d+|\d+:\d{1,2}|\d+:\d{1,2}:\d{1,2}|\d+-\d{1,2}|\d+-\d{1,2}:\d{1,2}|\d+-\d{1,2}:\d{1,2}:\d{1,2})$/i;
 const MEMORY = /^\d+[KMGT]?$/i;
 // A partition or account name goes into the script unquoted.
 const NAME = /^[A-Za-z0-9_.,-]+$/;
@@ -327,7 +327,7 @@ export interface SlurmLaunch {
   script: string;
 }
 
-/** Whether the sweep's last submission still has tasks pending or running. */
+/** How many array tasks of the sweep's last submission are still pending or running. */
 function activeTasks(job: SlurmJob): number {
   let n = 0;
   for (const { state } of queueStates(job).values()) if (['PENDING', 'RUNNING', 'CONFIGURING', 'COMPLETING', 'REQUEUED', 'REQUEUE_HOLD', 'RESIZING', 'SUSPENDED'].includes(state)) n++;

@@ -112,6 +112,7 @@ describe('the sbatch array script', () => {
         return true;
       },
     );
+    for (const time of ['90', '30:00', '01:30:00', '2-12', '1-00:00:00', 'UNLIMITED']) validateSlurmOptions({ ...baseOptions, time, memory: '4000M' });
     assert.throws(() => validateSlurmOptions({ ...baseOptions, extraDirectives: ['--output=x.log'] }), /sets --output, which the Slurm executor sets itself/);
     assert.throws(() => validateSlurmOptions({ ...baseOptions, extraDirectives: ['qos=low'] }), /is not an sbatch option: write it as '--option=value'/);
     assert.throws(() => sbatchScript('/sweeps/50%', manifestOf([{ id: 'a', overrides: [] }]), ['a'], baseOptions), /'%'.*choose another directory/);
