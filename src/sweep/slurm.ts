@@ -212,15 +212,21 @@ export function sbatchScript(dir: string, manifest: SlurmManifest, ids: readonly
   ].join('\n');
 }
 
-/** Runs a Slurm command; throws when it cannot be started. */
+// Slurm's commands give up on an unreachable controller after about 10 s;
+// this bounds one that hangs otherwise (a stalled shared filesystem).
+const COMMAND_TIMEOUT_MS = 120_000;
+
+/** Runs a Slurm command; throws when it cannot be started or does not end. */
 function spawnSlurm(command: string, args: readonly string[]): SpawnSyncReturns<string> {
-  const result = spawnSync(command, args, { encoding: 'utf8' });
+  const result = spawnSync(command, args, { encoding: 'utf8', timeout: COMMAND_TIMEOUT_MS });
   if (result.error !== undefined) {
-    const missing = (result.error as NodeJS.ErrnoException).code === 'ENOENT';
+    const code = (result.error as NodeJS.ErrnoException).code;
     throw new SlurmError(
-      missing
+      code === 'ENOENT'
         ? `${command} was not found: the Slurm executor runs on a machine with Slurm's commands (a cluster's login node); scripts/slurm.sh start sets up a one-node cluster on this machine`
-        : `${command} failed: ${result.error.message}`,
+        : code === 'ETIMEDOUT'
+          ? `${command} ${args.join(' ')} did not answer within ${COMMAND_TIMEOUT_MS / 1000} s: check the cluster with 'scontrol ping'`
+          : `${command} failed: ${result.error.message}`,
     );
   }
   return result;
