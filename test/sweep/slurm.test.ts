@@ -155,9 +155,13 @@ async function waitFor(what: string, seconds: number, ready: () => boolean): Pro
 
 /**
  * Releases a requeued task, which Slurm holds for about two minutes (a begin
- * time), and waits until its script has started again (its log says so).
+ * time), and waits until its script has started again (its log says so). Not
+ * at once: slurmd refuses a task started again within the second its last
+ * start was killed in ("Job credential revoked"; the task then fails).
  */
 async function release(task: string, log: string): Promise<void> {
+  await waitFor(`${task} to wait for its begin time after its requeue`, 60, () => taskState(task) === 'PENDING');
+  await sleep(2000);
   await waitFor(`${task} to start again after its requeue`, 60, () => {
     if (taskState(task) === 'PENDING') spawnSync('scontrol', ['update', `jobid=${task}`, 'StartTime=now']);
     return existsSync(log) && / start 2 at /.test(readFileSync(log, 'utf8'));
