@@ -4,8 +4,10 @@
 #   - Debian packages: libtorch-dev (unless LIBTORCH points at a libtorch
 #     download) and libopenblas0-pthread (the BLAS libtorch should use; the
 #     default reference BLAS is about 13x slower here);
-#   - with --test: dataset-fashion-mnist, the full-size data the tests read;
-#   - with --dev: that, and python3-torch for the fixture generators and the
+#   - with --test: dataset-fashion-mnist, the full-size data the tests read,
+#     and slurm-wlm with munge, the one-node Slurm cluster (scripts/slurm.sh,
+#     started last) that the Slurm executor's tests submit to;
+#   - with --dev: those, and python3-torch for the fixture generators and the
 #     benchmarks (never needed at run time or by the tests);
 #   - npm dependencies, the native addon and the TypeScript build, each redone
 #     only when its inputs changed.
@@ -15,8 +17,8 @@ cd "$(dirname "$0")/.."
 packages=(libopenblas0-pthread)
 [ -n "${LIBTORCH:-}" ] || packages+=(libtorch-dev)
 case "${1:-}" in
-  --test) packages+=(dataset-fashion-mnist) ;;
-  --dev) packages+=(dataset-fashion-mnist python3-torch) ;;
+  --test) packages+=(dataset-fashion-mnist slurm-wlm munge) ;;
+  --dev) packages+=(dataset-fashion-mnist slurm-wlm munge python3-torch) ;;
   "") ;;
   *) echo "perennial: unknown set-up option '$1' (use --test or --dev)" >&2; exit 2 ;;
 esac
@@ -51,3 +53,6 @@ else
   node scripts/build-native.mjs
 fi
 node scripts/build-ts.mjs
+case "${1:-}" in
+  --test | --dev) bash scripts/slurm.sh start ;;
+esac

@@ -159,7 +159,10 @@ describe('sweep plan and ids', () => {
     }
     assert.ok(!existsSync(dir), 'nothing was made');
     const slurm = spawnSync(process.execPath, [cli, 'sweep', ...tiny, 'seed=1,2', '--dir', dir, '--launcher', 'slurm', '--partition', 'gpu', '--sbatch', '--gres=gpu:1', '--max-parallel', '2'], { encoding: 'utf8' });
+    // The flags reach the array script; the one-node cluster has no GPU, so sbatch refuses it and says why.
     assert.equal(slurm.status, 1, slurm.stderr);
-    assert.match(slurm.stderr, /the Slurm launcher is not built yet/);
+    assert.match(slurm.stderr, /sbatch --parsable .*sweep\.sbatch failed \(exit status 1\): sbatch: error: Invalid generic resource/);
+    const script = readFileSync(join(dir, 'slurm', 'sweep.sbatch'), 'utf8');
+    for (const directive of ['#SBATCH --partition=gpu', '#SBATCH --gres=gpu:1', '#SBATCH --array=0-1%2']) assert.ok(script.includes(`${directive}\n`), `${directive} in:\n${script}`);
   });
 });
