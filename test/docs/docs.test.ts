@@ -108,8 +108,10 @@ describe('documented commands', () => {
   });
 
   const outputs: string[] = [];
-  // The sweep directory of the last documented sweep, for `sweep status`.
+  // The sweep directory of the last documented sweep, for `sweep status` and
+  // `aggregate`, and the directory the document gave it.
   let lastSweep: string | undefined;
+  let lastSweepDocumented: string | undefined;
   for (const [i, command] of commands.entries()) {
     it(`${command.document}: ${command.line}`, () => {
       const out = tempDir(`command-${i}-`);
@@ -144,7 +146,7 @@ describe('documented commands', () => {
       } else if (subcommand === 'aggregate') {
         const outIndex = args.indexOf('--out');
         if (outIndex >= 0) args.splice(outIndex, 2);
-        args = [...args, '--out', out];
+        args = [...args.map((a) => (a === lastSweepDocumented ? lastSweep! : a)), '--out', out];
       } else if (subcommand === 'sweep' && rest[0] === 'status') {
         assert.ok(lastSweep !== undefined, 'a status example needs a sweep before it');
         args = ['sweep', 'status', lastSweep];
@@ -154,6 +156,7 @@ describe('documented commands', () => {
         const dirIndex = args.indexOf('--dir');
         assert.ok(dirIndex >= 0, 'a sweep example gives --dir');
         lastSweep = join(out, 'sweep');
+        lastSweepDocumented = args[dirIndex + 1];
         args.splice(dirIndex, 2, '--dir', lastSweep);
         const configFile = rest[0] !== undefined && !rest[0].includes('=') && !rest[0].startsWith('--') ? rest[0] : undefined;
         const given = new Set(rest.filter((a) => a.includes('=')).map((a) => a.slice(0, a.indexOf('='))));
@@ -171,7 +174,7 @@ describe('documented commands', () => {
       if (subcommand === 'run') assert.match(result.stdout, /results: /);
       if (subcommand === 'plasticity') assert.ok(existsSync(join(out, 'online_accuracy.csv')), 'online_accuracy.csv written');
       if (subcommand === 'list') assert.match(result.stdout, /configuration keys:/);
-      if (subcommand === 'aggregate') assert.match(result.stdout, /\| algorithms=finetuning \| 2 \(1, 2\) \|/);
+      if (subcommand === 'aggregate') assert.match(result.stdout, /\| algorithms=finetuning \| (2 \(1, 2\)|3 \(1, 2, 3\)) \|/);
       if (subcommand === 'sweep') assert.match(result.stdout, rest[0] === 'status' ? /^sweep .*: (\d+) runs, \1 done/ : /runs done, 0 failed\nresults: /);
       if (subcommand === 'download') assert.match(result.stdout, new RegExp(`${args[1]} is in ${join(out, args[1]!)}`));
     });
