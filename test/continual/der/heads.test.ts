@@ -9,7 +9,6 @@ import { describe, it } from 'node:test';
 import { loadExperiment } from '../../../src/config/experiment.js';
 import { resolveCilHeads } from '../../../src/config/heads_rules.js';
 import { createBenchmark } from '../../../src/continual/benchmarks/index.js';
-import { runExperiment } from '../../../src/continual/experiment/run.js';
 import { buildModel } from '../../../src/continual/experiment/sequence.js';
 import { HeadsCIL, createHeads } from '../../../src/continual/model/heads.js';
 import { crossEntropy, linear } from '../../../src/nn/functional.js';
@@ -17,6 +16,7 @@ import { loadSafetensors } from '../../../src/serialization/safetensors.js';
 import { randn, tensor } from '../../../src/tensor/creation.js';
 import { tidy } from '../../../src/tensor/scope.js';
 import { tempDir } from '../../helpers.js';
+import { assertResumesBitIdentical } from '../resume_check.js';
 
 const values = (t: { toTypedArray(): ArrayLike<number | bigint> }): number[] => Array.from(t.toTypedArray(), Number);
 
@@ -124,24 +124,19 @@ describe('a resumed CIL run with the full-width head', () => {
   const tmp = (): string => join(tempDir('der-heads-'), 'run');
 
   it("checkpoints one 6-class head (heads.heads.0) and resumes bit-identical", () => {
-    const full = runExperiment({ config: loadExperiment(undefined, cil), runDir: tmp() });
-    const dir = tmp();
-    assert.throws(
-      () => runExperiment({ config: loadExperiment(undefined, cil), runDir: dir, onTaskEnd: (task) => { if (task === 2) throw new Error('interrupted'); } }),
-      /interrupted/,
-    );
-    const saved = loadSafetensors(join(dir, 'checkpoints', 'task_2.safetensors'));
-    try {
-      const heads = Object.keys(saved.tensors).filter((k) => k.startsWith('model.heads.'));
-      assert.deepEqual(heads.sort(), ['model.heads.heads.0.bias', 'model.heads.heads.0.weight']);
-      assert.deepEqual([...saved.tensors['model.heads.heads.0.weight']!.shape], [6, 16]);
-      assert.deepEqual([...saved.tensors['algorithm.0.logits']!.shape], [40, 6], 'stored logits over all 6 classes');
-    } finally {
-      for (const t of Object.values(saved.tensors)) t.dispose();
-    }
-    const resumed = runExperiment({ config: loadExperiment(undefined, cil), runDir: dir, resume: true });
-    assert.deepEqual(resumed.accuracy, full.accuracy);
-    assert.deepEqual(resumed.loss, full.loss);
+    const { full } = assertResumesBitIdentical(cil, tmp, {
+      whileStopped: (dir) => {
+        const saved = loadSafetensors(join(dir, 'checkpoints', 'task_2.safetensors'));
+        try {
+          const heads = Object.keys(saved.tensors).filter((k) => k.startsWith('model.heads.'));
+          assert.deepEqual(heads.sort(), ['model.heads.heads.0.bias', 'model.heads.heads.0.weight']);
+          assert.deepEqual([...saved.tensors['model.heads.heads.0.weight']!.shape], [6, 16]);
+          assert.deepEqual([...saved.tensors['algorithm.0.logits']!.shape], [40, 6], 'stored logits over all 6 classes');
+        } finally {
+          for (const t of Object.values(saved.tensors)) t.dispose();
+        }
+      },
+    });
     assert.ok(full.accuracy.at(-1)!.every((a) => a > 0), 'every task is still recognised after task 3');
   });
 });

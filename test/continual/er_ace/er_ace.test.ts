@@ -18,6 +18,7 @@ import { tensor } from '../../../src/tensor/creation.js';
 import { tidy } from '../../../src/tensor/scope.js';
 import type { Tensor } from '../../../src/tensor/tensor.js';
 import { loadFixture, settledTensorCount, tempDir } from '../../helpers.js';
+import { assertResumesBitIdentical } from '../resume_check.js';
 import { recordDraws } from '../memory/record_draws.js';
 import { type TinyFixture, disposeRun, tinyRun } from '../er/tiny_run.js';
 
@@ -174,13 +175,7 @@ describe('ER-ACE runs and state', () => {
   });
 
   it('a run stopped after task 2 and resumed ends bit-identical (memory and seen in the checkpoint)', () => {
-    const config = () => loadExperiment(undefined, [...split('cil'), 'algorithms=[{name: erAce, capacity: 40, batchSize: 8}]']);
-    const full = runExperiment({ config: config(), runDir: tmp() });
-    const dir = tmp();
-    assert.throws(() => runExperiment({ config: config(), runDir: dir, onTaskEnd: (task) => { if (task === 2) throw new Error('interrupted'); } }), /interrupted/);
-    const resumed = runExperiment({ config: config(), runDir: dir, resume: true });
-    assert.deepEqual(resumed.accuracy, full.accuracy);
-    assert.deepEqual(resumed.loss, full.loss);
+    assertResumesBitIdentical([...split('cil'), 'algorithms=[{name: erAce, capacity: 40, batchSize: 8}]'], tmp);
   });
 
   it('state round trip restores seen; a hostile seen is refused naming it', () => {

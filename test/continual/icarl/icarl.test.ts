@@ -17,6 +17,7 @@ import { manualSeed } from '../../../src/tensor/index.js';
 import { keep, tidy } from '../../../src/tensor/scope.js';
 import type { Tensor } from '../../../src/tensor/tensor.js';
 import { assertClose, assertMatches, assertTensorsMatch, fromFixture, settledTensorCount, tempDir } from '../../helpers.js';
+import { assertResumesBitIdentical } from '../resume_check.js';
 import { fixedBenchmark, fixtureBenchmark, fixtureModel, fx, headInitializer, tinyTraining, train } from './tiny.js';
 
 const F64 = { rtol: 1e-10, atol: 1e-12 };
@@ -281,13 +282,7 @@ describe('iCaRL', () => {
   });
 
   it('CIL on split MNIST: a run stopped after task 2 and resumed ends bit-identical to an uninterrupted one', () => {
-    const overrides = [...CIL, 'algorithms=[{name: icarl, capacity: 30}]'];
-    const full = runExperiment({ config: loadExperiment(undefined, overrides), runDir: tmp() });
-    const dir = tmp();
-    assert.throws(() => runExperiment({ config: loadExperiment(undefined, overrides), runDir: dir, onTaskEnd: (task) => { if (task === 2) throw new Error('interrupted'); } }), /interrupted/);
-    const resumed = runExperiment({ config: loadExperiment(undefined, overrides), runDir: dir, resume: true });
-    assert.deepEqual(resumed.accuracy, full.accuracy);
-    assert.deepEqual(resumed.loss, full.loss);
+    assertResumesBitIdentical([...CIL, 'algorithms=[{name: icarl, capacity: 30}]'], tmp);
   });
 
   for (const paradigm of ['cil', 'til'] as const) {

@@ -27,6 +27,7 @@ import { manualSeed } from '../../../src/tensor/index.js';
 import { keep, tidy } from '../../../src/tensor/scope.js';
 import type { Tensor } from '../../../src/tensor/tensor.js';
 import { assertTensorsMatch, settledTensorCount, tempDir } from '../../helpers.js';
+import { assertResumesBitIdentical } from '../resume_check.js';
 import { disposeRun, replayRun } from './tiny_run.js';
 
 const tmp = (): string => join(tempDir('lwf-'), 'run');
@@ -277,16 +278,7 @@ describe('LwF', () => {
 
   it('a run stopped after task 2 and resumed ends bit-identical to an uninterrupted one (previous and perTask, with batch norm)', () => {
     for (const teacher of ['previous', 'perTask']) {
-      const overrides = [...SMALL, 'backbone.batchNorm=true', `algorithms=[{name: lwf, teacher: ${teacher}, lambda: 2}]`];
-      const full = runExperiment({ config: loadExperiment(undefined, overrides), runDir: tmp() });
-      const dir = tmp();
-      assert.throws(
-        () => runExperiment({ config: loadExperiment(undefined, overrides), runDir: dir, onTaskEnd: (task) => { if (task === 2) throw new Error('interrupted'); } }),
-        /interrupted/,
-      );
-      const resumed = runExperiment({ config: loadExperiment(undefined, overrides), runDir: dir, resume: true });
-      assert.deepEqual(resumed.accuracy, full.accuracy, `${teacher}: accuracy`);
-      assert.deepEqual(resumed.loss, full.loss, `${teacher}: loss`);
+      assertResumesBitIdentical([...SMALL, 'backbone.batchNorm=true', `algorithms=[{name: lwf, teacher: ${teacher}, lambda: 2}]`], tmp, { what: teacher });
     }
   });
 

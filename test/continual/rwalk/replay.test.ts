@@ -11,6 +11,7 @@ import { tensor, zeros } from '../../../src/tensor/creation.js';
 import { runExperiment } from '../../../src/continual/experiment/run.js';
 import { Rng } from '../../../src/continual/benchmarks/rng.js';
 import { tempDir } from '../../helpers.js';
+import { assertResumesBitIdentical } from '../resume_check.js';
 
 const tmp = (): string => join(tempDir('replay-'), 'run');
 const cil = [
@@ -51,14 +52,6 @@ describe('Replay', () => {
       replay.dispose();
     }
     // Both from the config: an uninterrupted run against one stopped after task 2 and resumed.
-    const full = runExperiment({ config: loadExperiment(undefined, cil), runDir: tmp() });
-    const dir = tmp();
-    assert.throws(
-      () => runExperiment({ config: loadExperiment(undefined, cil), runDir: dir, onTaskEnd: (task) => { if (task === 2) throw new Error('interrupted'); } }),
-      /interrupted/,
-    );
-    const resumed = runExperiment({ config: loadExperiment(undefined, cil), runDir: dir, resume: true });
-    assert.deepEqual(resumed.accuracy, full.accuracy);
-    assert.deepEqual(resumed.loss, full.loss);
+    assertResumesBitIdentical(cil, tmp);
   });
 });

@@ -12,7 +12,6 @@ import { ewcDefinition } from '../../../src/continual/algorithms/ewc.js';
 import { siDefinition } from '../../../src/continual/algorithms/si.js';
 import { createBenchmark } from '../../../src/continual/benchmarks/index.js';
 import { checkpointPath } from '../../../src/continual/experiment/checkpoint.js';
-import { runExperiment } from '../../../src/continual/experiment/run.js';
 import { buildModel } from '../../../src/continual/experiment/sequence.js';
 import { trainTask } from '../../../src/continual/training/trainer.js';
 import { disposeStateDict } from '../../../src/optim/optimizer.js';
@@ -20,6 +19,7 @@ import { grad, noGrad } from '../../../src/tensor/autograd.js';
 import { keep } from '../../../src/tensor/scope.js';
 import type { Tensor } from '../../../src/tensor/tensor.js';
 import { assertTensorsMatch, tempDir } from '../../helpers.js';
+import { assertResumesBitIdentical } from '../resume_check.js';
 
 const tmp = (): string => join(tempDir('si-'), 'run');
 const small = [
@@ -30,17 +30,8 @@ const small = [
 describe('SI in experiments', () => {
   for (const paradigm of ['til', 'dil'] as const) {
     it(`${paradigm.toUpperCase()}: killed after task 2 and resumed, ends bit-identical to an uninterrupted run`, () => {
-      const overrides = [...small, `paradigm=${paradigm}`, 'algorithms=[{name: si, c: 1, xi: 0.01}]'];
-      const full = runExperiment({ config: loadExperiment(undefined, overrides), runDir: tmp() });
-      const dir = tmp();
-      assert.throws(
-        () => runExperiment({ config: loadExperiment(undefined, overrides), runDir: dir, onTaskEnd: (task) => { if (task === 2) throw new Error('killed'); } }),
-        /killed/,
-      );
-      const resumed = runExperiment({ config: loadExperiment(undefined, overrides), runDir: dir, resume: true });
-      assert.deepEqual(resumed.accuracy, full.accuracy);
-      assert.deepEqual(resumed.loss, full.loss);
-      assert.ok(readFileSync(checkpointPath(dir, 3)).equals(readFileSync(checkpointPath(full.runDir, 3))), 'the final checkpoints (model, SI state) are byte-identical');
+      const { full, resumed } = assertResumesBitIdentical([...small, `paradigm=${paradigm}`, 'algorithms=[{name: si, c: 1, xi: 0.01}]'], tmp);
+      assert.ok(readFileSync(checkpointPath(resumed.runDir, 3)).equals(readFileSync(checkpointPath(full.runDir, 3))), 'the final checkpoints (model, SI state) are byte-identical');
     });
   }
 

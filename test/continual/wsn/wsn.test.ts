@@ -25,6 +25,7 @@ import { manualSeed } from '../../../src/tensor/random.js';
 import { keep, tidy } from '../../../src/tensor/scope.js';
 import type { Tensor } from '../../../src/tensor/tensor.js';
 import { tempDir } from '../../helpers.js';
+import { assertResumesBitIdentical } from '../resume_check.js';
 
 const tmp = (): string => join(tempDir('wsn-'), 'run');
 const small = [
@@ -140,14 +141,8 @@ describe('WSN in a real run', () => {
   });
 
   it('checkpoints its masks Huffman-coded and resumes exactly where it stopped', () => {
-    const config = () => loadExperiment(undefined, [...small, 'algorithms=[{name: wsn, maskPercentage: 0.1, maskCompression: huffman}]']);
-    const full = runExperiment({ config: config(), runDir: tmp() });
+    const { full } = assertResumesBitIdentical([...small, 'algorithms=[{name: wsn, maskPercentage: 0.1, maskCompression: huffman}]'], tmp);
     assertNoForgetting(full.accuracy, full.summary.bwt, 'from the config');
-    const dir = tmp();
-    assert.throws(() => runExperiment({ config: config(), runDir: dir, onTaskEnd: (task) => { if (task === 2) throw new Error('interrupted'); } }), /interrupted/);
-    const resumed = runExperiment({ config: config(), runDir: dir, resume: true });
-    assert.deepEqual(resumed.accuracy, full.accuracy);
-    assert.deepEqual(resumed.loss, full.loss);
     const report = readWSNReport(checkpointPath(full.runDir, 3))!;
     // Byte-wise Huffman over a 10% mask: about 8·H(0.1) = 3.75 bits per byte, plus the 2,080-bit header.
     assert.ok(report.tasks.every((t) => t.huffmanBits - 2080 < 0.5 * t.packedBits), `a 10% mask codes to less than half a bit per weight: ${JSON.stringify(report.tasks)}`);
