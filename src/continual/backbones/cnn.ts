@@ -14,7 +14,7 @@ import { Linear } from '../../nn/layers/linear.js';
 import { tidy } from '../../tensor/scope.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import type { BackboneOutput } from '../contracts/types.js';
-import { BackboneBase, type ParameterOverrides, activationMap, applyWeighted, registerChild } from './common.js';
+import { BackboneBase, type ParameterOverrides, type UnitGates, activationMap, applyGate, applyWeighted, registerChild } from './common.js';
 import { defineBackbone } from './definition.js';
 
 const cnnOptions = object({
@@ -76,6 +76,12 @@ export class CNN extends BackboneBase {
     this.weightedLayerNames = Object.freeze([...channels.map((_, i) => `conv${i + 1}`), 'fc1']);
   }
 
+  /** fc1 reads H·W inputs per channel of the last convolution. */
+  override inputsPerPrecedingUnit(name: string): number {
+    const perUnit = super.inputsPerPrecedingUnit(name);
+    return name === 'fc1' ? this.featureMapShape[1]! * this.featureMapShape[2]! : perUnit;
+  }
+
   private norm(index: number): BatchNorm2d {
     const bn = (this as unknown as Record<string, unknown>)[`bn${index}`];
     if (!(bn instanceof BatchNorm2d)) throw new Error(`CNN: missing batch-norm module bn${index}`);
@@ -88,10 +94,12 @@ export class CNN extends BackboneBase {
    * layer reads (fc1 reads the last one flattened); each channel is one unit.
    * This follows the CBP authors' convolutional network and keeps CBP's bias
    * correction exact (it uses the mean of the next layer's actual input).
-   * fc1's activation is its ReLU output, which is also the feature.
+   * fc1's activation is its ReLU output, which is also the feature. A
+   * layer's gate (HAT: one value per channel, or per unit of fc1) multiplies
+   * that activation.
    */
-  forward(x: Tensor, overrides?: ParameterOverrides): BackboneOutput {
-    this.checkOverrides(overrides);
+  forward(x: Tensor, overrides?: ParameterOverrides, gates?: UnitGates): BackboneOutput {
+    this.checkOverrides(overrides, gates);
     const [c, h, w] = this.inputShape;
     if (x.ndim !== 4 || x.shape[1] !== c || x.shape[2] !== h || x.shape[3] !== w) {
       throw new RangeError(`CNN.forward: expected a batch [N, ${c}, ${h}, ${w}], got shape [${x.shape.join(', ')}]`);
@@ -103,10 +111,10 @@ export class CNN extends BackboneBase {
       for (let i = 0; i < this.channels.length; i++) {
         let z = applyWeighted(this.layer(names[i]!), names[i]!, a, overrides);
         if (this.batchNorm) z = this.norm(i + 1).forward(z);
-        a = F.maxPool2d(F.relu(z), 2);
+        a = applyGate(F.maxPool2d(F.relu(z), 2), names[i]!, gates);
         acts.push(a);
       }
-      acts.push(F.relu(applyWeighted(this.layer('fc1'), 'fc1', a.flatten(1), overrides)));
+      acts.push(applyGate(F.relu(applyWeighted(this.layer('fc1'), 'fc1', a.flatten(1), overrides)), 'fc1', gates));
       return { activations: acts };
     });
     return { feature: activations[activations.length - 1]!, activations: activationMap(names, activations) };

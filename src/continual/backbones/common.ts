@@ -27,6 +27,14 @@ export interface LayerParameters {
 /** Replacement parameters by weighted-layer name; layers not named use their own. */
 export type ParameterOverrides = ReadonlyMap<string, LayerParameters>;
 
+/**
+ * Per-unit gates by weighted-layer name (HAT's attention masks): a 1-D tensor
+ * with one value per unit of the layer (an output feature of a Linear, a
+ * channel of a Conv2d) that multiplies the layer's output where the next layer
+ * reads it. Layers not named are not gated.
+ */
+export type UnitGates = ReadonlyMap<string, Tensor>;
+
 export type ActivationName = 'relu' | 'tanh' | 'sigmoid';
 export const ACTIVATIONS: readonly ActivationName[] = ['relu', 'tanh', 'sigmoid'];
 
@@ -59,6 +67,19 @@ export function applyWeighted(layer: WeightedModule, name: string, x: Tensor, ov
   return F.conv2d(x, p.weight, p.bias, { stride: layer.stride, padding: layer.padding, dilation: layer.dilation, groups: layer.groups });
 }
 
+/**
+ * `h` multiplied by the gate of layer `name`, if `gates` has one: a [units]
+ * gate scales features of [N, units] and channels of [N, units, H, W].
+ */
+export function applyGate(h: Tensor, name: string, gates: UnitGates | undefined): Tensor {
+  const gate = gates?.get(name);
+  if (gate === undefined) return h;
+  if (gate.ndim !== 1 || gate.shape[0] !== h.shape[1]) {
+    throw new RangeError(`the gate of layer '${name}' must have one value per unit, shape [${h.shape[1]}], got [${gate.shape.join(', ')}]`);
+  }
+  return h.ndim === 2 ? h.mul(gate) : h.mul(gate.reshape([1, -1, ...new Array<number>(h.ndim - 2).fill(1)]));
+}
+
 /** Input size as a positive integer count: a shape's product or a plain dimension. */
 export function inputSize(fn: string, input: number | readonly number[]): number {
   const dims = typeof input === 'number' ? [input] : input;
@@ -76,7 +97,23 @@ export function inputSize(fn: string, input: number | readonly number[]): number
 export abstract class BackboneBase extends Module implements Backbone {
   abstract readonly outputDim: number;
   abstract readonly weightedLayerNames: readonly string[];
-  abstract forward(x: Tensor, overrides?: ParameterOverrides): BackboneOutput;
+  /**
+   * The forward pass, optionally with replacement parameters for some layers
+   * (`overrides`) and per-unit gates on some layers' outputs (`gates`).
+   */
+  abstract forward(x: Tensor, overrides?: ParameterOverrides, gates?: UnitGates): BackboneOutput;
+
+  /**
+   * How many inputs of layer `name` each unit of the preceding layer feeds: 1,
+   * except where a channel is flattened into a linear layer (CNN's fc1 reads
+   * H·W inputs per channel of the last convolution), so that a per-unit
+   * quantity of the preceding layer expands to this layer's inputs with
+   * repeatInterleave.
+   */
+  inputsPerPrecedingUnit(name: string): number {
+    this.checkName('inputsPerPrecedingUnit', name);
+    return 1;
+  }
 
   protected checkName(fn: string, name: string): number {
     const i = this.weightedLayerNames.indexOf(name);
@@ -105,10 +142,10 @@ export abstract class BackboneBase extends Module implements Backbone {
     return i === this.weightedLayerNames.length - 1 ? null : this.weightedLayerNames[i + 1]!;
   }
 
-  /** Rejects replacement parameters for names that are not weighted layers (a typo would silently train the wrong weights). */
-  protected checkOverrides(overrides: ParameterOverrides | undefined): void {
-    if (overrides === undefined) return;
-    for (const name of overrides.keys()) this.checkName('forward', name);
+  /** Rejects replacement parameters and gates for names that are not weighted layers (a typo would silently train the wrong weights). */
+  protected checkOverrides(overrides: ParameterOverrides | undefined, gates?: UnitGates): void {
+    for (const name of overrides?.keys() ?? []) this.checkName('forward', name);
+    for (const name of gates?.keys() ?? []) this.checkName('forward', name);
   }
 }
 

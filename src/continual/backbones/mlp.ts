@@ -16,8 +16,10 @@ import {
   type ActivationName,
   BackboneBase,
   type ParameterOverrides,
+  type UnitGates,
   activate,
   activationMap,
+  applyGate,
   applyWeighted,
   inputSize,
   registerChild,
@@ -74,10 +76,12 @@ export class MLP extends BackboneBase {
    * mode or without dropout it is exactly the next layer's input; in training
    * with dropout the next layer sees it with elements zeroed and the rest
    * scaled by 1 / (1 - p). The feature is the last layer's output after
-   * dropout.
+   * dropout. A layer's gate (HAT) multiplies its output after the
+   * nonlinearity and dropout, as the HAT authors place it; its activation is
+   * then the gated one.
    */
-  forward(x: Tensor, overrides?: ParameterOverrides): BackboneOutput {
-    this.checkOverrides(overrides);
+  forward(x: Tensor, overrides?: ParameterOverrides, gates?: UnitGates): BackboneOutput {
+    this.checkOverrides(overrides, gates);
     if (x.ndim < 2 || x.numel() !== x.shape[0]! * this.inputDim) {
       throw new RangeError(`MLP.forward: expected a batch [N, ...] of ${this.inputDim} elements per sample, got shape [${x.shape.join(', ')}]`);
     }
@@ -88,8 +92,8 @@ export class MLP extends BackboneBase {
         let z = applyWeighted(this.layer(name), name, h, overrides);
         if (this.batchNorm) z = this.norm(i + 1).forward(z);
         const a = activate(z, this.activation);
-        acts.push(a);
-        h = this.dropout > 0 ? F.dropout(a, { p: this.dropout, training: this.training }) : a;
+        acts.push(applyGate(a, name, gates));
+        h = applyGate(this.dropout > 0 ? F.dropout(a, { p: this.dropout, training: this.training }) : a, name, gates);
       });
       return { feature: h, activations: acts };
     });

@@ -28,7 +28,7 @@ import { Module } from '../../nn/module.js';
 import { tidy } from '../../tensor/scope.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import type { BackboneOutput } from '../contracts/types.js';
-import { BackboneBase, type ParameterOverrides, activationMap, applyWeighted } from './common.js';
+import { BackboneBase, type ParameterOverrides, type UnitGates, activationMap, applyWeighted } from './common.js';
 import { defineBackbone } from './definition.js';
 
 /** Channels of the four stages. */
@@ -197,8 +197,9 @@ export class ResNet18 extends BackboneBase {
    * its batch norm (what is added to the residual). The feature is the
    * globally averaged output of the last block, [N, 512].
    */
-  forward(x: Tensor, overrides?: ParameterOverrides): BackboneOutput {
+  forward(x: Tensor, overrides?: ParameterOverrides, gates?: UnitGates): BackboneOutput {
     this.checkOverrides(overrides);
+    if (gates !== undefined && gates.size > 0) throw new Error('ResNet18.forward: per-unit gates are not supported (its batch normalisation and residual additions have no place for them)');
     if (x.ndim !== 4 || x.shape[1] !== this.inChannels) {
       throw new RangeError(`ResNet18.forward: expected a batch [N, ${this.inChannels}, H, W], got shape [${x.shape.join(', ')}]`);
     }

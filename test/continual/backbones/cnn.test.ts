@@ -170,3 +170,26 @@ describe('CNN: activations', () => {
     model.dispose();
   });
 });
+
+describe('CNN: per-unit gates (HAT)', () => {
+  test('a convolution is gated per channel after the pool, fc1 per unit; fc1 reads H·W inputs per channel', () => {
+    manualSeed(11);
+    const model = instantiateBackbone(cnnDefinition, [1, 8, 8], { channels: [3, 2], featureDim: 5 });
+    tidy(() => {
+      const x = randn([2, 1, 8, 8]);
+      const gates = new Map([
+        ['conv1', randn([3]).sigmoid()],
+        ['conv2', randn([2]).sigmoid()],
+        ['fc1', randn([5]).sigmoid()],
+      ]);
+      const out = model.forward(x, undefined, gates);
+      let a = F.maxPool2d(F.relu(model.layer('conv1').forward(x)), 2).mul(gates.get('conv1')!.reshape([1, 3, 1, 1]));
+      a = F.maxPool2d(F.relu(model.layer('conv2').forward(a)), 2).mul(gates.get('conv2')!.reshape([1, 2, 1, 1]));
+      const feature = F.relu(model.layer('fc1').forward(a.flatten(1))).mul(gates.get('fc1')!);
+      assert.ok(maxAbsDiff(out.activations.get('conv2')!, a) <= 1e-6);
+      assert.ok(maxAbsDiff(out.feature, feature) <= 1e-6);
+    });
+    assert.deepEqual(['conv1', 'conv2', 'fc1'].map((n) => model.inputsPerPrecedingUnit(n)), [1, 1, 4]);
+    model.dispose();
+  });
+});

@@ -5,7 +5,7 @@
 // replacement weights (WSN), errors and memory.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { type Tensor, liveTensorCount, manualSeed, nn, noGrad, ones, randn, tidy } from '../../../src/index.js';
+import { type Tensor, liveTensorCount, manualSeed, nn, noGrad, ones, randn, tensor, tidy } from '../../../src/index.js';
 import { instantiateBackbone, mlpDefinition } from '../../../src/continual/backbones/index.js';
 import { assertMatches } from '../../helpers.js';
 import { assertSummary, camel, fixture, maxAbsDiff, values } from './support.js';
@@ -242,6 +242,36 @@ describe('MLP: forward with replacement parameters (WSN)', () => {
       assert.ok(scores.grad !== null && values(scores.grad).some((g) => g !== 0));
       model.zeroGrad();
       assert.throws(() => model.forward(x, new Map([['fc9', { weight: masked, bias: null }]])), /no weighted layer 'fc9'/);
+    });
+    model.dispose();
+  });
+});
+
+describe('MLP: per-unit gates (HAT)', () => {
+  test("a layer's gate scales its output after the nonlinearity and dropout, and the next layer reads the gated units", () => {
+    manualSeed(10);
+    const model = instantiateBackbone(mlpDefinition, [6], { hiddenSizes: [5, 4], dropout: 0.5 });
+    tidy(() => {
+      const x = randn([3, 6]);
+      const gate1 = randn([5]).sigmoid();
+      const gate2 = randn([4]).sigmoid();
+      model.eval();
+      const out = model.forward(x, undefined, new Map([['fc1', gate1], ['fc2', gate2]]));
+      const h1 = F.relu(model.layer('fc1').forward(x)).mul(gate1);
+      const expected = F.relu(model.layer('fc2').forward(h1)).mul(gate2);
+      assert.ok(maxAbsDiff(out.activations.get('fc1')!, h1) <= 1e-6);
+      assert.ok(maxAbsDiff(out.feature, expected) <= 1e-6);
+      // In training, dropout comes first: the gated feature is zero exactly where dropout or a zero gate put it.
+      model.train();
+      const zeroGate = tensor([1, 1, 0, 1]);
+      manualSeed(3);
+      const gated = model.forward(x, undefined, new Map([['fc2', zeroGate]]));
+      manualSeed(3);
+      const plain = model.forward(x);
+      assert.equal(maxAbsDiff(gated.feature, plain.feature.mul(zeroGate)), 0);
+      assert.ok((values(gated.feature.narrow(1, 2, 1)) as number[]).every((v) => v === 0));
+      assert.throws(() => model.forward(x, undefined, new Map([['fc3', gate1]])), /no weighted layer 'fc3'/);
+      assert.throws(() => model.forward(x, undefined, new Map([['fc1', gate2]])), /gate of layer 'fc1' must have one value per unit, shape \[5\], got \[4\]/);
     });
     model.dispose();
   });
