@@ -113,10 +113,16 @@ const savedValues = object({
   report: report.optional(),
 });
 
-/** s for a training batch: 1/s_max at the first batch of an epoch, s_max at the last, s_max when the epoch has one batch. */
+/**
+ * s for a training batch: 1/s_max at the first batch of an epoch, s_max at
+ * the last, s_max when the epoch has one batch. Written as the interpolation
+ * s_max·f + (1/s_max)(1 − f), f = (b − 1)/(B − 1), which is the same s and
+ * gives both ends exactly (1/s_max + (s_max − 1/s_max)·1 rounds below s_max).
+ */
 export function annealedScale(sMax: number, batch: BatchPosition): number {
   if (batch.count <= 1) return sMax;
-  return 1 / sMax + ((sMax - 1 / sMax) * batch.index) / (batch.count - 1);
+  const f = batch.index / (batch.count - 1);
+  return sMax * f + (1 / sMax) * (1 - f);
 }
 
 /** cosh(x) from exponentials (the binding has no cosh): within a few ulps of it. */
