@@ -21,4 +21,6 @@ export { GDumb, type GDumbOptions, gdumbDefinition, reinitialize } from './gdumb
 export { AGEM, type AGEMOptions, agemDefinition, projectGradient } from './agem.js';
 export { CBP, type CBPOptions, type CBPUtility, cbpDefinition } from './cbp.js';
 export { WSN, type WSNOptions, type WSNReport, readWSNReport, wsnDefinition } from './wsn.js';
+export { HAT, type HATOptions, type HATReport, annealedScale, compensationFactor, hatDefinition } from './hat.js';
+export { AdaHAT, type AdaHATOptions, adahatDefinition, adjustmentRate } from './adahat.js';
 export { ICaRL, type ICaRLOptions, herding, icarlDefinition, icarlLoss, l2Normalise } from './icarl.js';

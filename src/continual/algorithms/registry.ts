@@ -27,6 +27,8 @@ import { replayDefinition } from './replay.js';
 import { rwalkDefinition } from './rwalk.js';
 import { siDefinition } from './si.js';
 import { wsnDefinition } from './wsn.js';
+import { hatDefinition } from './hat.js';
+import { adahatDefinition } from './adahat.js';
 
 export const ALGORITHM_DEFINITIONS = [
   finetuningDefinition,
@@ -46,6 +48,8 @@ export const ALGORITHM_DEFINITIONS = [
   agemDefinition,
   gdumbDefinition,
   wsnDefinition,
+  hatDefinition,
+  adahatDefinition,
   cbpDefinition,
   amnesiacFinetuningDefinition,
   amnesiacEwcDefinition,
