@@ -290,8 +290,9 @@ function isolationTable(records: RunRecord[]): string[] {
         '',
         'AA (mean ± std over the seeds) and the capacity each algorithm reports in use after each task',
         '(columns 1, 2, …: the share of the network the tasks up to then hold, in %, mean over the seeds),',
-        'counted in the unit the algorithm reports: weights (the weights and biases of the weighted layers)',
-        'or units (hidden units and channels).',
+        'in the unit the algorithm counts: weights (WSN: the weights and biases under its masks; PackNet:',
+        'the weights tasks own, biases excluded) or units (HAT, AdaHAT: the hidden units a finished',
+        "task's binary mask uses).",
         '',
       );
     }
