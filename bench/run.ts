@@ -4,6 +4,7 @@ import { runCBPBenchmark } from './cbp.js';
 import { runEngineBenchmark } from './engine.js';
 import { runFinetuningBenchmark } from './finetuning.js';
 import { runFisherBenchmark } from './fisher.js';
+import { runHATBenchmark } from './hat.js';
 import { runLwFBenchmark } from './lwf.js';
 import { runMASBenchmark } from './mas.js';
 import { runRegularizationBenchmark } from './regularization.js';
@@ -29,6 +30,7 @@ const benchmarks: Record<string, (o: Record<string, number>) => Record<string, u
   mas: (o) => runMASBenchmark({ repeats: o['repeats'] ?? 3, samples: o['samples'] ?? 10000, threads: o['threads'] ?? 1 }),
   si: (o) => runSIBenchmark({ repeats: o['repeats'] ?? 3, threads: o['threads'] ?? 1 }),
   wsn: (o) => runWSNBenchmark({ repeats: o['repeats'] ?? 3, threads: o['threads'] ?? 1 }),
+  hat: (o) => runHATBenchmark({ repeats: o['repeats'] ?? 3, threads: o['threads'] ?? 1 }),
   cbp: (o) => runCBPBenchmark({ repeats: o['repeats'] ?? 3, threads: o['threads'] ?? 1, width: o['width'] ?? 100 }),
   lwf: (o) => runLwFBenchmark({ repeats: o['repeats'] ?? 3, threads: o['threads'] ?? 1 }),
   rehearsal: (o) => runRehearsalBenchmark({ repeats: o['repeats'] ?? 3, threads: o['threads'] ?? 1 }),

@@ -298,7 +298,14 @@ export class WSN implements Algorithm {
     return this.lastReport;
   }
 
-  /** The report for the run's log and summary.json: capacity used and the last task's mask bits. */
+  /**
+   * The report for the run's log and summary.json: capacity used and the last
+   * task's mask bits, plus the capacity report every parameter-isolation
+   * algorithm gives (`capacityUsedAfterTask`, `capacityUnit`). The per-task
+   * capacity is derived from the report's task entries (Σ newlyUsed up to the
+   * task over all masked weights), which checkpoints carry, so a resumed run
+   * reports the same.
+   */
   summary(): AlgorithmSummary | null {
     const r = this.lastReport;
     const last = r?.tasks[r.tasks.length - 1];
@@ -307,7 +314,9 @@ export class WSN implements Algorithm {
     const text =
       `capacity used ${(100 * r.capacityUsed).toFixed(2)}% of ${r.totalWeights} weights; ` +
       `task ${last.task}'s mask keeps ${last.kept} (${last.newlyUsed} not used before), stored in ${last.packedBits} bits${huffman}`;
-    return { text, values: r as unknown as Record<string, unknown> };
+    let used = 0;
+    const capacityUsedAfterTask = r.tasks.map((t) => (used += t.newlyUsed) / r.totalWeights);
+    return { text, values: { ...r, capacityUsedAfterTask, capacityUnit: 'weights' } };
   }
 
   /** The report from the per-task entries (each computed once, at its task's end) and the capacity M uses now. */

@@ -90,12 +90,25 @@ function assertNoForgetting(accuracy: number[][], bwt: number | null, what: stri
   assert.equal(bwt, 0, `${what}: BWT`);
 }
 
+/** |m_1 ∨ … ∨ m_t| over all masked tensors for t = 1..tasks, counted from the stored masks. */
+function unionCounts(wsn: WSN, tasks: number): number[] {
+  return tidy(() => {
+    const counts: number[] = [];
+    let union = new Map<string, Tensor>();
+    for (let t = 1; t <= tasks; t++) {
+      union = new Map([...wsn.taskMask(t)!].map(([key, m]) => [key, union.has(key) ? union.get(key)!.logicalOr(m) : m]));
+      counts.push([...union.values()].reduce((n, m) => n + m.sum().item(), 0));
+    }
+    return counts;
+  });
+}
+
 function runWithProbe(options: Partial<WSNOptions>, extra: string[] = []) {
   const wsn = instantiate(wsnDefinition, options);
   const probe = frozenWeightsProbe(wsn);
   try {
     const run = runExperiment({ config: withPlugin(extra), runDir: tmp(), plugins: [wsn, probe] });
-    return { run, report: wsn.report()!, changedOutside: probe.changedOutside };
+    return { run, report: wsn.report()!, changedOutside: probe.changedOutside, usedAfterTask: unionCounts(wsn, run.accuracy.length) };
   } finally {
     probe.dispose();
     wsn.dispose();
@@ -104,7 +117,7 @@ function runWithProbe(options: Partial<WSNOptions>, extra: string[] = []) {
 
 describe('WSN in a real run', () => {
   it('never changes accuracy on an earlier task nor a weight under M_{t−1} (SGD with momentum)', () => {
-    const { run, report, changedOutside } = runWithProbe({ maskPercentage: 0.3 }, ['training.optimizer={name: sgd, lr: 0.05, momentum: 0.9}', 'backbone.hiddenSizes=[64]', 'training.epochs=4']);
+    const { run, report, changedOutside, usedAfterTask } = runWithProbe({ maskPercentage: 0.3 }, ['training.optimizer={name: sgd, lr: 0.05, momentum: 0.9}', 'backbone.hiddenSizes=[64]', 'training.epochs=4']);
     assertNoForgetting(run.accuracy, run.summary.bwt, 'sgd');
     assert.ok(run.accuracy.every((row, t) => row[t]! > 0.4), `every task is learned (chance is 0.1): ${JSON.stringify(run.accuracy)}`);
     assert.ok(changedOutside.every((n) => n > 0), `weights outside M_{t−1} trained in every task: ${changedOutside}`);
@@ -119,8 +132,15 @@ describe('WSN in a real run', () => {
     assert.ok(report.tasks.every((t) => t.packedBits === report.totalWeights && t.huffmanBits > 0));
     assert.deepEqual(readWSNReport(checkpointPath(run.runDir, 3)), report, 'the checkpoint carries the report');
     assert.deepEqual(readWSNReport(checkpointPath(run.runDir, 2))!.tasks, report.tasks.slice(0, 2));
-    // The run reports it too: summary.json and one log line per task.
-    assert.deepEqual(JSON.parse(readFileSync(join(run.runDir, 'summary.json'), 'utf8')).algorithms.wsn, report);
+    // The run reports it too: summary.json (with the capacity after each task, counted here from the stored masks) and one log line per task.
+    const reported = JSON.parse(readFileSync(join(run.runDir, 'summary.json'), 'utf8')).algorithms.wsn;
+    const { capacityUsedAfterTask, capacityUnit, ...rest } = reported;
+    assert.deepEqual(rest, report);
+    assert.equal(capacityUnit, 'weights');
+    assert.deepEqual(capacityUsedAfterTask, usedAfterTask.map((n) => n / report.totalWeights));
+    assert.equal(usedAfterTask[0], k);
+    assert.ok(usedAfterTask[1]! > k && usedAfterTask[2]! > usedAfterTask[1]!, `later tasks use new weights: ${usedAfterTask}`);
+    assert.equal(capacityUsedAfterTask[2], report.capacityUsed);
     const lines = readFileSync(join(run.runDir, 'run.log'), 'utf8').split('\n').filter((l) => l.includes('wsn: capacity used'));
     assert.equal(lines.length, 3);
     assert.match(lines[2]!, new RegExp(`capacity used ${(100 * report.capacityUsed).toFixed(2)}% of ${report.totalWeights} weights; task 3's mask keeps ${k} \\(${report.tasks[2]!.newlyUsed} not used before\\), stored in ${report.totalWeights} bits`));
@@ -141,8 +161,12 @@ describe('WSN in a real run', () => {
   });
 
   it('checkpoints its masks Huffman-coded and resumes exactly where it stopped', () => {
-    const { full } = assertResumesBitIdentical([...small, 'algorithms=[{name: wsn, maskPercentage: 0.1, maskCompression: huffman}]'], tmp);
+    const { full, resumed } = assertResumesBitIdentical([...small, 'algorithms=[{name: wsn, maskPercentage: 0.1, maskCompression: huffman}]'], tmp);
     assertNoForgetting(full.accuracy, full.summary.bwt, 'from the config');
+    // The capacity after each task, tasks 1-2 included, comes back from the checkpoint's report.
+    const reported = (run: typeof full) => JSON.parse(readFileSync(join(run.runDir, 'summary.json'), 'utf8')).algorithms.wsn;
+    assert.equal(reported(full).capacityUsedAfterTask.length, 3);
+    assert.deepEqual(reported(resumed), reported(full));
     const report = readWSNReport(checkpointPath(full.runDir, 3))!;
     // Byte-wise Huffman over a 10% mask: about 8·H(0.1) = 3.75 bits per byte, plus the 2,080-bit header.
     assert.ok(report.tasks.every((t) => t.huffmanBits - 2080 < 0.5 * t.packedBits), `a 10% mask codes to less than half a bit per weight: ${JSON.stringify(report.tasks)}`);
