@@ -21,4 +21,5 @@ export { GDumb, type GDumbOptions, gdumbDefinition, reinitialize } from './gdumb
 export { AGEM, type AGEMOptions, agemDefinition, projectGradient } from './agem.js';
 export { CBP, type CBPOptions, type CBPUtility, cbpDefinition } from './cbp.js';
 export { WSN, type WSNOptions, type WSNReport, readWSNReport, wsnDefinition } from './wsn.js';
+export { PackNet, type PackNetOptions, type PackNetReport, type PackNetTaskReport, packnetDefinition, readPackNetReport } from './packnet.js';
 export { ICaRL, type ICaRLOptions, herding, icarlDefinition, icarlLoss, l2Normalise } from './icarl.js';
