@@ -354,7 +354,7 @@ export class PackNet implements Algorithm {
         if (saved.dtype !== 'uint8') throw new Error(`its saved tensor '${key}' has dtype ${saved.dtype}, expected uint8`);
         const highest = tidy(() => (saved.numel() === 0 ? 0 : saved.max().item()));
         if (highest > values.tasks.length) throw new Error(`its saved tensor '${key}' names task ${highest}, but only ${values.tasks.length} finished`);
-        owners.set(layer, saved.clone());
+        owners.set(layer, keep(saved.clone()));
       }
     } catch (error) {
       for (const o of owners.values()) o.dispose();
