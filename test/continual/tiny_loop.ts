@@ -6,7 +6,7 @@
 //
 //   heads.setupTask, the new head set to the fixture's initial values,
 //   a fresh optimizer (over trainableParameters too), onTaskStart,
-//   per batch: forward (an algorithm's forward hook or model.forward),
+//   per epoch: onEpochStart, then per batch: forward (an algorithm's forward hook or model.forward),
 //     targets, classificationLoss hook or cross-entropy, + every trainingLoss
 //     term, zeroGrad, backward, afterBackward, step, onBatchEnd;
 //   onTaskEnd.
@@ -91,11 +91,12 @@ export function tinyLoop(fx: TinyFixture, model: ContinualModel, paradigm: Parad
     try {
       const n = x.shape[0]!;
       const batchCount = Math.ceil(n / c.batch);
-      const ctx: TaskContext = { task, paradigm, model, optimizer, benchmark: {} as ContinualBenchmark, trainData: { x, y, size: n }, batchSize: c.batch };
+      const ctx: TaskContext = { task, paradigm, model, optimizer, benchmark: {} as ContinualBenchmark, trainData: { x, y, size: n }, batchSize: c.batch, epochs: c.epochs };
       model.train();
       for (const a of all) a.onTaskStart?.(ctx);
       for (let epoch = 1; epoch <= c.epochs; epoch++) {
         model.train();
+        for (const a of all) a.onEpochStart?.(ctx, epoch);
         for (let b = 0, step = 0; b < n; b += c.batch, step++) {
           tidy(() => {
             const size = Math.min(c.batch, n - b);

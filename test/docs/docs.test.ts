@@ -56,7 +56,10 @@ function runCli(args: string[]): { status: number | null; stdout: string; stderr
 /** Overrides that make a documented experiment quick without changing what it exercises. */
 function quickOverrides(configFile: string | undefined, overrides: string[]): string[] {
   const config = loadExperiment(configFile === undefined ? undefined : resolve(root, configFile), overrides);
-  const quick = ['training.epochs=1', `benchmark.trainLimit=${Math.min(config.benchmark.trainLimit ?? 300, 300)}`];
+  // PackNet prunes before its last retrainEpochs epochs: keep one epoch before them.
+  const packnet = config.algorithms.find((a) => a.name === 'packnet');
+  const epochs = packnet !== undefined && 'retrainEpochs' in packnet ? packnet.retrainEpochs + 1 : 1;
+  const quick = [`training.epochs=${epochs}`, `benchmark.trainLimit=${Math.min(config.benchmark.trainLimit ?? 300, 300)}`];
   // Split and rotated benchmarks list one entry per task, and unlearning
   // requests name tasks: those keep their task count.
   const fixedTasks = config.benchmark.classSplit !== undefined || config.benchmark.angles !== undefined || config.unlearning !== undefined;

@@ -23,4 +23,5 @@ export { CBP, type CBPOptions, type CBPUtility, cbpDefinition } from './cbp.js';
 export { WSN, type WSNOptions, type WSNReport, readWSNReport, wsnDefinition } from './wsn.js';
 export { HAT, type HATOptions, type HATReport, annealedScale, compensationFactor, hatDefinition } from './hat.js';
 export { AdaHAT, type AdaHATOptions, adahatDefinition, adjustmentRate } from './adahat.js';
+export { PackNet, type PackNetOptions, type PackNetReport, type PackNetTaskReport, packnetDefinition, readPackNetReport } from './packnet.js';
 export { ICaRL, type ICaRLOptions, herding, icarlDefinition, icarlLoss, l2Normalise } from './icarl.js';

@@ -23,6 +23,7 @@ import { fixDefinition } from './fix.js';
 import { gdumbDefinition } from './gdumb.js';
 import { masDefinition } from './mas.js';
 import { onlineEwcDefinition } from './online_ewc.js';
+import { packnetDefinition } from './packnet.js';
 import { replayDefinition } from './replay.js';
 import { rwalkDefinition } from './rwalk.js';
 import { siDefinition } from './si.js';
@@ -50,6 +51,7 @@ export const ALGORITHM_DEFINITIONS = [
   wsnDefinition,
   hatDefinition,
   adahatDefinition,
+  packnetDefinition,
   cbpDefinition,
   amnesiacFinetuningDefinition,
   amnesiacEwcDefinition,

@@ -153,7 +153,7 @@ export function trainTask(task: TaskId, options: TaskTrainingOptions): TaskTrain
   const extra = algorithms.flatMap((a) => a.trainableParameters?.(model, task) ?? []);
   const optimizer = createOptimizer(training.optimizer, [...model.parameters(), ...extra]);
   const scheduler = createScheduler(training.scheduler, optimizer, training.epochs);
-  const context: TaskContext = { task, paradigm: options.paradigm, model, optimizer, benchmark, trainData: splits.train, batchSize: training.batchSize };
+  const context: TaskContext = { task, paradigm: options.paradigm, model, optimizer, benchmark, trainData: splits.train, batchSize: training.batchSize, epochs: training.epochs };
   let globalStep = options.globalStep;
   try {
     model.train();
