@@ -117,7 +117,7 @@ function importanceWorker(base: string, n: number, out: string): Sample {
   const trainData = { x, y: randint(0, 10, [n]), size: n };
   const mas = instantiate(masDefinition, {});
   const optimizer = new SGD(model.parameters(), { lr: 0.01 });
-  const ctx = { task: 1, paradigm: 'til' as const, model, optimizer, benchmark: {} as ContinualBenchmark, trainData, batchSize: BATCH };
+  const ctx = { task: 1, paradigm: 'til' as const, model, optimizer, benchmark: {} as ContinualBenchmark, trainData, batchSize: BATCH, epochs: 1 };
   const start = process.hrtime.bigint();
   const omega = mas.taskImportance(ctx);
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;

@@ -51,8 +51,8 @@ export interface TaskContext {
   readonly trainData: TensorDataset;
   /** The training batch size (end-of-task passes use it, as CLArena's do). */
   readonly batchSize: number;
-  /** The epochs the task trains (training.epochs; PackNet prunes before the last ones). The trainer sets it; contexts built by hand may leave it out. */
-  readonly epochs?: number;
+  /** The epochs the task trains (training.epochs; PackNet prunes before the last ones). */
+  readonly epochs: number;
 }
 
 /** Where a training batch is within its epoch: forward passes in training get it. */

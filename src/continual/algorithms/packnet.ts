@@ -133,7 +133,6 @@ export class PackNet implements Algorithm {
     if (ctx.paradigm !== 'til') {
       throw new Error(`PackNet supports task-incremental learning only (a task's weights are chosen by its task id), but the paradigm is '${ctx.paradigm}'; set paradigm: til`);
     }
-    if (ctx.epochs === undefined) throw new Error('PackNet: the task context does not say how many epochs the task trains (TaskContext.epochs; the trainer sets it)');
     if (ctx.epochs <= this.retrainEpochs) {
       throw new Error(
         `PackNet: training.epochs is ${ctx.epochs} but retrainEpochs is ${this.retrainEpochs}, which leaves no epoch to train before the prune; ` +

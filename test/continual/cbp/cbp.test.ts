@@ -50,7 +50,7 @@ const tmp = (): string => join(tempDir('cbp-'), 'run');
 
 function taskContext(model: ContinualModel, optimizer: Optimizer, task = 1, paradigm: Paradigm = 'til'): TaskContext {
   const none = { x: null as unknown as Tensor, y: null as unknown as Tensor, size: 0 };
-  return { task, paradigm, model, optimizer, benchmark: {} as ContinualBenchmark, trainData: none, batchSize: 0 };
+  return { task, paradigm, model, optimizer, benchmark: {} as ContinualBenchmark, trainData: none, batchSize: 0, epochs: 1 };
 }
 
 /** One trainer step on (x, y): forward, cross-entropy, backward, optimizer step, then CBP. */

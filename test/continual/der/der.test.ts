@@ -51,7 +51,7 @@ describe('DER and DER++: options', () => {
     const growing = new ContinualModel(instantiateBackbone(mlpDefinition, [3], { hiddenSizes: [4] }), createHeads('cil', 4));
     const full = new ContinualModel(instantiateBackbone(mlpDefinition, [3], { hiddenSizes: [4] }), createHeads('cil', 4, { fullWidth: 4 }));
     // onTaskStart reads the task, the paradigm and the model.
-    const ctx = (model: ContinualModel): TaskContext => ({ task: 1, paradigm: 'cil', model, optimizer: {} as Optimizer, benchmark: {} as ContinualBenchmark, trainData: {} as TensorDataset, batchSize: 1 });
+    const ctx = (model: ContinualModel): TaskContext => ({ task: 1, paradigm: 'cil', model, optimizer: {} as Optimizer, benchmark: {} as ContinualBenchmark, trainData: {} as TensorDataset, batchSize: 1, epochs: 1 });
     const all = instantiate(derDefinition, {});
     const seen = instantiate(derppDefinition, { cilLogits: 'seen' });
     try {

@@ -43,7 +43,7 @@ function tinyModel(paradigm: Paradigm, tasks: number, batchNorm = false): Contin
 
 function taskContext(model: ContinualModel, paradigm: Paradigm, task: number): TaskContext {
   const optimizer = new SGD(model.parameters(), { lr: 0.1 });
-  return { task, paradigm, model, optimizer, benchmark: {} as ContinualBenchmark, trainData: { x: randn([1, 6]), y: randint(0, 2, [1]), size: 1 }, batchSize: 4 };
+  return { task, paradigm, model, optimizer, benchmark: {} as ContinualBenchmark, trainData: { x: randn([1, 6]), y: randint(0, 2, [1]), size: 1 }, batchSize: 4, epochs: 1 };
 }
 
 /** One step's loss by the hooks in the trainer's order (no optimizer step), inside the caller's scope; gradients are left in the model. */

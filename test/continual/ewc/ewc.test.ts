@@ -172,7 +172,7 @@ describe('online EWC nMax', () => {
       model.heads.setupTask(1, 2);
       const fisherOf = (trainData: TensorDataset, nMax?: number): Map<string, Tensor> => {
         const ewc = instantiate(onlineEwcDefinition, nMax === undefined ? {} : { nMax });
-        const ctx = { task: 1, paradigm: 'til', model, optimizer: {} as Optimizer, benchmark: {} as ContinualBenchmark, trainData, batchSize: 4 } as const satisfies TaskContext;
+        const ctx = { task: 1, paradigm: 'til', model, optimizer: {} as Optimizer, benchmark: {} as ContinualBenchmark, trainData, batchSize: 4, epochs: 1 } as const satisfies TaskContext;
         ewc.onTaskStart(ctx);
         ewc.onTaskEnd(ctx);
         const fisher = new Map([...ewc.runningFisher!].map(([name, f]) => [name, keep(f.clone())] as [string, Tensor]));

@@ -151,7 +151,7 @@ describe('GDumb', () => {
     const optimizer = new SGD(model.parameters(), { lr: 0.1 });
     try {
       model.heads.setupTask(1, 2);
-      const ctx: TaskContext = { task: 1, paradigm: 'cil', model, optimizer, benchmark: {} as ContinualBenchmark, trainData: { x, y, size: 20 }, batchSize: 4 };
+      const ctx: TaskContext = { task: 1, paradigm: 'cil', model, optimizer, benchmark: {} as ContinualBenchmark, trainData: { x, y, size: 20 }, batchSize: 4, epochs: 1 };
       gdumb.onTaskStart(ctx);
       const before = settledTensorCount();
       gdumb.onTaskEnd(ctx);

@@ -96,7 +96,7 @@ describe('GDumb parity with the PyTorch transcription (tools/fixtures/gdumb.py)'
           const optimizer = new SGD(model.parameters(), { lr: 0.1 });
           const x = fromFixture(fx.data[task - 1]!.x);
           const y = fromFixture(fx.data[task - 1]!.y);
-          const ctx: TaskContext = { task, paradigm, model, optimizer, benchmark: {} as ContinualBenchmark, trainData: { x, y, size: c.samples }, batchSize: 4 };
+          const ctx: TaskContext = { task, paradigm, model, optimizer, benchmark: {} as ContinualBenchmark, trainData: { x, y, size: c.samples }, batchSize: 4, epochs: 1 };
           gdumb.onTaskStart(ctx);
           assert.equal(gdumb.skipsTraining(), true, 'no step on the stream');
           assert.deepEqual([...gdumb.memory.storedTargets], want.memory[task - 1]!.targets, `task ${task}: memory targets`);

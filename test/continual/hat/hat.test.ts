@@ -184,7 +184,7 @@ function withTinyTask(algorithm: HAT, hidden: number[], task: number, check: (mo
     const e = algorithm.trainableParameters(model, task);
     const optimizer = new SGD([...model.parameters(), ...e], { lr: 0.1 });
     const x = cnn ? randn([2, 1, 8, 8]) : randn([2, 6]);
-    const ctx: TaskContext = { task, paradigm: 'til', model, optimizer, benchmark: {} as ContinualBenchmark, trainData: { x, y: x, size: 2 }, batchSize: 2 };
+    const ctx: TaskContext = { task, paradigm: 'til', model, optimizer, benchmark: {} as ContinualBenchmark, trainData: { x, y: x, size: 2 }, batchSize: 2, epochs: 1 };
     algorithm.onTaskStart(ctx);
     model.train();
     tidy(() => {

@@ -104,7 +104,7 @@ function withFixedStep(kind: 'mlp' | 'cnn', algorithm: HAT, check: (model: Conti
     copyInto(algorithm.embeddings(3)!, c.e3);
     const optimizer = new SGD([...model.parameters(), ...e3], { lr: 0.1 });
     const x = kind === 'mlp' ? randn([3, 6], { dtype: 'float64' }) : randn([3, 1, 8, 8], { dtype: 'float64' });
-    const ctx: TaskContext = { task: 3, paradigm: 'til', model, optimizer, benchmark: {} as ContinualBenchmark, trainData: { x, y: x, size: 3 }, batchSize: 3 };
+    const ctx: TaskContext = { task: 3, paradigm: 'til', model, optimizer, benchmark: {} as ContinualBenchmark, trainData: { x, y: x, size: 3 }, batchSize: 3, epochs: 1 };
     algorithm.onTaskStart(ctx);
     model.train();
     tidy(() => {

@@ -198,7 +198,7 @@ describe('LwF', () => {
       for (let task = 1; task <= 6; task++) {
         model.heads.setupTask(task, 2);
         const optimizer = new SGD(model.parameters(), { lr: 0.1 });
-        const ctx: TaskContext = { task, paradigm: 'til', model, optimizer, benchmark: {} as ContinualBenchmark, trainData: { ...data, size: 8 }, batchSize: 8 };
+        const ctx: TaskContext = { task, paradigm: 'til', model, optimizer, benchmark: {} as ContinualBenchmark, trainData: { ...data, size: 8 }, batchSize: 8, epochs: 1 };
         model.train();
         lwf.onTaskStart(ctx);
         during.push(settledTensorCount());

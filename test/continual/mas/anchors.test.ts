@@ -22,7 +22,7 @@ const EXACT = { rtol: 1e-12, atol: 1e-14 };
 
 function taskContext(model: ContinualModel, paradigm: Paradigm, x: Tensor, batchSize: number) {
   const n = x.shape[0]!;
-  return { task: 1, paradigm, model, optimizer: new SGD(model.parameters(), { lr: 0.1 }), benchmark: {} as ContinualBenchmark, trainData: { x, y: zeros([n], { dtype: 'int64' }), size: n }, batchSize };
+  return { task: 1, paradigm, model, optimizer: new SGD(model.parameters(), { lr: 0.1 }), benchmark: {} as ContinualBenchmark, trainData: { x, y: zeros([n], { dtype: 'int64' }), size: n }, batchSize, epochs: 1 };
 }
 
 /** Every sample's own forward and backward: (1/N) Σ_n |∇ ‖F(x_n)‖²| in the model's current mode (the test oracle). */

@@ -83,7 +83,7 @@ describe('SI against the defects of the reference implementations', () => {
     const si = instantiate(siDefinition, {});
     const x = fromFixture(fx.data[0]!.x).mul(1000);
     const y = fromFixture(fx.data[0]!.y);
-    const ctx: TaskContext = { task: 1, paradigm: 'til', model, optimizer, benchmark: {} as ContinualBenchmark, trainData: { x, y, size: 12 }, batchSize: 12 };
+    const ctx: TaskContext = { task: 1, paradigm: 'til', model, optimizer, benchmark: {} as ContinualBenchmark, trainData: { x, y, size: 12 }, batchSize: 12, epochs: 1 };
     try {
       si.onTaskStart(ctx);
       tidy(() => {

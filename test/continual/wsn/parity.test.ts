@@ -56,7 +56,7 @@ describe('WSN parity with PyTorch', () => {
         const optimizer = new SGD([...model.parameters(), ...scores], { lr: c.lr, momentum: c.momentum });
         const x = fromFixture(fx.data[task - 1]!.x);
         const y = fromFixture(fx.data[task - 1]!.y);
-        const ctx: TaskContext = { task, paradigm: 'til', model, optimizer, benchmark: {} as ContinualBenchmark, trainData: { x, y, size: c.samples }, batchSize: c.batch };
+        const ctx: TaskContext = { task, paradigm: 'til', model, optimizer, benchmark: {} as ContinualBenchmark, trainData: { x, y, size: c.samples }, batchSize: c.batch, epochs: 1 };
         model.train();
         wsn.onTaskStart(ctx);
         const want = fx.tasks[task - 1]!;
