@@ -18,7 +18,6 @@
 //
 // AdaHAT (adahat.ts) is this class with another gradient adjustment.
 import { type Infer, array, boolean, enumOf, integer, number, object, record, string } from '../../config/schema.js';
-import { BatchNorm1d, BatchNorm2d } from '../../nn/layers/batchnorm.js';
 import { Conv2d } from '../../nn/layers/conv.js';
 import { type Parameter, parameterFrom } from '../../nn/parameter.js';
 import { noGrad } from '../../tensor/autograd.js';
@@ -26,12 +25,13 @@ import { empty, ones } from '../../tensor/creation.js';
 import { minimum } from '../../tensor/functions.js';
 import { keep, tidy } from '../../tensor/scope.js';
 import type { Tensor } from '../../tensor/tensor.js';
-import { BackboneBase } from '../backbones/common.js';
+import type { BackboneBase } from '../backbones/common.js';
 import type { TaskId } from '../contracts/types.js';
 import type { ContinualModel, ModelOutput } from '../model/model.js';
 import type { Algorithm, AlgorithmState, AlgorithmSummary, BatchPosition, StepContext, TaskContext } from './algorithm.js';
 import { defineAlgorithm } from './definition.js';
 import { FrozenValues } from './frozen_values.js';
+import { type LayoutEntry, checkSameLayout, isolatedBackbone, numel, rejectBatchNorm } from './isolation.js';
 import { readStateTensor, readStateValues } from './state.js';
 
 /** The authors' clamp of s·e inside the compensation's cosh (hat.py: thres_cosh = 50). */
@@ -208,7 +208,7 @@ export class HAT implements Algorithm {
       this.checkSavedLayout(layout);
       this.layout = layout;
     } else {
-      this.checkSameLayout(layout);
+      checkSameLayout(this.label, { what: 'layers', state: 'the masks' }, this.layout.map(named), layout.map(named));
     }
     this.disposeCurrent();
     const current = new Map<string, Parameter>();
@@ -563,22 +563,13 @@ export class HAT implements Algorithm {
     this.lastReport = values.report ?? null;
   }
 
-  /** The backbone, if it can be gated: one of ours, without batch normalisation. */
+  /** The backbone, if it can be gated: one of ours (batch normalisation is rejected by layoutOf). */
   protected gatedBackbone(model: ContinualModel): BackboneBase {
-    const backbone = model.backbone;
-    if (!(backbone instanceof BackboneBase)) {
-      throw new Error(`${this.label}: the backbone ${backbone.constructor.name} cannot be gated per unit (it must extend BackboneBase, whose forward takes unit gates)`);
-    }
-    return backbone;
+    return isolatedBackbone(model, this.label, 'unit gates');
   }
 
   protected layoutOf(backbone: BackboneBase): MaskedLayer[] {
-    if (backbone.modules().some((m) => m instanceof BatchNorm1d || m instanceof BatchNorm2d)) {
-      throw new Error(
-        `${this.label}: the ${backbone.constructor.name} backbone has batch normalisation, whose running statistics and affine parameters later tasks would change under earlier tasks' masks; ` +
-          'use backbone.batchNorm: false (mlp, cnn); resnet18 always normalises (and cannot take unit gates) and is not supported',
-      );
-    }
+    rejectBatchNorm(backbone, this.label, 'unit gates');
     return backbone.weightedLayerNames.map((layer) => {
       const l = backbone.layer(layer);
       return {
@@ -598,13 +589,6 @@ export class HAT implements Algorithm {
     const describe = (l: readonly { layer: string; units: number }[]): string => l.map((e) => `${e.layer} (${e.units} units)`).join(', ');
     if (describe(this.savedLayout) !== describe(now)) {
       throw new Error(`${this.label}: the checkpoint's embeddings are for ${describe(this.savedLayout)}, the model has ${describe(now)}; resume with the run's own backbone`);
-    }
-  }
-
-  private checkSameLayout(now: readonly MaskedLayer[]): void {
-    const describe = (l: readonly MaskedLayer[]): string => l.map((e) => `${e.layer} [${e.weightShape.join(', ')}]`).join(', ');
-    if (describe(this.layout!) !== describe(now)) {
-      throw new Error(`${this.label}: the backbone's weighted layers changed: the masks were made for ${describe(this.layout!)}, the model has ${describe(now)}`);
     }
   }
 
@@ -643,7 +627,8 @@ export class HAT implements Algorithm {
   }
 }
 
-const numel = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
+/** A masked layer as the layout check names it. */
+const named = (e: MaskedLayer): LayoutEntry => ({ name: e.layer, shape: e.weightShape });
 
 export const HAT_PARADIGM_NOTE =
   'a task is tested with its own mask, chosen by the task id, and the shared head of DIL (or the growing CIL heads) would be trained by every task with nothing protecting it (CLArena allows DIL and leaves its head unprotected)';

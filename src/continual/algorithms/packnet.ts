@@ -22,21 +22,20 @@
 // those of task 1. Testing task j runs the backbone on W ⊙ 1[1 ≤ owner ≤ j]
 // with head j: everything it reads is frozen from task j's end on, so its
 // outputs never change (BWT is exactly 0).
-import { type Infer, array, enumOf, integer, isPlainObject, number, object, record, string } from '../../config/schema.js';
-import { BatchNorm1d, BatchNorm2d } from '../../nn/layers/batchnorm.js';
+import { type Infer, array, enumOf, integer, number, object, record, string } from '../../config/schema.js';
 import type { Parameter } from '../../nn/parameter.js';
-import { loadSafetensors } from '../../serialization/safetensors.js';
 import { noGrad } from '../../tensor/autograd.js';
 import { onesLike, zerosLike } from '../../tensor/creation.js';
 import { keep, tidy } from '../../tensor/scope.js';
 import type { Tensor } from '../../tensor/tensor.js';
-import { BackboneBase, type LayerParameters } from '../backbones/common.js';
+import type { BackboneBase, LayerParameters } from '../backbones/common.js';
 import type { TaskId } from '../contracts/types.js';
 import type { ContinualModel, ModelOutput } from '../model/model.js';
 import type { Algorithm, AlgorithmState, AlgorithmSummary, StepContext, TaskContext } from './algorithm.js';
 import { defineAlgorithm } from './definition.js';
 import { FrozenValues } from './frozen_values.js';
-import { readStateTensor, readStateValues } from './state.js';
+import { type LayoutEntry, batchNormModules, checkSameLayout, isolatedBackbone, numel } from './isolation.js';
+import { readCheckpointedValues, readStateTensor, readStateValues } from './state.js';
 
 const packnetOptions = object({
   pruneFraction: number({ min: 0, max: 1, minExclusive: true, maxExclusive: true })
@@ -150,7 +149,7 @@ export class PackNet implements Algorithm {
       tidy(() => {
         for (const { layer } of layout) this.owners.set(layer, keep(zerosLike(backbone.layer(layer).weight, { dtype: 'uint8' })));
       });
-    } else checkSameLayout(this.layout, layout);
+    } else checkSameLayout('PackNet', { what: 'layers', state: 'owners' }, this.layout.map(named), layout.map(named));
     this.fixedParameters = task === 1 ? [] : fixedParametersOf(backbone);
     tidy(() =>
       noGrad(() => {
@@ -165,7 +164,7 @@ export class PackNet implements Algorithm {
   onEpochStart(ctx: TaskContext, epoch: number): void {
     const current = this.current!;
     const backbone = prunableBackbone(ctx.model);
-    if (current.task > 1) for (const m of backbone.modules()) if (m instanceof BatchNorm1d || m instanceof BatchNorm2d) m.eval();
+    if (current.task > 1) for (const m of batchNormModules(backbone)) m.eval();
     if (epoch !== current.pruneEpoch) return;
     current.pruned = this.prune(backbone, current.task);
     for (const group of ctx.optimizer.paramGroups) {
@@ -383,8 +382,6 @@ export class PackNet implements Algorithm {
   }
 }
 
-const numel = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
-
 /** Python's round(): to the nearest integer, halves to the even one (the authors' cutoff rank). */
 export function roundHalfToEven(x: number): number {
   const floor = Math.floor(x);
@@ -395,11 +392,7 @@ export function roundHalfToEven(x: number): number {
 
 /** The backbone, if PackNet can mask it: one of ours (forward with replacement parameters). */
 function prunableBackbone(model: ContinualModel): BackboneBase {
-  const backbone = model.backbone;
-  if (!(backbone instanceof BackboneBase)) {
-    throw new Error(`PackNet: the backbone ${backbone.constructor.name} cannot run with masked weights (it must extend BackboneBase, whose forward takes replacement parameters)`);
-  }
-  return backbone;
+  return isolatedBackbone(model, 'PackNet', 'masked weights');
 }
 
 function layoutOf(backbone: BackboneBase): LayerLayout[] {
@@ -412,25 +405,15 @@ function fixedParametersOf(backbone: BackboneBase): Parameter[] {
   return backbone.parameters().filter((p) => !weights.has(p));
 }
 
-function checkSameLayout(known: readonly LayerLayout[], now: readonly LayerLayout[]): void {
-  const describe = (l: readonly LayerLayout[]): string => l.map((e) => `${e.layer} [${e.shape.join(', ')}]`).join(', ');
-  if (describe(known) !== describe(now)) throw new Error(`PackNet: the backbone's weighted layers changed: owners were made for ${describe(known)}, the model has ${describe(now)}`);
-}
+/** A weighted layer as the layout check names it. */
+const named = (e: LayerLayout): LayoutEntry => ({ name: e.layer, shape: e.shape });
 
 /**
  * The PackNet report stored in a checkpoint (`runs/<run>/checkpoints/task_t.safetensors`):
  * capacity used after each task up to t, or null when the run has no PackNet.
  */
 export function readPackNetReport(checkpointFile: string): PackNetReport | null {
-  const { tensors, metadata } = loadSafetensors(checkpointFile);
-  for (const t of Object.values(tensors)) t.dispose();
-  const raw = metadata['perennial'];
-  if (raw === undefined) throw new Error(`${checkpointFile}: not a Perennial checkpoint`);
-  const meta: unknown = JSON.parse(raw);
-  const algorithms = isPlainObject(meta) && Array.isArray(meta['algorithms']) ? meta['algorithms'] : [];
-  const packnet: unknown = algorithms.find((a: unknown) => isPlainObject(a) && a['name'] === 'packnet');
-  if (!isPlainObject(packnet) || !isPlainObject(packnet['values'])) return null;
-  return readStateValues(savedValues, packnet['values']).report ?? null;
+  return readCheckpointedValues(checkpointFile, 'packnet', savedValues)?.report ?? null;
 }
 
 export const packnetDefinition = defineAlgorithm({

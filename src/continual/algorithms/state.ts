@@ -2,7 +2,8 @@
 // JSON part of its state as a schema and its tensors by key, so that a
 // checkpoint that was edited, truncated or written by another version is
 // refused with the key at fault instead of being half-loaded.
-import { type Schema, formatIssue } from '../../config/schema.js';
+import { type Schema, formatIssue, isPlainObject } from '../../config/schema.js';
+import { loadSafetensors } from '../../serialization/safetensors.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import type { AlgorithmState } from './algorithm.js';
 
@@ -21,4 +22,21 @@ export function readStateTensor(state: AlgorithmState, key: string, shape?: read
     throw new Error(`its saved tensor '${key}' has shape [${tensor.shape.join(', ')}], expected [${shape.join(', ')}]`);
   }
   return tensor;
+}
+
+/**
+ * The JSON values the algorithm `name` checkpointed in `checkpointFile`
+ * (`runs/<run>/checkpoints/task_t.safetensors`), checked against `schema`, or
+ * null when the run has no such algorithm.
+ */
+export function readCheckpointedValues<T>(checkpointFile: string, name: string, schema: Schema<T>): T | null {
+  const { tensors, metadata } = loadSafetensors(checkpointFile);
+  for (const t of Object.values(tensors)) t.dispose();
+  const raw = metadata['perennial'];
+  if (raw === undefined) throw new Error(`${checkpointFile}: not a Perennial checkpoint`);
+  const meta: unknown = JSON.parse(raw);
+  const algorithms = isPlainObject(meta) && Array.isArray(meta['algorithms']) ? meta['algorithms'] : [];
+  const entry: unknown = algorithms.find((a: unknown) => isPlainObject(a) && a['name'] === name);
+  if (!isPlainObject(entry) || !isPlainObject(entry['values'])) return null;
+  return readStateValues(schema, entry['values']);
 }

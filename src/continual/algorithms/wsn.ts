@@ -14,22 +14,21 @@
 //
 // The heads are per task (TIL only) and are not masked: head j is trained in
 // task j only and nothing touches it afterwards.
-import { type Infer, array, boolean, enumOf, integer, isPlainObject, number, object, record, string } from '../../config/schema.js';
+import { type Infer, array, boolean, enumOf, integer, number, object, record, string } from '../../config/schema.js';
 import { calculateFanInAndFanOut, kaimingUniform_ } from '../../nn/init.js';
-import { BatchNorm1d, BatchNorm2d } from '../../nn/layers/batchnorm.js';
 import { type Parameter, parameterFrom } from '../../nn/parameter.js';
-import { loadSafetensors } from '../../serialization/safetensors.js';
 import { noGrad } from '../../tensor/autograd.js';
 import { empty, tensor } from '../../tensor/creation.js';
 import { keep, tidy } from '../../tensor/scope.js';
 import type { Tensor } from '../../tensor/tensor.js';
-import { BackboneBase, type LayerParameters } from '../backbones/common.js';
+import type { BackboneBase, LayerParameters } from '../backbones/common.js';
 import type { ContinualModel, ModelOutput } from '../model/model.js';
 import type { TaskId } from '../contracts/types.js';
 import type { Algorithm, AlgorithmState, AlgorithmSummary, StepContext, TaskContext } from './algorithm.js';
 import { defineAlgorithm } from './definition.js';
-import { readStateValues } from './state.js';
+import { readCheckpointedValues, readStateValues } from './state.js';
 import { huffmanDecode, huffmanEncode } from './huffman.js';
+import { type LayoutEntry, checkSameLayout, isolatedBackbone, numel, rejectBatchNorm } from './isolation.js';
 import { packBits, straightThroughMask, topFractionMask, unpackBits } from './wsn_masks.js';
 
 const wsnOptions = object({
@@ -126,7 +125,7 @@ export class WSN implements Algorithm {
     const backbone = maskableBackbone(model);
     const layout = layoutOf(backbone);
     if (this.layout === null) this.layout = layout;
-    else checkSameLayout(this.layout, layout);
+    else checkSameLayout('WSN', { what: 'tensors', state: 'scores and masks' }, this.layout.map(named), layout.map(named));
     if (this.scores.size === 0) {
       noGrad(() => {
         for (const entry of layout) {
@@ -430,25 +429,14 @@ export class WSN implements Algorithm {
   }
 }
 
-const numel = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
-
-/** The backbone, if WSN can mask it: one of ours (forward with replacement parameters) without batch normalisation. */
+/** The backbone, if WSN can mask it: one of ours (forward with replacement parameters). */
 function maskableBackbone(model: ContinualModel): BackboneBase {
-  const backbone = model.backbone;
-  if (!(backbone instanceof BackboneBase)) {
-    throw new Error(`WSN: the backbone ${backbone.constructor.name} cannot run with masked weights (it must extend BackboneBase, whose forward takes replacement parameters)`);
-  }
-  return backbone;
+  return isolatedBackbone(model, 'WSN', 'masked weights');
 }
 
 /** The masked tensors of `backbone`; rejects batch normalisation, whose running statistics and affine parameters no mask protects. */
 function layoutOf(backbone: BackboneBase): MaskedTensor[] {
-  if (backbone.modules().some((m) => m instanceof BatchNorm1d || m instanceof BatchNorm2d)) {
-    throw new Error(
-      `WSN: the ${backbone.constructor.name} backbone has batch normalisation, whose running statistics and affine parameters later tasks would change under earlier tasks' masks; ` +
-        'use backbone.batchNorm: false (mlp, cnn); resnet18 always normalises and is not supported',
-    );
-  }
+  rejectBatchNorm(backbone, 'WSN', 'masked weights');
   return backbone.weightedLayerNames.flatMap((layer) => {
     const l = backbone.layer(layer);
     const entries: MaskedTensor[] = [{ key: `${layer}.weight`, layer, kind: 'weight', shape: [...l.weight.shape] }];
@@ -457,31 +445,20 @@ function layoutOf(backbone: BackboneBase): MaskedTensor[] {
   });
 }
 
-function checkSameLayout(known: readonly MaskedTensor[], now: readonly MaskedTensor[]): void {
-  const describe = (l: readonly MaskedTensor[]): string => l.map((e) => `${e.key} [${e.shape.join(', ')}]`).join(', ');
-  if (describe(known) !== describe(now)) throw new Error(`WSN: the backbone's weighted tensors changed: scores and masks were made for ${describe(known)}, the model has ${describe(now)}`);
-}
+/** A masked tensor as the layout check names it. */
+const named = (e: MaskedTensor): LayoutEntry => ({ name: e.key, shape: e.shape });
 
 function targetOf(backbone: BackboneBase, entry: MaskedTensor): Tensor {
   const layer = backbone.layer(entry.layer);
   return entry.kind === 'weight' ? layer.weight : layer.bias!;
 }
 
-/** WSN from an `algorithms` entry of the experiment config. */
 /**
  * The WSN report stored in a checkpoint (`runs/<run>/checkpoints/task_t.safetensors`):
  * capacity used and mask bits per task after task t, or null when the run has no WSN.
  */
 export function readWSNReport(checkpointFile: string): WSNReport | null {
-  const { tensors, metadata } = loadSafetensors(checkpointFile);
-  for (const t of Object.values(tensors)) t.dispose();
-  const raw = metadata['perennial'];
-  if (raw === undefined) throw new Error(`${checkpointFile}: not a Perennial checkpoint`);
-  const meta: unknown = JSON.parse(raw);
-  const algorithms = isPlainObject(meta) && Array.isArray(meta['algorithms']) ? meta['algorithms'] : [];
-  const wsn: unknown = algorithms.find((a: unknown) => isPlainObject(a) && a['name'] === 'wsn');
-  if (!isPlainObject(wsn) || !isPlainObject(wsn['values'])) return null;
-  return readStateValues(savedValues, wsn['values']).report ?? null;
+  return readCheckpointedValues(checkpointFile, 'wsn', savedValues)?.report ?? null;
 }
 
 export const wsnDefinition = defineAlgorithm({
