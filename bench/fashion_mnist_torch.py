@@ -26,3 +26,17 @@ def read_split(root, split):
 
 def normalize(raw):
     return ((raw.float() / 255) - MEAN) / STD
+
+
+def two_task_mlp(root):
+    """The start of the two-task benchmarks (bench/two_task.ts): the training
+    images and labels, the identity and one seeded permutation, and the MLP
+    784-256-256 built after torch.manual_seed(1), with its weights and biases
+    in order."""
+    raw, labels = read_split(root, "train")
+    rng = np.random.default_rng(1)
+    perms = [torch.arange(784), torch.from_numpy(rng.permutation(784))]
+    torch.manual_seed(1)
+    layers = [torch.nn.Linear(784, 256), torch.nn.Linear(256, 256)]
+    weights = [p for layer in layers for p in (layer.weight, layer.bias)]
+    return raw, labels, perms, layers, weights

@@ -25,11 +25,10 @@ import math
 import sys
 import time
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
-from fashion_mnist_torch import normalize, read_split
+from fashion_mnist_torch import normalize, two_task_mlp
 
 S_MAX = 400.0
 C = 0.75
@@ -42,13 +41,7 @@ def main():
     root = sys.argv[1]
     torch.set_num_threads(int(sys.argv[2]))
     warmup = int(sys.argv[3]) if len(sys.argv) > 3 else 6400
-    raw, ytr = read_split(root, "train")
-    rng = np.random.default_rng(1)
-    perms = [torch.arange(784), torch.from_numpy(rng.permutation(784))]
-
-    torch.manual_seed(1)
-    layers = [torch.nn.Linear(784, 256), torch.nn.Linear(256, 256)]
-    weights = [p for layer in layers for p in (layer.weight, layer.bias)]
+    raw, ytr, perms, layers, weights = two_task_mlp(root)
     heads = []
     # a<: the cumulative mask of each layer (zeros before task 1).
     cumulative = [torch.zeros(layer.out_features) for layer in layers]

@@ -19,11 +19,10 @@ import math
 import sys
 import time
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
-from fashion_mnist_torch import normalize, read_split
+from fashion_mnist_torch import normalize, two_task_mlp
 
 
 def gate(s, c):
@@ -47,13 +46,7 @@ def main():
     torch.set_num_threads(int(sys.argv[2]))
     warmup = int(sys.argv[3]) if len(sys.argv) > 3 else 6400
     c = float(sys.argv[4]) if len(sys.argv) > 4 else 0.1
-    raw, ytr = read_split(root, "train")
-    rng = np.random.default_rng(1)
-    perms = [torch.arange(784), torch.from_numpy(rng.permutation(784))]
-
-    torch.manual_seed(1)
-    layers = [torch.nn.Linear(784, 256), torch.nn.Linear(256, 256)]
-    weights = [p for layer in layers for p in (layer.weight, layer.bias)]
+    raw, ytr, perms, layers, weights = two_task_mlp(root)
     scores = []
     for layer in layers:
         sw = torch.nn.Parameter(torch.empty_like(layer.weight))
