@@ -28,7 +28,7 @@ import time
 import torch
 import torch.nn.functional as F
 
-from fashion_mnist_torch import normalize, two_task_mlp
+from fashion_mnist_torch import two_task_data, two_task_mlp
 
 S_MAX = 400.0
 C = 0.75
@@ -54,9 +54,7 @@ def main():
 
     train_seconds = 0.0
     for task, limit in ((1, warmup), (2, len(ytr))):
-        xtr = normalize(raw[:limit, perms[task - 1]])
-        y = ytr[:limit]
-        head = torch.nn.Linear(256, 10)
+        xtr, y, head = two_task_data(raw, ytr, perms, task, limit)
         heads.append(head)
         embeddings = [torch.nn.Parameter(torch.randn(layer.out_features)) for layer in layers]
         params = weights + [p for h in heads for p in h.parameters()] + embeddings

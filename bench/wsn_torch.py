@@ -22,7 +22,7 @@ import time
 import torch
 import torch.nn.functional as F
 
-from fashion_mnist_torch import normalize, two_task_mlp
+from fashion_mnist_torch import two_task_data, two_task_mlp
 
 
 def gate(s, c):
@@ -66,9 +66,7 @@ def main():
 
     train_seconds = 0.0
     for task, limit in ((1, warmup), (2, len(ytr))):
-        xtr = normalize(raw[:limit, perms[task - 1]])
-        y = ytr[:limit]
-        head = torch.nn.Linear(256, 10)
+        xtr, y, head = two_task_data(raw, ytr, perms, task, limit)
         heads.append(head)
         params = weights + [p for h in heads for p in h.parameters()] + scores
         opt = torch.optim.SGD(params, lr=0.05, momentum=0.9)
