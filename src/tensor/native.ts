@@ -196,6 +196,14 @@ function loadBinding(): NativeBinding {
         'Run `bash scripts/setup.sh` (installs libtorch-dev and builds), or `npm install` if libtorch is already installed.',
     );
   }
+  // libgomp reads its wait policy once, when libtorch loads it with the addon.
+  // Its default spins idle OpenMP workers for a while after every parallel
+  // region; with more than one intra-op thread they then take the cores from
+  // OpenBLAS's own workers (and from each other's next region), which made
+  // training with two threads five times slower on a 2-core machine (README,
+  // "Threads"). Passive waiting leaves the cores to whoever has work. A
+  // policy the user set is kept (an empty one counts as unset).
+  if (!process.env['OMP_WAIT_POLICY']) process.env['OMP_WAIT_POLICY'] = 'PASSIVE';
   const require = createRequire(import.meta.url);
   return require(path) as NativeBinding;
 }

@@ -79,6 +79,19 @@ describe('thread count', () => {
     }
   });
 
+  it('libgomp waits passively unless the user chose a policy (spinning workers made two threads five times slower on two cores)', () => {
+    // OMP_DISPLAY_ENV=verbose makes libgomp print what it read when it loaded:
+    // its spin count is 0 only under an explicit passive policy (its default,
+    // no policy, spins 300,000 times and is displayed as 'PASSIVE' too).
+    const spins = (policy: string): string | undefined => {
+      const out = child(`${WORK};`, { OMP_DISPLAY_ENV: 'verbose', OMP_WAIT_POLICY: policy });
+      assert.equal(out.status, 0, out.stderr);
+      return /GOMP_SPINCOUNT = '(\d+)'/.exec(out.stderr)?.[1];
+    };
+    assert.equal(spins(''), '0');
+    assert.equal(spins('active'), '30000000000');
+  });
+
   it('PERENNIAL_NUM_THREADS within the range sets the count', () => {
     const out = child(`${WORK}; process.stdout.write(String(P.getNumThreads()));`, { PERENNIAL_NUM_THREADS: '3' });
     assert.equal(out.status, 0, out.stderr);
