@@ -22,7 +22,7 @@ const DEFAULTS: ExperimentConfig = {
   seed: 1,
   paradigm: 'til',
   cilHeads: 'auto',
-  benchmark: { name: 'permuted', dataset: 'mnist-embedded', numTasks: 5, validationFraction: 0.1, keepFirstUnpermuted: false },
+  benchmark: { name: 'permuted', dataset: 'mnist-embedded', numTasks: 5, validationFraction: 0.1, keepFirstUnpermuted: false, normalize: 'dataset' },
   backbone: { name: 'mlp', hiddenSizes: [256, 256], batchNorm: false, dropout: 0, activation: 'relu' },
   training: {
     epochs: 1,
@@ -91,7 +91,7 @@ describe('defaults', () => {
     const config = loadExperiment(path);
     assert.equal(config.seed, 3);
     assert.equal(config.paradigm, 'cil');
-    assert.deepEqual(config.benchmark, { name: 'split', dataset: 'mnist-embedded', numTasks: 2, validationFraction: 0.1, keepFirstUnpermuted: false, classSplit: [[0, 1], [2, 3]] });
+    assert.deepEqual(config.benchmark, { name: 'split', dataset: 'mnist-embedded', numTasks: 2, validationFraction: 0.1, keepFirstUnpermuted: false, normalize: 'dataset', classSplit: [[0, 1], [2, 3]] });
   });
 });
 
@@ -190,7 +190,7 @@ describe('errors', () => {
     const text = ['seed: 1.5', 'benchmark:', '  numTask: 3', 'training:', '  batchSize: 0', '  optimizer: {name: sgd, lr: -1}', 'reference: {joint: yes}', ''].join('\n');
     assert.deepEqual(errorLines(() => parseExperiment(text, 'exp.yaml')), [
       '  exp.yaml:1:7: seed: expected an integer >= 0, got 1.5',
-      "  exp.yaml:3:3: benchmark.numTask: unknown key 'numTask' — did you mean 'numTasks'? allowed keys: name, dataset, dataDir, numTasks, validationFraction, keepFirstUnpermuted, classSplit, angles, trainLimit",
+      "  exp.yaml:3:3: benchmark.numTask: unknown key 'numTask' — did you mean 'numTasks'? allowed keys: name, dataset, dataDir, numTasks, validationFraction, keepFirstUnpermuted, classSplit, angles, trainLimit, normalize",
       '  exp.yaml:5:14: training.batchSize: expected an integer >= 1, got 0',
       '  exp.yaml:6:30: training.optimizer.lr: expected a number > 0, got -1',
       "  exp.yaml:7:20: reference.joint: expected true or false, got the string 'yes'",

@@ -23,6 +23,7 @@ import { keep, tidy } from '../../tensor/scope.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { Rng, deriveSeed } from './rng.js';
 import type { ContinualBenchmark, TaskId, TaskSplits, TensorDataset } from '../contracts/types.js';
+import type { InputNormalization } from './options.js';
 
 export interface ImageBenchmarkOptions {
   /** A name from the dataset registry (default 'mnist-embedded'). */
@@ -36,6 +37,8 @@ export interface ImageBenchmarkOptions {
   validationFraction?: number;
   /** At most this many training examples per task (default: all). */
   trainLimit?: number;
+  /** How pixels are scaled (default 'dataset': the dataset's per-channel mean and std). */
+  normalize?: InputNormalization;
 }
 
 /** Indices of a task's examples in the dataset's training and test sets. */
@@ -77,6 +80,7 @@ export abstract class ImageBenchmark implements ContinualBenchmark {
   readonly seed: number;
   readonly validationFraction: number;
   readonly trainLimit: number | null;
+  readonly normalize: InputNormalization;
   readonly dataset: DatasetSpec;
   readonly dataDir: string | undefined;
   #source: Source | undefined;
@@ -94,6 +98,7 @@ export abstract class ImageBenchmark implements ContinualBenchmark {
     this.seed = options.seed;
     this.validationFraction = fraction;
     this.trainLimit = options.trainLimit ?? null;
+    this.normalize = options.normalize ?? 'dataset';
     this.dataDir = options.dataDir;
     this.inputShape = Object.freeze([...this.dataset.inputShape]);
   }
@@ -122,7 +127,7 @@ export abstract class ImageBenchmark implements ContinualBenchmark {
     if (!Number.isInteger(task) || task < 1 || task > this.numTasks) throw new RangeError(`${this.name}: task ${task} does not exist (tasks are 1..${this.numTasks})`);
   }
 
-  /** The per-channel normalisation applied to the images (loads the dataset if needed). */
+  /** The per-channel mean and std (on the [0, 1] scale) that normalise the images, as `normalize` chose them (loads the dataset if needed). */
   get normalization(): { mean: readonly number[]; std: readonly number[] } {
     const { mean, std } = this.#load();
     return { mean, std };
@@ -133,7 +138,7 @@ export abstract class ImageBenchmark implements ContinualBenchmark {
     if (this.#source !== undefined) return this.#source;
     const rawTrain = loadDataset(this.dataset.name, 'train', this.dataDir);
     const rawTest = loadDataset(this.dataset.name, 'test', this.dataDir);
-    const stats = this.dataset.mean !== null && this.dataset.std !== null ? { mean: [...this.dataset.mean], std: [...this.dataset.std] } : channelStatistics(rawTrain);
+    const stats = this.#statistics(rawTrain);
     const { trainPool, valPool } = this.#validationSplit(rawTrain.labels);
     const limitOrder = new Rng(deriveSeed(this.seed, 'train-subset')).shuffle(trainPool.slice());
     const asTensor = (raw: RawDataset): Tensor => keep(tensor(raw.images, { shape: raw.shape }));
@@ -147,6 +152,19 @@ export abstract class ImageBenchmark implements ContinualBenchmark {
     }
     this.#source = { train, test, trainLabels: rawTrain.labels, testLabels: rawTest.labels, trainPool, valPool, limitOrder, mean: stats.mean, std: stats.std };
     return this.#source;
+  }
+
+  /** The per-channel mean and std that normalisation uses, on the [0, 1] scale. */
+  #statistics(rawTrain: RawDataset): { mean: number[]; std: number[] } {
+    const channels = this.dataset.inputShape[0]!;
+    switch (this.normalize) {
+      case 'none':
+        return { mean: new Array<number>(channels).fill(0), std: new Array<number>(channels).fill(1) };
+      case 'symmetric':
+        return { mean: new Array<number>(channels).fill(0.5), std: new Array<number>(channels).fill(0.5) };
+      case 'dataset':
+        return this.dataset.mean !== null && this.dataset.std !== null ? { mean: [...this.dataset.mean], std: [...this.dataset.std] } : channelStatistics(rawTrain);
+    }
   }
 
   #validationSplit(labels: Uint8Array): { trainPool: Int32Array; valPool: Int32Array } {

@@ -12,7 +12,7 @@ export { PermutedBenchmark, type PermutedOptions } from './permuted.js';
 export { RotatedBenchmark, type RotatedOptions } from './rotated.js';
 export { SplitBenchmark, type SplitOptions } from './split.js';
 export { type BenchmarkProblem, benchmarkProblems } from './feasibility.js';
-export { BENCHMARK_KINDS, type BenchmarkConfig, type BenchmarkKind, benchmarkSchema } from './options.js';
+export { BENCHMARK_KINDS, INPUT_NORMALIZATIONS, type BenchmarkConfig, type BenchmarkKind, type InputNormalization, benchmarkSchema } from './options.js';
 export { batches, batchOrder, subset, tensorDataset, type Batch, type BatchOptions } from './data.js';
 export { permutePixels, rotateImages, rotationSampler, type RotationSampler } from './transforms.js';
 
@@ -27,6 +27,7 @@ export function createBenchmark(config: BenchmarkConfig & { readonly seed: numbe
     numTasks: config.numTasks,
     seed: config.seed,
     validationFraction: config.validationFraction,
+    normalize: config.normalize,
     ...(config.dataDir !== undefined ? { dataDir: config.dataDir } : {}),
     ...(config.trainLimit !== undefined ? { trainLimit: config.trainLimit } : {}),
   };

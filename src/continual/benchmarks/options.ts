@@ -9,6 +9,15 @@ import { benchmarkProblems } from './feasibility.js';
 export type BenchmarkKind = 'permuted' | 'split' | 'rotated';
 export const BENCHMARK_KINDS: readonly BenchmarkKind[] = ['permuted', 'split', 'rotated'];
 
+/**
+ * How pixels are scaled before the network sees them: 'dataset' subtracts the
+ * dataset's per-channel mean and divides by its std; 'none' leaves them in
+ * [0, 1]; 'symmetric' maps them to [-1, 1] (mean 0.5 and std 0.5 per channel,
+ * torchvision's Normalize((0.5,), (0.5,))).
+ */
+export type InputNormalization = 'dataset' | 'none' | 'symmetric';
+export const INPUT_NORMALIZATIONS: readonly InputNormalization[] = ['dataset', 'none', 'symmetric'];
+
 export const benchmarkSchema = object({
   name: enumOf(BENCHMARK_KINDS).default('permuted').describe('how tasks are made from the dataset'),
   dataset: string({ nonEmpty: true }).default(DEFAULT_DATASET).describe('the dataset the tasks are drawn from'),
@@ -19,6 +28,9 @@ export const benchmarkSchema = object({
   classSplit: array(array(integer({ min: 0 }), { minLength: 1 }), { minLength: 1 }).optional().describe('split only: the classes of each task'),
   angles: array(number()).optional().describe('rotated only: the rotation of each task in degrees'),
   trainLimit: integer({ min: 1 }).optional().describe('at most this many training samples per task'),
+  normalize: enumOf(INPUT_NORMALIZATIONS)
+    .default('dataset')
+    .describe("input scaling: 'dataset' (the dataset's per-channel mean and std), 'none' (pixels in [0, 1]) or 'symmetric' (pixels in [-1, 1])"),
 }).refine((b, report) => {
   if (b.classSplit !== undefined && b.name !== 'split') report(['classSplit'], `is an option of the 'split' benchmark, but benchmark.name is '${b.name}'; remove it, or set benchmark.name: split`);
   if (b.angles !== undefined && b.name !== 'rotated') report(['angles'], `is an option of the 'rotated' benchmark, but benchmark.name is '${b.name}'; remove it, or set benchmark.name: rotated`);
