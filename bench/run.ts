@@ -7,6 +7,7 @@ import { runFisherBenchmark } from './fisher.js';
 import { runHATBenchmark } from './hat.js';
 import { runLwFBenchmark } from './lwf.js';
 import { runMASBenchmark } from './mas.js';
+import { runMemoryBenchmark } from './memory.js';
 import { runRegularizationBenchmark } from './regularization.js';
 import { runRehearsalBenchmark } from './rehearsal.js';
 import { runSIBenchmark } from './si.js';
@@ -27,6 +28,7 @@ const benchmarks: Record<string, (o: Record<string, number>) => Record<string, u
   finetuning: (o) => runFinetuningBenchmark({ repeats: o['repeats'] ?? 3, threads: o['threads'] ?? 1 }),
   fisher: (o) => runFisherBenchmark({ repeats: o['repeats'] ?? 3, samples: o['samples'] ?? 10000, threads: o['threads'] ?? 1 }),
   regularization: (o) => runRegularizationBenchmark({ repeats: o['repeats'] ?? 3, threads: o['threads'] ?? 1 }),
+  memory: (o) => runMemoryBenchmark({ small: o['small'] ?? 10, large: o['large'] ?? 100, trainLimit: o['trainLimit'] ?? 1000, threads: o['threads'] ?? 1 }),
   mas: (o) => runMASBenchmark({ repeats: o['repeats'] ?? 3, samples: o['samples'] ?? 10000, threads: o['threads'] ?? 1 }),
   si: (o) => runSIBenchmark({ repeats: o['repeats'] ?? 3, threads: o['threads'] ?? 1 }),
   wsn: (o) => runWSNBenchmark({ repeats: o['repeats'] ?? 3, threads: o['threads'] ?? 1 }),

@@ -1,11 +1,14 @@
-// What every image benchmark shares: loading the dataset once, a fixed
-// validation split of the training set, the optional cap on training
-// examples, and building each task's tensors on first use (then cached).
+// What every image benchmark shares: loading the dataset once (its images
+// kept as uint8), a fixed validation split of the training set, the optional
+// cap on training examples, and each task's splits, made on first use and
+// cached: a split holds its examples' indices and local labels, and builds
+// inputs on demand (task_dataset.ts), so a task costs little memory however
+// large the dataset, and many tasks can stay available for testing.
 //
-// A task is built as: select the task's examples from the raw bytes, scale
+// An input is built as: select the task's examples from the raw bytes, scale
 // to [0, 1], apply the task's transform (permutation, rotation, or nothing),
-// normalise per channel, relabel to local labels. The selections are fixed by
-// the benchmark seed alone:
+// normalise per channel (benchmark.normalize), relabel to local labels. The
+// selections are fixed by the benchmark seed alone:
 //   - validation: within each class, a seeded shuffle of the class's training
 //     examples puts round(validationFraction x count) of them in the
 //     validation set; the rest form the training pool. The split is made once
@@ -19,11 +22,13 @@
 import { type DatasetSpec, datasetSpec, loadDataset } from '../../data/registry.js';
 import { type RawDataset, channelStatistics } from '../../data/raw.js';
 import { tensor } from '../../tensor/creation.js';
-import { keep, tidy } from '../../tensor/scope.js';
+import { keep } from '../../tensor/scope.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { Rng, deriveSeed } from './rng.js';
-import type { ContinualBenchmark, TaskId, TaskSplits, TensorDataset } from '../contracts/types.js';
+import type { ContinualBenchmark, TaskId, TaskSplits } from '../contracts/types.js';
 import type { InputNormalization } from './options.js';
+import { type ImageSource, type Selection, TaskDataset, selection } from './task_dataset.js';
+import type { ImageTransform } from './transforms.js';
 
 export interface ImageBenchmarkOptions {
   /** A name from the dataset registry (default 'mnist-embedded'). */
@@ -49,8 +54,8 @@ export interface TaskIndices {
 }
 
 interface Source {
-  train: Tensor;
-  test: Tensor;
+  train: ImageSource;
+  test: ImageSource;
   trainLabels: Uint8Array;
   testLabels: Uint8Array;
   /** Training examples not held out for validation, ascending. */
@@ -63,10 +68,23 @@ interface Source {
   std: number[];
 }
 
-function indexTensor(values: ArrayLike<number>): Tensor {
-  const ids = new BigInt64Array(values.length);
-  for (let i = 0; i < values.length; i++) ids[i] = BigInt(values[i]!);
-  return tensor(ids);
+/** A task's splits' selections (train, val, test). */
+type Selections = readonly [Selection, Selection, Selection];
+
+/** A task's splits, and what the benchmark frees with them. */
+interface Task {
+  splits: TaskSplits;
+  datasets: TaskDataset[];
+  transform: ImageTransform | null;
+  /** The task's own selections, or null when it uses the ones every task with all classes shares. */
+  selections: Selections | null;
+}
+
+function disposeSelections(selections: readonly Selection[]): void {
+  for (const s of selections) {
+    s.index.dispose();
+    s.y.dispose();
+  }
 }
 
 function checkInteger(value: number, what: string, min: number): void {
@@ -84,7 +102,9 @@ export abstract class ImageBenchmark implements ContinualBenchmark {
   readonly dataset: DatasetSpec;
   readonly dataDir: string | undefined;
   #source: Source | undefined;
-  readonly #tasks = new Map<TaskId, TaskSplits>();
+  readonly #tasks = new Map<TaskId, Task>();
+  /** The selections of the tasks that have every class (permuted, rotated): the same examples for all of them. */
+  #allClasses: Selections | undefined;
   #disposed = false;
 
   constructor(options: ImageBenchmarkOptions) {
@@ -118,9 +138,9 @@ export abstract class ImageBenchmark implements ContinualBenchmark {
   /** The dataset classes of `task` in local-label order, or null when the task has every class under its own label. */
   protected abstract taskClasses(task: TaskId): readonly number[] | null;
 
-  /** The task's transform of images [N, C, H, W] in [0, 1]; identity unless overridden. */
-  protected transformImages(_task: TaskId, x: Tensor): Tensor {
-    return x;
+  /** The task's transform of images [N, C, H, W] in [0, 1], prepared for its batches; null (none) unless overridden. */
+  protected taskTransform(_task: TaskId): ImageTransform | null {
+    return null;
   }
 
   protected checkTask(task: TaskId): void {
@@ -141,16 +161,31 @@ export abstract class ImageBenchmark implements ContinualBenchmark {
     const stats = this.#statistics(rawTrain);
     const { trainPool, valPool } = this.#validationSplit(rawTrain.labels);
     const limitOrder = new Rng(deriveSeed(this.seed, 'train-subset')).shuffle(trainPool.slice());
-    const asTensor = (raw: RawDataset): Tensor => keep(tensor(raw.images, { shape: raw.shape }));
-    const train = asTensor(rawTrain);
-    let test: Tensor;
+    const channels = stats.mean.length;
+    const shape = [1, channels, 1, 1];
+    // Scaling to [0, 1] and normalising share one multiply and one
+    // subtraction: (p / 255 - mean) / std = p * (1 / (255 std)) - mean / std.
+    const scale = keep(tensor(Float32Array.from(stats.std, (s) => 1 / (255 * s)), { shape }));
+    const shift = keep(tensor(Float32Array.from(stats.mean, (m, c) => m / stats.std[c]!), { shape }));
+    const held: Tensor[] = [scale, shift];
     try {
-      test = asTensor(rawTest);
+      for (const raw of [rawTrain, rawTest]) held.push(keep(tensor(raw.images, { shape: raw.shape })));
     } catch (error) {
-      train.dispose();
+      for (const t of held) t.dispose();
       throw error;
     }
-    this.#source = { train, test, trainLabels: rawTrain.labels, testLabels: rawTest.labels, trainPool, valPool, limitOrder, mean: stats.mean, std: stats.std };
+    const [, , train, test] = held as [Tensor, Tensor, Tensor, Tensor];
+    this.#source = {
+      train: { images: train, scale, shift },
+      test: { images: test, scale, shift },
+      trainLabels: rawTrain.labels,
+      testLabels: rawTest.labels,
+      trainPool,
+      valPool,
+      limitOrder,
+      mean: stats.mean,
+      std: stats.std,
+    };
     return this.#source;
   }
 
@@ -213,82 +248,84 @@ export abstract class ImageBenchmark implements ContinualBenchmark {
   task(task: TaskId): TaskSplits {
     this.checkTask(task);
     const cached = this.#tasks.get(task);
-    if (cached !== undefined) return cached;
+    if (cached !== undefined) return cached.splits;
     const source = this.#load();
-    const indices = this.taskIndices(task);
     const classes = this.taskClasses(task);
-    const localOf = new Int32Array(256).fill(-1);
-    if (classes === null) for (let c = 0; c < 256; c++) localOf[c] = c;
-    else classes.forEach((c, local) => (localOf[c] = local));
-    const built: TensorDataset[] = [];
+    let selections = classes === null ? this.#allClasses : undefined;
+    selections ??= this.#selections(task, source, classes);
+    if (classes === null) this.#allClasses = selections;
+    let transform: ImageTransform | null;
     try {
-      for (const [images, labels, ids] of [
-        [source.train, source.trainLabels, indices.train],
-        [source.train, source.trainLabels, indices.val],
-        [source.test, source.testLabels, indices.test],
-      ] as const) {
-        built.push(this.#build(task, source, images, labels, ids, localOf));
-      }
+      transform = this.taskTransform(task);
     } catch (error) {
-      for (const d of built) {
-        d.x.dispose();
-        d.y.dispose();
-      }
+      if (classes !== null) disposeSelections(selections);
       throw error;
     }
-    const splits: TaskSplits = { train: built[0]!, val: built[1]!, test: built[2]! };
-    this.#tasks.set(task, splits);
+    const [train, val, test] = selections;
+    const datasets = [new TaskDataset(source.train, train, transform), new TaskDataset(source.train, val, transform), new TaskDataset(source.test, test, transform)];
+    const splits: TaskSplits = { train: datasets[0]!, val: datasets[1]!, test: datasets[2]! };
+    this.#tasks.set(task, { splits, datasets, transform, selections: classes === null ? null : selections });
     return splits;
   }
 
-  #build(task: TaskId, source: Source, images: Tensor, labels: Uint8Array, ids: Int32Array, localOf: Int32Array): TensorDataset {
-    const y = new BigInt64Array(ids.length);
-    ids.forEach((i, k) => (y[k] = BigInt(localOf[labels[i]!]!)));
-    const channels = source.mean.length;
-    return tidy(() => {
-      // Every pass over the images costs tens of milliseconds on a full
-      // dataset: the gather is skipped when it would select everything in
-      // order, and scaling to [0, 1] and normalising share one multiply and
-      // one subtraction: (p / 255 - mean) / std = p * (1 / (255 std)) - mean / std.
-      const whole = ids.length === images.shape[0] && ids.every((id, k) => id === k);
-      const selected = whole ? images : images.indexSelect(0, indexTensor(ids));
-      const transformed = this.transformImages(task, selected.to('float32'));
-      const shape = [1, channels, 1, 1];
-      const scale = Float32Array.from(source.std, (s) => 1 / (255 * s));
-      const shift = Float32Array.from(source.mean, (m, c) => m / source.std[c]!);
-      const x = transformed.mul_(tensor(scale, { shape })).sub_(tensor(shift, { shape }));
-      // Kept: the cache owns them until dispose(), whatever scope task() was called in.
-      return { x: keep(x), y: keep(tensor(y)), size: ids.length };
-    });
+  /** The examples and local labels of `task`'s splits (indices computed once per task). */
+  #selections(task: TaskId, source: Source, classes: readonly number[] | null): Selections {
+    const indices = this.taskIndices(task);
+    const localOf = new Int32Array(256).fill(-1);
+    if (classes === null) for (let c = 0; c < 256; c++) localOf[c] = c;
+    else classes.forEach((c, local) => (localOf[c] = local));
+    const labels = (all: Uint8Array, ids: Int32Array): BigInt64Array => {
+      const y = new BigInt64Array(ids.length);
+      ids.forEach((i, k) => (y[k] = BigInt(localOf[all[i]!]!)));
+      return y;
+    };
+    const made: Selection[] = [];
+    try {
+      for (const [all, ids] of [
+        [source.trainLabels, indices.train],
+        [source.trainLabels, indices.val],
+        [source.testLabels, indices.test],
+      ] as const) {
+        made.push(selection(ids, labels(all, ids)));
+      }
+    } catch (error) {
+      disposeSelections(made);
+      throw error;
+    }
+    return [made[0]!, made[1]!, made[2]!];
   }
 
   /**
-   * Frees the cached tensors of `task` (built again if asked for later), so
-   * that a long sequence of tasks used once each (the online plasticity run)
-   * holds one task at a time.
+   * Frees the inputs of `task` that reading a split's `x` built in full; the
+   * task's indices, labels and transform stay, so its batches can still be
+   * built (testing it later costs no rebuilding).
+   */
+  releaseInputs(task: TaskId): void {
+    for (const d of this.#tasks.get(task)?.datasets ?? []) d.releaseInputs();
+  }
+
+  /**
+   * Frees everything the benchmark holds for `task` (made again if asked for
+   * later), so that a long sequence of tasks used once each (the online
+   * plasticity run) holds one task at a time.
    */
   release(task: TaskId): void {
-    const splits = this.#tasks.get(task);
-    if (splits === undefined) return;
-    for (const d of [splits.train, splits.val, splits.test]) {
-      d.x.dispose();
-      d.y.dispose();
-    }
+    const held = this.#tasks.get(task);
+    if (held === undefined) return;
+    for (const d of held.datasets) d.dispose();
+    held.transform?.dispose();
+    if (held.selections !== null) disposeSelections(held.selections);
     this.#tasks.delete(task);
   }
 
   /** Frees the cached tasks and the dataset tensors. The benchmark cannot be used afterwards. */
   dispose(): void {
-    for (const splits of this.#tasks.values()) {
-      for (const d of [splits.train, splits.val, splits.test]) {
-        d.x.dispose();
-        d.y.dispose();
-      }
-    }
-    this.#tasks.clear();
+    for (const task of [...this.#tasks.keys()]) this.release(task);
+    if (this.#allClasses !== undefined) disposeSelections(this.#allClasses);
+    this.#allClasses = undefined;
     if (this.#source !== undefined) {
-      this.#source.train.dispose();
-      this.#source.test.dispose();
+      const { train, test } = this.#source;
+      for (const t of [train.images, test.images, train.scale, train.shift]) t.dispose();
       this.#source = undefined;
     }
     this.#disposed = true;

@@ -36,7 +36,8 @@ export function batchOrder(size: number, options: BatchOptions = {}): Int32Array
 
 /**
  * The dataset in mini-batches of `batchSize` (the last one smaller unless
- * dropLast), each example once per pass. Batches are copies (indexSelect),
+ * dropLast), each example once per pass. Batches are copies (indexSelect, or
+ * built from the dataset's bytes by its rows() where it has one),
  * created in the scope that is open when the generator is advanced: they
  * belong to the caller, who disposes them or runs the loop in a tidy. The
  * order comes from `seed` alone, so the same seed gives the same batches.
@@ -52,7 +53,7 @@ export function* batches(dataset: TensorDataset, batchSize: number, options: Bat
     const index = tensor(ids);
     let batch: Batch;
     try {
-      batch = { x: dataset.x.indexSelect(0, index), y: dataset.y.indexSelect(0, index) };
+      batch = dataset.rows?.(index) ?? { x: dataset.x.indexSelect(0, index), y: dataset.y.indexSelect(0, index) };
     } finally {
       index.dispose();
     }
@@ -66,7 +67,8 @@ export function subset(dataset: TensorDataset, indices: ArrayLike<number>): Tens
   for (let i = 0; i < indices.length; i++) ids[i] = BigInt(indices[i]!);
   const index = tensor(ids);
   try {
-    return tensorDataset(dataset.x.indexSelect(0, index), dataset.y.indexSelect(0, index));
+    const { x, y } = dataset.rows?.(index) ?? { x: dataset.x.indexSelect(0, index), y: dataset.y.indexSelect(0, index) };
+    return tensorDataset(x, y);
   } finally {
     index.dispose();
   }

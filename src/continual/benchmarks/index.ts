@@ -14,7 +14,8 @@ export { SplitBenchmark, type SplitOptions } from './split.js';
 export { type BenchmarkProblem, benchmarkProblems } from './feasibility.js';
 export { BENCHMARK_KINDS, INPUT_NORMALIZATIONS, type BenchmarkConfig, type BenchmarkKind, type InputNormalization, benchmarkSchema } from './options.js';
 export { batches, batchOrder, subset, tensorDataset, type Batch, type BatchOptions } from './data.js';
-export { permutePixels, rotateImages, rotationSampler, type RotationSampler } from './transforms.js';
+export { type ImageTransform, permutationTransform, permutePixels, rotateImages, rotationSampler, rotationTransform, type RotationSampler } from './transforms.js';
+export { type ImageSource, TaskDataset } from './task_dataset.js';
 
 function fail(message: string): never {
   throw new Error(`benchmark configuration: ${message}`);

@@ -11,10 +11,9 @@
 // (CLArena never applied this offset to permuted datasets, through a
 // boolean-expression bug; we do).
 import { Rng, deriveSeed } from './rng.js';
-import type { Tensor } from '../../tensor/tensor.js';
 import type { TaskId } from '../contracts/types.js';
 import { ImageBenchmark, type ImageBenchmarkOptions } from './base.js';
-import { permutePixels } from './transforms.js';
+import { type ImageTransform, permutationTransform } from './transforms.js';
 
 export interface PermutedOptions extends ImageBenchmarkOptions {
   /** Task 1 sees the original images (default false: every task is permuted). */
@@ -43,8 +42,8 @@ export class PermutedBenchmark extends ImageBenchmark {
     return null;
   }
 
-  protected override transformImages(task: TaskId, x: Tensor): Tensor {
-    if (task === 1 && this.keepFirstUnpermuted) return x;
-    return permutePixels(x, this.permutation(task));
+  protected override taskTransform(task: TaskId): ImageTransform | null {
+    if (task === 1 && this.keepFirstUnpermuted) return null;
+    return permutationTransform(this.permutation(task));
   }
 }

@@ -5,11 +5,10 @@
 // task t gets (t - 1) x 180 / numTasks degrees, so task 1 is unrotated.
 // As with permutations, each task's classes count as new classes in the
 // class-incremental paradigm.
-import type { Tensor } from '../../tensor/tensor.js';
 import type { TaskId } from '../contracts/types.js';
 import { ImageBenchmark, type ImageBenchmarkOptions } from './base.js';
 import { formatBenchmarkProblems, rotatedProblems } from './feasibility.js';
-import { rotateImages } from './transforms.js';
+import { type ImageTransform, rotationTransform } from './transforms.js';
 
 export interface RotatedOptions extends ImageBenchmarkOptions {
   /** One angle in degrees per task (default: evenly spaced over [0, 180)). */
@@ -38,8 +37,9 @@ export class RotatedBenchmark extends ImageBenchmark {
     return null;
   }
 
-  protected override transformImages(task: TaskId, x: Tensor): Tensor {
+  protected override taskTransform(task: TaskId): ImageTransform | null {
     const angle = this.angle(task);
-    return angle % 360 === 0 ? x : rotateImages(x, angle);
+    const [, h, w] = this.dataset.inputShape;
+    return angle % 360 === 0 ? null : rotationTransform(h, w, angle);
   }
 }

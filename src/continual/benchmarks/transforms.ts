@@ -4,7 +4,7 @@
 // pixels (the normalisation is per channel, so it would commute with a
 // permutation anyway, but not with the zero fill).
 import { tensor } from '../../tensor/creation.js';
-import { tidy } from '../../tensor/scope.js';
+import { keep, tidy } from '../../tensor/scope.js';
 import type { Tensor } from '../../tensor/tensor.js';
 
 function indexTensor(values: ArrayLike<number>): Tensor {
@@ -19,15 +19,45 @@ function checkImages(x: Tensor, what: string): [number, number, number, number] 
 }
 
 /**
+ * A task's transform of images [N, C, H, W] in [0, 1], prepared once (its
+ * index and weight tensors are kept) and applied to every batch of the task;
+ * dispose() frees what it holds.
+ */
+export interface ImageTransform {
+  apply(x: Tensor): Tensor;
+  dispose(): void;
+}
+
+/** Runs a prepared transform once, freeing it afterwards. */
+function applyOnce(transform: ImageTransform, x: Tensor): Tensor {
+  try {
+    return transform.apply(x);
+  } finally {
+    transform.dispose();
+  }
+}
+
+/**
  * Moves pixels: output pixel i of every image and channel is input pixel
  * `permutation[i]` (positions counted row-major over H x W). The same
  * permutation applies to every channel, so a colour pixel moves as a whole.
  */
+export function permutationTransform(permutation: ArrayLike<number>): ImageTransform {
+  const index = keep(indexTensor(permutation));
+  return {
+    apply(x: Tensor): Tensor {
+      const [n, c, h, w] = checkImages(x, 'permutePixels');
+      if (permutation.length !== h * w) throw new RangeError(`permutePixels: the permutation has ${permutation.length} entries for ${h} x ${w} = ${h * w} pixels`);
+      // On a 2-D view the gather runs about five times faster than on [n, c, h*w] (libtorch 1.13).
+      return tidy(() => x.reshape([n * c, h * w]).indexSelect(1, index).reshape([n, c, h, w]));
+    },
+    dispose: () => index.dispose(),
+  };
+}
+
+/** permutationTransform applied once. */
 export function permutePixels(x: Tensor, permutation: ArrayLike<number>): Tensor {
-  const [n, c, h, w] = checkImages(x, 'permutePixels');
-  if (permutation.length !== h * w) throw new RangeError(`permutePixels: the permutation has ${permutation.length} entries for ${h} x ${w} = ${h * w} pixels`);
-  // On a 2-D view the gather runs about five times faster than on [n, c, h*w] (libtorch 1.13).
-  return tidy(() => x.reshape([n * c, h * w]).indexSelect(1, indexTensor(permutation)).reshape([n, c, h, w]));
+  return applyOnce(permutationTransform(permutation), x);
 }
 
 /** Where each output pixel of a rotation reads from: four source pixels and their bilinear weights. */
@@ -100,19 +130,41 @@ export function rotationSampler(height: number, width: number, degrees: number):
   return { indices, weights };
 }
 
+/** A counter-clockwise rotation by `degrees` of images H x W (see rotationSampler): a weighted sum of four gathers. */
+export function rotationTransform(height: number, width: number, degrees: number): ImageTransform {
+  const sampler = rotationSampler(height, width, degrees);
+  // The corners that read anything, with their source pixels and weights.
+  const terms: { index: Tensor; weight: Tensor }[] = [];
+  for (let k = 0; k < 4; k++) {
+    const weights = sampler.weights[k]!;
+    if (weights.every((v) => v === 0)) continue;
+    terms.push({ index: keep(indexTensor(sampler.indices[k]!)), weight: keep(tensor(Float32Array.from(weights))) });
+  }
+  return {
+    apply(x: Tensor): Tensor {
+      const [n, c, h, w] = checkImages(x, 'rotateImages');
+      if (h !== height || w !== width) throw new RangeError(`rotateImages: the rotation was prepared for ${height} x ${width} images, got ${h} x ${w}`);
+      return tidy(() => {
+        const flat = x.reshape([n, c, h * w]);
+        let out: Tensor | null = null;
+        for (const { index, weight } of terms) {
+          const term = flat.indexSelect(2, index).mul(weight);
+          out = out === null ? term : out.add(term);
+        }
+        return (out ?? flat.mul(0)).reshape([n, c, h, w]);
+      });
+    },
+    dispose(): void {
+      for (const { index, weight } of terms) {
+        index.dispose();
+        weight.dispose();
+      }
+    },
+  };
+}
+
 /** Rotates every image of x [N, C, H, W] counter-clockwise by `degrees` (see rotationSampler). */
 export function rotateImages(x: Tensor, degrees: number): Tensor {
-  const [n, c, h, w] = checkImages(x, 'rotateImages');
-  const sampler = rotationSampler(h, w, degrees);
-  return tidy(() => {
-    const flat = x.reshape([n, c, h * w]);
-    let out: Tensor | null = null;
-    for (let k = 0; k < 4; k++) {
-      const weights = sampler.weights[k]!;
-      if (weights.every((v) => v === 0)) continue;
-      const term = flat.indexSelect(2, indexTensor(sampler.indices[k]!)).mul(tensor(Float32Array.from(weights)));
-      out = out === null ? term : out.add(term);
-    }
-    return (out ?? flat.mul(0)).reshape([n, c, h, w]);
-  });
+  const [, , h, w] = checkImages(x, 'rotateImages');
+  return applyOnce(rotationTransform(h, w, degrees), x);
 }

@@ -10,11 +10,18 @@ export type Paradigm = 'til' | 'cil' | 'dil';
 /** Task ids count from 1, as in the papers and CLArena. */
 export type TaskId = number;
 
-/** Inputs and labels held in memory: x [N, C, H, W] float32 (normalised), y [N] int64. */
+/**
+ * Inputs x [N, C, H, W] float32 (normalised) and labels y [N] int64. A
+ * benchmark's task datasets build their inputs on demand from the dataset's
+ * bytes: `rows` builds the examples a batch needs, and reading `x` builds all
+ * of them once (kept until the task's inputs are released).
+ */
 export interface TensorDataset {
   readonly x: Tensor;
   readonly y: Tensor;
   readonly size: number;
+  /** The examples at `index` (int64 [B]), as new tensors owned by the caller; batches() uses it where present instead of indexing `x`. */
+  rows?(index: Tensor): { x: Tensor; y: Tensor };
 }
 
 export interface TaskSplits {
@@ -38,6 +45,12 @@ export interface ContinualBenchmark {
   classOffset(task: TaskId): number;
   /** The task's data; built on first use and cached. */
   task(task: TaskId): TaskSplits;
+  /**
+   * Frees the inputs of `task` that reading a dataset's `x` built in full
+   * (built again if read again); the trainer calls it when the task is
+   * trained, so that a long sequence holds at most one task's full inputs.
+   */
+  releaseInputs?(task: TaskId): void;
   /** Frees every tensor the benchmark holds. */
   dispose(): void;
 }

@@ -21,6 +21,7 @@ export function singleTaskView(benchmark: ContinualBenchmark, task: TaskId): Con
     numClasses: () => benchmark.numClasses(task),
     classOffset: () => 0,
     task: () => benchmark.task(task),
+    releaseInputs: () => benchmark.releaseInputs?.(task),
     dispose: () => undefined,
   };
 }
@@ -34,13 +35,17 @@ export function jointView(benchmark: ContinualBenchmark, sharedLabels: boolean):
   let cached: TaskSplits | undefined;
   const tasks = Array.from({ length: benchmark.numTasks }, (_, i) => i + 1);
   const numClasses = sharedLabels ? benchmark.numClasses(1) : tasks.reduce((n, t) => n + benchmark.numClasses(t), 0);
-  const join = (pick: (s: TaskSplits) => TensorDataset): TensorDataset =>
-    tidy(() => {
+  const join = (pick: (s: TaskSplits) => TensorDataset): TensorDataset => {
+    const joined = tidy(() => {
       const parts = tasks.map((t) => pick(benchmark.task(t)));
       const x = keep(cat(parts.map((p) => p.x)));
       const y = keep(cat(parts.map((p, i) => (sharedLabels ? p.y : p.y.add(benchmark.classOffset(i + 1))))));
       return dataset(x, y);
     });
+    // The concatenation is a copy: the tasks' own full inputs are not needed.
+    for (const t of tasks) benchmark.releaseInputs?.(t);
+    return joined;
+  };
   return {
     name: `${benchmark.name}[joint]`,
     numTasks: 1,
@@ -74,6 +79,7 @@ export function subsequenceView(benchmark: ContinualBenchmark, tasks: readonly T
     numClasses: (i) => benchmark.numClasses(tasks[index(i)]!),
     classOffset: (i) => offsets[index(i)]!,
     task: (i) => benchmark.task(tasks[index(i)]!),
+    releaseInputs: (i) => benchmark.releaseInputs?.(tasks[index(i)]!),
     dispose: () => undefined,
   };
 }

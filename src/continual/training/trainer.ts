@@ -218,6 +218,9 @@ export function trainTask(task: TaskId, options: TaskTrainingOptions): TaskTrain
     return { globalStep, optimizerState: keepStateDict(optimizer.stateDict()) };
   } finally {
     optimizer.dispose();
+    // Inputs an algorithm built in full (by reading trainData.x) are not
+    // needed once the task is trained; batches of the task can still be made.
+    benchmark.releaseInputs?.(task);
   }
 }
 

@@ -89,12 +89,15 @@ describe('permuted benchmark', () => {
     const before = liveTensorCount();
     const t1 = tidy(() => b.task(1)); // a caller's tidy must not free the cached tensors
     assert.equal(b.task(1), t1);
-    assert.equal(t1.train.x.isDisposed, false);
+    const x1 = tidy(() => t1.train.x); // built in full on first read, and kept
+    assert.equal(x1.isDisposed, false);
+    assert.equal(t1.train.x, x1);
     b.task(2);
     assert.ok(liveTensorCount() > before);
     b.dispose();
     assert.equal(liveTensorCount(), before - 0);
-    assert.equal(t1.train.x.isDisposed, true);
+    assert.equal(x1.isDisposed, true);
+    assert.throws(() => t1.train.x, /released/);
     assert.throws(() => b.task(1), /disposed/);
   });
 
