@@ -57,13 +57,30 @@ function canonicalJson(value: unknown): string {
 }
 
 /**
+ * Configuration keys added after run ids were first issued, with the value
+ * every run had before the key existed (its default). At that value a key is
+ * left out of the id, so that a sweep directory made before the key existed
+ * keeps its runs' ids: they are the same runs. A key added to the
+ * configuration with a default belongs here.
+ */
+const KEYS_ADDED_SINCE_IDS: readonly { readonly section: 'benchmark'; readonly key: string; readonly value: unknown }[] = [
+  { section: 'benchmark', key: 'normalize', value: 'dataset' },
+];
+
+/**
  * A run's id: the first 12 hex digits of the SHA-256 of its validated
  * configuration without `output` (where the run is written does not make it
- * another run).
+ * another run) and without the keys added since ids were issued, where they
+ * have the value runs had before.
  */
 export function runId(config: ExperimentConfig): string {
   const { output: _output, ...rest } = config;
-  return createHash('sha256').update(canonicalJson(rest)).digest('hex').slice(0, 12);
+  const sections: Record<string, unknown> = { ...rest };
+  for (const { section, key, value } of KEYS_ADDED_SINCE_IDS) {
+    const kept = Object.entries(rest[section]).filter(([k, v]) => k !== key || canonicalJson(v) !== canonicalJson(value));
+    sections[section] = Object.fromEntries(kept);
+  }
+  return createHash('sha256').update(canonicalJson(sections)).digest('hex').slice(0, 12);
 }
 
 export function runDirectory(dir: string, id: string): string {

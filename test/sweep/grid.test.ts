@@ -102,7 +102,10 @@ describe('sweep plan and ids', () => {
     assert.notEqual(runId(loadSweepExperiment(null, [...tiny, 'seed=4'])), a);
     assert.notEqual(runId(loadSweepExperiment(null, [...tiny, 'seed=3', 'training.optimizer.lr=0.1'])), a);
     // Stable across versions of this code: a change to the hashing would orphan every sweep directory.
+    // benchmark.normalize came later: at its default it leaves the id as it was, set otherwise it makes another run.
     assert.equal(runId(loadSweepExperiment(null, [...tiny, 'seed=1'])), '4bb7bd05402a');
+    assert.equal(runId(loadSweepExperiment(null, [...tiny, 'seed=3', 'benchmark.normalize=dataset'])), a);
+    assert.notEqual(runId(loadSweepExperiment(null, [...tiny, 'seed=3', 'benchmark.normalize=none'])), a);
   });
 
   it('plans runs with labels and overrides, and round-trips the manifest', () => {
