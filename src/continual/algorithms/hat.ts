@@ -31,7 +31,7 @@ import type { ContinualModel, ModelOutput } from '../model/model.js';
 import type { Algorithm, AlgorithmState, AlgorithmSummary, BatchPosition, StepContext, TaskContext } from './algorithm.js';
 import { defineAlgorithm } from './definition.js';
 import { FrozenValues } from './frozen_values.js';
-import { type LayoutEntry, checkSameLayout, isolatedBackbone, numel, rejectBatchNorm } from './isolation.js';
+import { type LayoutEntry, checkSameLayout, isolatedBackbone, largestWeightDecay, numel, rejectBatchNorm } from './isolation.js';
 import { readStateTensor, readStateValues } from './state.js';
 
 /** The authors' clamp of s·e inside the compensation's cosh (hat.py: thres_cosh = 50). */
@@ -227,7 +227,7 @@ export class HAT implements Algorithm {
     if (ctx.paradigm !== 'til') {
       throw new Error(`${this.label} supports task-incremental learning only (a mask per task, chosen by the task id; a shared head would be unprotected), but the paradigm is '${ctx.paradigm}'; set paradigm: til`);
     }
-    const weightDecay = Math.max(0, ...ctx.optimizer.paramGroups.map((g) => (g as { weightDecay?: number }).weightDecay ?? 0));
+    const weightDecay = largestWeightDecay(ctx.optimizer);
     const decayProblem = weightDecay > 0 ? this.weightDecayProblem() : null;
     if (decayProblem !== null) {
       throw new Error(

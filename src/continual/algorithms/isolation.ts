@@ -2,11 +2,21 @@
 // about the backbones they mask: the backbone must be one of ours, whose
 // forward takes replacement parameters or unit gates; batch normalisation is
 // rejected where no mask can protect it; and the per-weight state made at
-// the first task must fit the backbone of every later one.
+// the first task must fit the backbone of every later one; and weight decay,
+// which moves what they protect, is found in the optimizer the same way.
 import { BatchNorm1d, BatchNorm2d } from '../../nn/layers/batchnorm.js';
 import type { Module } from '../../nn/module.js';
+import type { Optimizer } from '../../optim/optimizer.js';
 import { BackboneBase } from '../backbones/common.js';
 import type { ContinualModel } from '../model/model.js';
+
+/**
+ * The largest weight decay of the optimizer's groups (0 without any): coupled
+ * decay moves a weight whose gradient an algorithm zeroed or scaled.
+ */
+export function largestWeightDecay(optimizer: Optimizer): number {
+  return Math.max(0, ...optimizer.paramGroups.map((g) => (g as { weightDecay?: number }).weightDecay ?? 0));
+}
 
 /** Elements of a tensor of `shape`. */
 export const numel = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);

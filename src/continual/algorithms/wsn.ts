@@ -28,7 +28,7 @@ import type { Algorithm, AlgorithmState, AlgorithmSummary, StepContext, TaskCont
 import { defineAlgorithm } from './definition.js';
 import { readCheckpointedValues, readStateValues } from './state.js';
 import { huffmanDecode, huffmanEncode } from './huffman.js';
-import { type LayoutEntry, checkSameLayout, isolatedBackbone, numel, rejectBatchNorm } from './isolation.js';
+import { type LayoutEntry, checkSameLayout, isolatedBackbone, largestWeightDecay, numel, rejectBatchNorm } from './isolation.js';
 import { packBits, straightThroughMask, topFractionMask, unpackBits } from './wsn_masks.js';
 
 const wsnOptions = object({
@@ -172,13 +172,11 @@ export class WSN implements Algorithm {
     if (ctx.paradigm !== 'til') {
       throw new Error(`WSN supports task-incremental learning only (a stored mask per task, chosen by the task id), but the paradigm is '${ctx.paradigm}'; set paradigm: til`);
     }
-    for (const group of ctx.optimizer.paramGroups) {
-      const decay = (group as { weightDecay?: number }).weightDecay ?? 0;
-      if (decay > 0) {
-        throw new Error(
-          `WSN: the optimizer has weightDecay ${decay}, which would move the weights earlier tasks froze (decay acts after WSN zeroes their gradients); set training.optimizer.weightDecay: 0 (adamw defaults to 0.01)`,
-        );
-      }
+    const decay = largestWeightDecay(ctx.optimizer);
+    if (decay > 0) {
+      throw new Error(
+        `WSN: the optimizer has weightDecay ${decay}, which would move the weights earlier tasks froze (decay acts after WSN zeroes their gradients); set training.optimizer.weightDecay: 0 (adamw defaults to 0.01)`,
+      );
     }
     if (this.currentTask !== ctx.task) throw new Error(`WSN: trainableParameters(model, ${ctx.task}) must be called before onTaskStart (the trainer does so)`);
   }
