@@ -73,8 +73,7 @@ type Selections = readonly [Selection, Selection, Selection];
 
 /** A task's splits, and what the benchmark frees with them. */
 interface Task {
-  splits: TaskSplits;
-  datasets: TaskDataset[];
+  splits: TaskSplits & { readonly train: TaskDataset; readonly val: TaskDataset; readonly test: TaskDataset };
   transform: ImageTransform | null;
   /** The task's own selections, or null when it uses the ones every task with all classes shares. */
   selections: Selections | null;
@@ -262,9 +261,8 @@ export abstract class ImageBenchmark implements ContinualBenchmark {
       throw error;
     }
     const [train, val, test] = selections;
-    const datasets = [new TaskDataset(source.train, train, transform), new TaskDataset(source.train, val, transform), new TaskDataset(source.test, test, transform)];
-    const splits: TaskSplits = { train: datasets[0]!, val: datasets[1]!, test: datasets[2]! };
-    this.#tasks.set(task, { splits, datasets, transform, selections: classes === null ? null : selections });
+    const splits = { train: new TaskDataset(source.train, train, transform), val: new TaskDataset(source.train, val, transform), test: new TaskDataset(source.test, test, transform) };
+    this.#tasks.set(task, { splits, transform, selections: classes === null ? null : selections });
     return splits;
   }
 
@@ -301,7 +299,8 @@ export abstract class ImageBenchmark implements ContinualBenchmark {
    * built (testing it later costs no rebuilding).
    */
   releaseInputs(task: TaskId): void {
-    for (const d of this.#tasks.get(task)?.datasets ?? []) d.releaseInputs();
+    const splits = this.#tasks.get(task)?.splits;
+    if (splits !== undefined) for (const d of [splits.train, splits.val, splits.test]) d.releaseInputs();
   }
 
   /**
@@ -312,7 +311,7 @@ export abstract class ImageBenchmark implements ContinualBenchmark {
   release(task: TaskId): void {
     const held = this.#tasks.get(task);
     if (held === undefined) return;
-    for (const d of held.datasets) d.dispose();
+    for (const d of [held.splits.train, held.splits.val, held.splits.test]) d.dispose();
     held.transform?.dispose();
     if (held.selections !== null) disposeSelections(held.selections);
     this.#tasks.delete(task);

@@ -46,29 +46,22 @@ export function* batches(dataset: TensorDataset, batchSize: number, options: Bat
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batches: batchSize must be a positive integer, got ${batchSize}`);
   const order = batchOrder(dataset.size, options);
   const end = options.dropLast ? dataset.size - (dataset.size % batchSize) : dataset.size;
-  for (let start = 0; start < end; start += batchSize) {
-    const stop = Math.min(start + batchSize, end);
-    const ids = new BigInt64Array(stop - start);
-    for (let i = start; i < stop; i++) ids[i - start] = BigInt(order[i]!);
-    const index = tensor(ids);
-    let batch: Batch;
-    try {
-      batch = dataset.rows?.(index) ?? { x: dataset.x.indexSelect(0, index), y: dataset.y.indexSelect(0, index) };
-    } finally {
-      index.dispose();
-    }
-    yield batch;
-  }
+  for (let start = 0; start < end; start += batchSize) yield rowsAt(dataset, order.subarray(start, Math.min(start + batchSize, end)));
 }
 
 /** The examples of `dataset` at `indices` (in that order), as new tensors owned by the caller. */
 export function subset(dataset: TensorDataset, indices: ArrayLike<number>): TensorDataset {
+  const { x, y } = rowsAt(dataset, indices);
+  return tensorDataset(x, y);
+}
+
+/** The examples of `dataset` at `indices`, as new tensors owned by the caller: built by its rows() where it has one, else selected from x and y. */
+function rowsAt(dataset: TensorDataset, indices: ArrayLike<number>): Batch {
   const ids = new BigInt64Array(indices.length);
   for (let i = 0; i < indices.length; i++) ids[i] = BigInt(indices[i]!);
   const index = tensor(ids);
   try {
-    const { x, y } = dataset.rows?.(index) ?? { x: dataset.x.indexSelect(0, index), y: dataset.y.indexSelect(0, index) };
-    return tensorDataset(x, y);
+    return dataset.rows?.(index) ?? { x: dataset.x.indexSelect(0, index), y: dataset.y.indexSelect(0, index) };
   } finally {
     index.dispose();
   }
