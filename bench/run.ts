@@ -12,19 +12,27 @@ import { runRegularizationBenchmark } from './regularization.js';
 import { runRehearsalBenchmark } from './rehearsal.js';
 import { runSIBenchmark } from './si.js';
 import { runSweepBenchmark } from './sweep.js';
+import { runWholeRunBenchmark } from './whole_run.js';
 import { runWSNBenchmark } from './wsn.js';
 
-function options(args: string[]): Record<string, number> {
-  const out: Record<string, number> = {};
+/** Numeric options (--name=number), and the one list option, --only=a,b (which algorithms the whole-run benchmark runs). */
+function options(args: string[]): { numbers: Record<string, number>; only: string[] | undefined } {
+  const numbers: Record<string, number> = {};
+  let only: string[] | undefined;
   for (const arg of args) {
+    const list = /^--only=([a-zA-Z,]+)$/.exec(arg);
+    if (list) {
+      only = list[1]!.split(',');
+      continue;
+    }
     const m = /^--([a-zA-Z]+)=(\d+)$/.exec(arg);
-    if (!m) throw new Error(`unknown benchmark option '${arg}' (expected --name=number)`);
-    out[m[1]!] = Number(m[2]);
+    if (!m) throw new Error(`unknown benchmark option '${arg}' (expected --name=number or --only=name,name)`);
+    numbers[m[1]!] = Number(m[2]);
   }
-  return out;
+  return { numbers, only };
 }
 
-const benchmarks: Record<string, (o: Record<string, number>) => Record<string, unknown>> = {
+const benchmarks: Record<string, (o: Record<string, number>, only: string[] | undefined) => Record<string, unknown>> = {
   finetuning: (o) => runFinetuningBenchmark({ repeats: o['repeats'] ?? 3, threads: o['threads'] ?? 1 }),
   fisher: (o) => runFisherBenchmark({ repeats: o['repeats'] ?? 3, samples: o['samples'] ?? 10000, threads: o['threads'] ?? 1 }),
   regularization: (o) => runRegularizationBenchmark({ repeats: o['repeats'] ?? 3, threads: o['threads'] ?? 1 }),
@@ -37,6 +45,7 @@ const benchmarks: Record<string, (o: Record<string, number>) => Record<string, u
   lwf: (o) => runLwFBenchmark({ repeats: o['repeats'] ?? 3, threads: o['threads'] ?? 1 }),
   rehearsal: (o) => runRehearsalBenchmark({ repeats: o['repeats'] ?? 3, threads: o['threads'] ?? 1 }),
   sweep: (o) => runSweepBenchmark({ repeats: o['repeats'] ?? 3 }),
+  'whole-run': (o, only) => runWholeRunBenchmark({ repeats: o['repeats'] ?? 3, threads: o['threads'] ?? 1, tasks: o['tasks'] ?? 10, only }),
   engine: (o) => runEngineBenchmark({ repeats: o['repeats'] ?? 3, mlpSteps: o['mlpSteps'] ?? 2000, addIters: o['addIters'] ?? 200000, threads: o['threads'] ?? 1 }),
 };
 
@@ -46,4 +55,5 @@ if (run === undefined) {
   console.error(`usage: npm run bench -- <${Object.keys(benchmarks).join('|')}> [--key=value ...]`);
   process.exit(2);
 }
-console.log(JSON.stringify(run(options(rest))));
+const parsed = options(rest);
+console.log(JSON.stringify(run(parsed.numbers, parsed.only)));
