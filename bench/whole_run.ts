@@ -23,6 +23,36 @@ import { FASHION_MNIST_DIR, type Sample, median, spawnJson } from './harness.js'
 /** Each algorithm's settings on both sides: options beyond its defaults, and epochs per task. */
 export const WHOLE_RUN_ALGORITHMS: Record<string, { options?: string; epochs?: number }> = {
   finetuning: {},
+  fix: {},
+
+  // regularization (bench/whole_run_regularization.py)
+  ewc: {},
+  onlineEwc: {},
+  rwalk: {},
+  si: {},
+  mas: {},
+  lwf: {},
+  amnesiacFinetuning: {},
+  amnesiacEwc: {},
+  amnesiacLwf: {},
+  amnesiacSi: {},
+
+  // rehearsal (bench/whole_run_rehearsal.py)
+  replay: {},
+  er: {},
+  erAce: {},
+  der: {},
+  derpp: {},
+  icarl: {},
+  agem: {},
+  gdumb: {},
+
+  // parameter isolation and plasticity (bench/whole_run_isolation.py)
+  wsn: {},
+  hat: {},
+  adahat: {},
+  packnet: { epochs: 2 },
+  cbp: {},
 };
 
 function worker(algorithm: string, tasks: number, threads: number): Sample {

@@ -113,6 +113,7 @@ class TaskImages:
 def load_algorithm(name, run):
     if name == "finetuning":
         return Algorithm(run)
+    # Imported here: they import this module for Algorithm.
     import whole_run_isolation
     import whole_run_regularization
     import whole_run_rehearsal
