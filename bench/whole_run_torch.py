@@ -68,6 +68,10 @@ class Algorithm:
     def __init__(self, run):
         self.run = run
 
+    def trains(self, task):
+        """Whether `task` is trained at all (Fix trains the first task only)."""
+        return True
+
     def extra_parameters(self, task):
         """Parameters beyond the backbone and the task's head that the task's optimizer trains."""
         return []
@@ -110,9 +114,18 @@ class TaskImages:
         return normalize(self.raw[rows].index_select(1, self.perm))
 
 
+class Fix(Algorithm):
+    """The first task trained, every later task left untrained (heads at their initialisation)."""
+
+    def trains(self, task):
+        return task == 1
+
+
 def load_algorithm(name, run):
     if name == "finetuning":
         return Algorithm(run)
+    if name == "fix":
+        return Fix(run)
     # Imported here: they import this module for Algorithm.
     import whole_run_isolation
     import whole_run_regularization
@@ -154,7 +167,7 @@ def main():
         run.optimizer = run.new_optimizer(params)
         train_start = time.perf_counter()
         batches = (len(y_train) + BATCH - 1) // BATCH
-        for epoch in range(1, epochs + 1):
+        for epoch in range(1, epochs + 1 if algorithm.trains(task) else 1):
             algorithm.epoch_start(task, epoch)
             order = torch.randperm(len(y_train))
             for b in range(batches):
