@@ -15,6 +15,7 @@
         "native/shape.cc",
         "native/sorting.cc",
         "native/nn_functional.cc",
+        "native/onednn_linear.cc",
         "native/autograd.cc",
         "native/random.cc",
         "native/runtime.cc",

@@ -18,6 +18,7 @@ void RegisterRandom(Napi::Env env, Napi::Object exports);
 void RegisterRuntime(Napi::Env env, Napi::Object exports);
 void RegisterInterrupt(Napi::Env env, Napi::Object exports);
 void RegisterFileLock(Napi::Env env, Napi::Object exports);
+void RegisterOneDnnLinear(Napi::Env env, Napi::Object exports);
 }  // namespace perennial
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -36,6 +37,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   perennial::RegisterRuntime(env, exports);
   perennial::RegisterInterrupt(env, exports);
   perennial::RegisterFileLock(env, exports);
+  perennial::RegisterOneDnnLinear(env, exports);
   return exports;
 }
 

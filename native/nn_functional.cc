@@ -15,7 +15,6 @@ int64_t ReductionArg(const Napi::CallbackInfo& info, size_t i) {
 }  // namespace
 
 void RegisterNNFunctional(Napi::Env env, Napi::Object exports) {
-  DEF("linear") { return WrapTensor(info.Env(), at::linear(TensorArg(info, 0), TensorArg(info, 1), OptionalTensorArg(info, 2))); });
   // conv2d(x, weight, bias | null, stride, padding, dilation, groups)
   DEF("conv2d") {
     return WrapTensor(info.Env(), at::conv2d(TensorArg(info, 0), TensorArg(info, 1), OptionalTensorArg(info, 2), IntListArg(info, 3),

@@ -5,5 +5,5 @@ export * from './creation.js';
 export * from './functions.js';
 export { noGrad, enableGrad, isGradEnabled, grad, type GradOptions } from './autograd.js';
 export { manualSeed, getRngState, setRngState } from './random.js';
-export { setNumThreads, getNumThreads, cuda, buildConfig, liveTensorCount } from './runtime.js';
+export { setNumThreads, getNumThreads, cuda, buildConfig, liveTensorCount, linearKernels, setLinearKernels, type LinearKernels } from './runtime.js';
 export { tidy, keep, scopeDepth } from './scope.js';

@@ -184,6 +184,9 @@ export interface NativeBinding {
   cudaDeviceCount(): number;
   cudaSynchronize(): void;
   buildConfig(): string;
+  oneDnnLinearAvailable(): boolean;
+  linearUsesOneDnn(): boolean;
+  useOneDnnLinear(enabled: boolean): void;
 }
 
 function loadBinding(): NativeBinding {

@@ -24,6 +24,28 @@ export function buildConfig(): string {
   return native.buildConfig();
 }
 
+/** Which kernels compute float32 linear layers on the CPU. */
+export type LinearKernels = 'onednn' | 'libtorch';
+
+/**
+ * Float32 linear layers on the CPU compute their products with oneDNN's
+ * sgemm where libtorch brings oneDNN along (Debian's libtorch does): it uses
+ * the CPU's widest vector instructions where libtorch's BLAS may not (twice
+ * as fast on an AVX-512 CPU that OpenBLAS treats as AVX2). Results agree with
+ * libtorch's own path to float32 rounding, not bit for bit.
+ */
+export function linearKernels(): LinearKernels {
+  return native.linearUsesOneDnn() ? 'onednn' : 'libtorch';
+}
+
+/** Chooses the kernels of float32 linear layers ('libtorch' to match PyTorch's products bit for bit, say). */
+export function setLinearKernels(kernels: LinearKernels): void {
+  if (kernels === 'onednn' && !native.oneDnnLinearAvailable()) {
+    throw new Error("setLinearKernels('onednn'): this libtorch does not export oneDNN's sgemm (an official download links it in privately); linear layers use libtorch's kernels");
+  }
+  native.useOneDnnLinear(kernels === 'onednn');
+}
+
 /** Tensors currently alive on the JavaScript side (not yet disposed or collected): a leak check. */
 export function liveTensorCount(): number {
   return native.liveTensorCount();

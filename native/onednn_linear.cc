@@ -1,0 +1,132 @@
+// Linear layers in float32 through oneDNN's sgemm. libtorch computes a linear
+// layer's products with the BLAS it was built with (OpenBLAS on Debian),
+// whose kernels stop at the instruction sets it knows: on a CPU newer than
+// its tables it falls back to AVX2, while oneDNN, which libtorch loads for its
+// convolutions anyway, picks AVX-512 where the CPU has it. The layer is the
+// same function (y = x W^T + b and its gradients); only the kernel computing
+// the three products differs, so results agree with at::linear to float32
+// rounding, not bit for bit.
+//
+// oneDNN is found at run time (Debian's libdnnl, loaded by libtorch_cpu); where
+// libtorch does not export it (an official download links it in privately),
+// every call goes to at::linear, as it does for anything this path does not
+// cover: other dtypes or devices, non-contiguous or empty operands, and
+// double backward (create_graph), whose products must be recorded.
+#include <dlfcn.h>
+#include <torch/csrc/autograd/custom_function.h>
+
+#include "macros.h"
+
+namespace perennial {
+namespace {
+
+// The C API's row-major sgemm: C = alpha op(A) op(B) + beta C, op = 'N' or 'T'.
+using Sgemm = int (*)(char transa, char transb, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda, const float* b,
+                      int64_t ldb, float beta, float* c, int64_t ldc);
+
+Sgemm FindSgemm() {
+  for (const char* library : {"libdnnl.so.3", "libdnnl.so.2", "libtorch_cpu.so"}) {
+    void* handle = dlopen(library, RTLD_NOW | RTLD_NOLOAD);
+    if (handle == nullptr) continue;
+    void* symbol = dlsym(handle, "dnnl_sgemm");
+    if (symbol != nullptr) return reinterpret_cast<Sgemm>(symbol);
+  }
+  return nullptr;
+}
+
+Sgemm sgemm = nullptr;
+bool enabled = true;
+
+// C [m, n] = op(A) op(B) (+ C when accumulate), all contiguous row-major float32.
+void Product(char transa, char transb, int64_t m, int64_t n, int64_t k, const at::Tensor& a, const at::Tensor& b, at::Tensor& c, bool accumulate) {
+  int64_t lda = transa == 'N' ? k : m;
+  int64_t ldb = transb == 'N' ? n : k;
+  int status = sgemm(transa, transb, m, n, k, 1.0f, a.data_ptr<float>(), lda, b.data_ptr<float>(), ldb, accumulate ? 1.0f : 0.0f, c.data_ptr<float>(), n);
+  if (status != 0) throw std::runtime_error("oneDNN sgemm failed with status " + std::to_string(status));
+}
+
+bool Covered(const at::Tensor& x, const at::Tensor& w, const c10::optional<at::Tensor>& b) {
+  auto plain = [](const at::Tensor& t) { return t.device().is_cpu() && t.scalar_type() == at::kFloat && t.is_contiguous() && t.numel() > 0; };
+  return sgemm != nullptr && enabled && x.dim() >= 1 && w.dim() == 2 && plain(x) && plain(w) && x.size(-1) == w.size(1) &&
+         (!b.has_value() || !b->defined() || (plain(*b) && b->dim() == 1 && b->size(0) == w.size(0)));
+}
+
+// y [N, M] = x [N, K] W^T (+ b), x flattened to 2-D.
+at::Tensor Forward(const at::Tensor& x2, const at::Tensor& w, const at::Tensor& b) {
+  int64_t n = x2.size(0), k = x2.size(1), m = w.size(0);
+  at::Tensor y = at::empty({n, m}, x2.options());
+  // A copy, never contiguous(): with one row the expanded bias is already
+  // contiguous, and the product would be added into the bias itself.
+  if (b.defined()) y.copy_(b.expand({n, m}));
+  Product('N', 'T', n, m, k, x2, w, y, b.defined());
+  return y;
+}
+
+class OneDnnLinear : public torch::autograd::Function<OneDnnLinear> {
+ public:
+  // An absent bias is an empty optional: libtorch then gives it no gradient edge.
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x2, const at::Tensor& w, const c10::optional<at::Tensor>& b) {
+    ctx->save_for_backward({x2, w});
+    ctx->saved_data["bias"] = b.has_value();
+    return Forward(x2, w, b.has_value() ? *b : at::Tensor());
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::variable_list grads) {
+    auto saved = ctx->get_saved_variables();
+    const at::Tensor& x2 = saved[0];
+    const at::Tensor& w = saved[1];
+    at::Tensor g = grads[0].contiguous();
+    bool bias = ctx->saved_data["bias"].toBool();
+    at::Tensor dx, dw, db;
+    if (at::GradMode::is_enabled()) {
+      // create_graph: the products must be recorded, so they are libtorch's.
+      if (ctx->needs_input_grad(0)) dx = g.mm(w);
+      if (ctx->needs_input_grad(1)) dw = g.t().mm(x2);
+    } else {
+      int64_t n = x2.size(0), k = x2.size(1), m = w.size(0);
+      if (ctx->needs_input_grad(0)) {
+        dx = at::empty({n, k}, x2.options());
+        Product('N', 'N', n, k, m, g, w, dx, false);
+      }
+      if (ctx->needs_input_grad(1)) {
+        dw = at::empty({m, k}, w.options());
+        Product('T', 'N', m, k, n, g, x2, dw, false);
+      }
+    }
+    if (bias && ctx->needs_input_grad(2)) db = g.sum(0);
+    return {dx, dw, db};
+  }
+};
+
+// The 2-D result y [N, M] in the shape of the input x [..., K]: [..., M].
+at::Tensor Reshaped(const at::Tensor& y, const at::Tensor& x, const at::Tensor& w) {
+  if (x.dim() == 2) return y;
+  std::vector<int64_t> shape(x.sizes().begin(), x.sizes().end());
+  shape.back() = w.size(0);
+  return y.view(shape);
+}
+
+at::Tensor Linear(const at::Tensor& x, const at::Tensor& w, const c10::optional<at::Tensor>& b) {
+  if (!Covered(x, w, b)) return at::linear(x, w, b);
+  at::Tensor bias = b.has_value() ? *b : at::Tensor();
+  at::Tensor x2 = x.reshape({-1, x.size(-1)});
+  bool tracked = at::GradMode::is_enabled() && (x.requires_grad() || w.requires_grad() || (bias.defined() && bias.requires_grad()));
+  if (!tracked) return Reshaped(Forward(x2, w, bias), x, w);
+  return Reshaped(OneDnnLinear::apply(x2, w, bias.defined() ? c10::optional<at::Tensor>(bias) : c10::nullopt), x, w);
+}
+
+}  // namespace
+
+void RegisterOneDnnLinear(Napi::Env env, Napi::Object exports) {
+  sgemm = FindSgemm();
+  DEF("linear") { return WrapTensor(info.Env(), Linear(TensorArg(info, 0), TensorArg(info, 1), OptionalTensorArg(info, 2))); });
+  // Whether linear layers can use oneDNN here, and whether they do.
+  DEF("oneDnnLinearAvailable") { return Napi::Boolean::New(info.Env(), sgemm != nullptr); });
+  DEF("linearUsesOneDnn") { return Napi::Boolean::New(info.Env(), sgemm != nullptr && enabled); });
+  DEF("useOneDnnLinear") {
+    enabled = BoolArg(info, 0);
+    return info.Env().Undefined();
+  });
+}
+
+}  // namespace perennial

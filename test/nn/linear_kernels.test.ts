@@ -1,0 +1,103 @@
+// Float32 linear layers through oneDNN's sgemm (native/onednn_linear.cc):
+// the same function as libtorch's at::linear, forward and backward, checked
+// against the float64 computation within float32 rounding of each tensor's
+// scale; the cases it does not cover go to libtorch unchanged.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, test } from 'node:test';
+import { type Tensor, grad, linearKernels, manualSeed, randn, setLinearKernels, tidy } from '../../src/index.js';
+import { nn } from '../../src/index.js';
+import { assertTensorsMatch } from '../helpers.js';
+
+const F = nn.functional;
+
+/** Float32 results against the same computation in float64, cast back: within float32 rounding of the scale. */
+function assertNearDouble(actual: Tensor, double: Tensor, what: string): void {
+  assertTensorsMatch(actual, double.to('float32'), what, { rtol: 1e-5, atol: 0 });
+}
+
+/** y, and the gradients of sum(y²) with respect to x, W and b. */
+function linearAndGrads(x: Tensor, w: Tensor, b: Tensor | null): Tensor[] {
+  const y = F.linear(x, w, b);
+  const inputs = b === null ? [x, w] : [x, w, b];
+  return [y.detach(), ...grad(y.square().sum(), inputs).map((g) => g!)];
+}
+
+function leaves(dtype: 'float32' | 'float64', shapes: number[][]): Tensor[] {
+  manualSeed(7);
+  return shapes.map((shape) => randn(shape).to(dtype).requiresGrad_());
+}
+
+describe('linear layers through oneDNN', () => {
+  test('oneDNN is used wherever libtorch loaded it, and refused with the reason where it did not', () => {
+    const loaded = readFileSync('/proc/self/maps', 'utf8').includes('libdnnl.so');
+    if (loaded) {
+      assert.equal(linearKernels(), 'onednn');
+    } else {
+      assert.equal(linearKernels(), 'libtorch');
+      assert.throws(() => setLinearKernels('onednn'), /does not export oneDNN's sgemm/);
+    }
+  });
+
+  for (const [name, shapes] of [
+    ['2-D input with bias', [[64, 300], [130, 300], [130]]],
+    ['3-D input with bias', [[4, 9, 50], [20, 50], [20]]],
+    ['one example, no bias', [[1, 784], [256, 784]]],
+    ['one example with bias', [[1, 30], [4, 30], [4]]],
+  ] as const) {
+    test(`${name}: output and gradients of x, W and b agree with float64`, () => {
+      tidy(() => {
+        const single = leaves('float32', shapes as unknown as number[][]);
+        const double = leaves('float64', shapes as unknown as number[][]);
+        const got = linearAndGrads(single[0]!, single[1]!, single[2] ?? null);
+        const want = linearAndGrads(double[0]!, double[1]!, double[2] ?? null);
+        got.forEach((g, i) => assertNearDouble(g, want[i]!, `${name}, ${['y', 'dx', 'dW', 'db'][i]}`));
+      });
+    });
+  }
+
+  test('a forward of one row leaves the bias unchanged', () => {
+    tidy(() => {
+      const [x, w, b] = leaves('float32', [[1, 30], [4, 30], [4]]);
+      const before = b!.detach().clone();
+      F.linear(x!, w!, b!);
+      F.linear(x!.detach(), w!.detach(), b!.detach());
+      assert.deepEqual(b!.toArray(), before.toArray());
+    });
+  });
+
+  test('a second derivative through the layer (create_graph) is recorded and right', () => {
+    tidy(() => {
+      const compute = (dtype: 'float32' | 'float64'): Tensor[] => {
+        const [x, w, b] = leaves(dtype, [[8, 16], [5, 16], [5]]);
+        // d/dW of |dL/dx|² with L = sum(tanh(y)): needs the backward's products recorded.
+        const [dx] = grad(F.linear(x!, w!, b!).tanh().sum(), [x!], { createGraph: true });
+        return grad(dx!.square().sum(), [w!]).map((g) => g!);
+      };
+      assertNearDouble(compute('float32')[0]!, compute('float64')[0]!, 'second derivative');
+    });
+  });
+
+  test('inputs it does not cover (a transposed view, no gradient needed) give the same values', () => {
+    tidy(() => {
+      manualSeed(3);
+      const x = randn([40, 12]);
+      const w = randn([7, 40]);
+      assertNearDouble(F.linear(x.t(), w), F.linear(x.t().to('float64'), w.to('float64')), 'transposed input');
+    });
+  });
+
+  test("setLinearKernels('libtorch') and back: both paths give the layer within float32 rounding", () => {
+    tidy(() => {
+      const [x, w, b] = leaves('float32', [[32, 100], [10, 100], [10]]);
+      const fast = F.linear(x!, w!, b!).detach();
+      const before = linearKernels();
+      setLinearKernels('libtorch');
+      assert.equal(linearKernels(), 'libtorch');
+      const plain = F.linear(x!, w!, b!).detach();
+      setLinearKernels(before);
+      assert.equal(linearKernels(), before);
+      assertTensorsMatch(fast, plain, 'oneDNN against libtorch', { rtol: 1e-5, atol: 0 });
+    });
+  });
+});
