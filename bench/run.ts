@@ -45,7 +45,7 @@ const benchmarks: Record<string, (o: Record<string, number>, only: string[] | un
   lwf: (o) => runLwFBenchmark({ repeats: o['repeats'] ?? 3, threads: o['threads'] ?? 1 }),
   rehearsal: (o) => runRehearsalBenchmark({ repeats: o['repeats'] ?? 3, threads: o['threads'] ?? 1 }),
   sweep: (o) => runSweepBenchmark({ repeats: o['repeats'] ?? 3 }),
-  'whole-run': (o, only) => runWholeRunBenchmark({ repeats: o['repeats'] ?? 3, threads: o['threads'] ?? 1, tasks: o['tasks'] ?? 10, only }),
+  'whole-run': (o, only) => runWholeRunBenchmark({ repeats: o['repeats'] ?? 3, threads: o['threads'] ?? 1, tasks: o['tasks'] ?? 10, plain: o['plain'] === 1, only }),
   engine: (o) => runEngineBenchmark({ repeats: o['repeats'] ?? 3, mlpSteps: o['mlpSteps'] ?? 2000, addIters: o['addIters'] ?? 200000, threads: o['threads'] ?? 1 }),
 };
 

@@ -141,7 +141,7 @@ def main():
     torch.set_num_threads(int(sys.argv[3]))
     tasks = int(sys.argv[4]) if len(sys.argv) > 4 else 10
     epochs = int(sys.argv[5]) if len(sys.argv) > 5 else 1
-    data = sys.argv[6] if len(sys.argv) > 6 else "copy"
+    data = sys.argv[6] if len(sys.argv) > 6 else "batch"
     start = time.perf_counter()
     raw_train, y_train = read_split(root, "train")
     raw_test, y_test = read_split(root, "t10k")
