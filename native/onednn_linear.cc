@@ -10,9 +10,19 @@
 // oneDNN is found at run time (Debian's libdnnl, loaded by libtorch_cpu); where
 // libtorch does not export it (an official download links it in privately),
 // every call goes to at::linear, as it does for anything this path does not
-// cover: other dtypes or devices, non-contiguous or empty operands, and
-// double backward (create_graph), whose products must be recorded.
+// cover: other dtypes or devices, non-contiguous or empty operands, double
+// backward (create_graph), whose products must be recorded, and more than one
+// OpenMP thread (below).
+//
+// Signals: oneDNN 2.6's JIT sgemm kernels corrupt the heap when a signal
+// handler runs on a thread inside them (seen with V8's profiler, whose SIGPROF
+// goes to the main thread, and in a C program with any handler and a timer).
+// So the calling thread blocks signals for the call, which delays them by a
+// product's duration, and only a single-threaded call is made: OpenMP workers
+// could take a process-wide signal (Ctrl-C) in the middle of one.
 #include <dlfcn.h>
+#include <pthread.h>
+#include <signal.h>
 #include <torch/csrc/autograd/custom_function.h>
 
 #include "macros.h"
@@ -24,30 +34,37 @@ namespace {
 using Sgemm = int (*)(char transa, char transb, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda, const float* b,
                       int64_t ldb, float beta, float* c, int64_t ldc);
 
-Sgemm FindSgemm() {
-  for (const char* library : {"libdnnl.so.3", "libdnnl.so.2", "libtorch_cpu.so"}) {
+// `name` in the first of `libraries` that is already loaded and has it.
+void* LoadedSymbol(std::initializer_list<const char*> libraries, const char* name) {
+  for (const char* library : libraries) {
     void* handle = dlopen(library, RTLD_NOW | RTLD_NOLOAD);
     if (handle == nullptr) continue;
-    void* symbol = dlsym(handle, "dnnl_sgemm");
-    if (symbol != nullptr) return reinterpret_cast<Sgemm>(symbol);
+    if (void* symbol = dlsym(handle, name)) return symbol;
   }
   return nullptr;
 }
 
 Sgemm sgemm = nullptr;
+// OpenMP's team size, which oneDNN's sgemm uses (libgomp, loaded by libtorch_cpu).
+int (*maxThreads)() = nullptr;
 bool enabled = true;
 
 // C [m, n] = op(A) op(B) (+ C when accumulate), all contiguous row-major float32.
 void Product(char transa, char transb, int64_t m, int64_t n, int64_t k, const at::Tensor& a, const at::Tensor& b, at::Tensor& c, bool accumulate) {
   int64_t lda = transa == 'N' ? k : m;
   int64_t ldb = transb == 'N' ? n : k;
+  // See the top of the file: no signal handler may run inside the kernel.
+  sigset_t all, previous;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, &previous);
   int status = sgemm(transa, transb, m, n, k, 1.0f, a.data_ptr<float>(), lda, b.data_ptr<float>(), ldb, accumulate ? 1.0f : 0.0f, c.data_ptr<float>(), n);
+  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
   if (status != 0) throw std::runtime_error("oneDNN sgemm failed with status " + std::to_string(status));
 }
 
 bool Covered(const at::Tensor& x, const at::Tensor& w, const c10::optional<at::Tensor>& b) {
   auto plain = [](const at::Tensor& t) { return t.device().is_cpu() && t.scalar_type() == at::kFloat && t.is_contiguous() && t.numel() > 0; };
-  return sgemm != nullptr && enabled && x.dim() >= 1 && w.dim() == 2 && plain(x) && plain(w) && x.size(-1) == w.size(1) &&
+  return sgemm != nullptr && enabled && maxThreads() == 1 && x.dim() >= 1 && w.dim() == 2 && plain(x) && plain(w) && x.size(-1) == w.size(1) &&
          (!b.has_value() || !b->defined() || (plain(*b) && b->dim() == 1 && b->size(0) == w.size(0)));
 }
 
@@ -118,11 +135,12 @@ at::Tensor Linear(const at::Tensor& x, const at::Tensor& w, const c10::optional<
 }  // namespace
 
 void RegisterOneDnnLinear(Napi::Env env, Napi::Object exports) {
-  sgemm = FindSgemm();
+  maxThreads = reinterpret_cast<int (*)()>(LoadedSymbol({"libgomp.so.1"}, "omp_get_max_threads"));
+  if (maxThreads != nullptr) sgemm = reinterpret_cast<Sgemm>(LoadedSymbol({"libdnnl.so.3", "libdnnl.so.2", "libtorch_cpu.so"}, "dnnl_sgemm"));
   DEF("linear") { return WrapTensor(info.Env(), Linear(TensorArg(info, 0), TensorArg(info, 1), OptionalTensorArg(info, 2))); });
   // Whether linear layers can use oneDNN here, and whether they do.
   DEF("oneDnnLinearAvailable") { return Napi::Boolean::New(info.Env(), sgemm != nullptr); });
-  DEF("linearUsesOneDnn") { return Napi::Boolean::New(info.Env(), sgemm != nullptr && enabled); });
+  DEF("linearUsesOneDnn") { return Napi::Boolean::New(info.Env(), sgemm != nullptr && enabled && maxThreads() == 1); });
   DEF("useOneDnnLinear") {
     enabled = BoolArg(info, 0);
     return info.Env().Undefined();

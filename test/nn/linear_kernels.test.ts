@@ -3,11 +3,16 @@
 // against the float64 computation within float32 rounding of each tensor's
 // scale; the cases it does not cover go to libtorch unchanged.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, test } from 'node:test';
-import { type Tensor, grad, linearKernels, manualSeed, randn, setLinearKernels, tidy } from '../../src/index.js';
+import { type Tensor, getNumThreads, grad, linearKernels, manualSeed, randn, setLinearKernels, setNumThreads, tidy } from '../../src/index.js';
 import { nn } from '../../src/index.js';
-import { assertTensorsMatch } from '../helpers.js';
+import { assertTensorsMatch, tempDir } from '../helpers.js';
+
+const index = pathToFileURL(join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'index.js')).href;
 
 const F = nn.functional;
 
@@ -55,6 +60,34 @@ describe('linear layers through oneDNN', () => {
       });
     });
   }
+
+  test('with more than one thread, layers take libtorch\'s path', () => {
+    const threads = getNumThreads();
+    setNumThreads(2);
+    try {
+      assert.equal(linearKernels(), 'libtorch');
+    } finally {
+      setNumThreads(threads);
+    }
+    assert.equal(linearKernels(), threads === 1 ? 'onednn' : 'libtorch');
+  });
+
+  test("regression: training steps under V8's sampling profiler (SIGPROF inside the products) finish without corrupting the heap", () => {
+    const dir = tempDir('linear-profiler-');
+    try {
+      const script = `const P = await import(${JSON.stringify(index)});
+        P.setNumThreads(1);
+        const F = P.nn.functional;
+        const w1 = P.randn([256, 784]).requiresGrad_(), w2 = P.randn([10, 256]).requiresGrad_(), b1 = P.randn([256]).requiresGrad_();
+        for (let i = 0; i < 400; i++) P.tidy(() => F.linear(F.linear(P.randn([64, 784]), w1, b1).relu(), w2).square().mean().backward());
+        console.log(P.linearKernels());`;
+      const out = spawnSync(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 120_000 });
+      assert.equal(out.status, 0, `the child ended with status ${out.status}, signal ${out.signal}:\n${out.stderr}`);
+      assert.equal(out.stdout.trim(), linearKernels());
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   test('a forward of one row leaves the bias unchanged', () => {
     tidy(() => {
