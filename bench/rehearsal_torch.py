@@ -41,23 +41,24 @@ def split_task(raw, labels, classes):
 
 
 class Reservoir:
-    def __init__(self, width):
-        self.x = torch.zeros(CAPACITY, 784)
-        self.y = torch.zeros(CAPACITY, dtype=torch.long)
-        self.t = torch.zeros(CAPACITY, dtype=torch.long)
-        self.z = torch.zeros(CAPACITY, width) if width else None
+    def __init__(self, width, capacity=CAPACITY):
+        self.capacity = capacity
+        self.x = torch.zeros(capacity, 784)
+        self.y = torch.zeros(capacity, dtype=torch.long)
+        self.t = torch.zeros(capacity, dtype=torch.long)
+        self.z = torch.zeros(capacity, width) if width else None
         self.seen = 0
         self.size = 0
 
     def add(self, x, y, task, z=None):
         for i in range(x.shape[0]):
-            if self.size < CAPACITY:
+            if self.size < self.capacity:
                 slot = self.size
                 self.size += 1
             else:
                 slot = int(torch.randint(0, self.seen + 1, ()))
             self.seen += 1
-            if slot < CAPACITY:
+            if slot < self.capacity:
                 self.x[slot] = x[i]
                 self.y[slot] = y[i]
                 self.t[slot] = task
@@ -66,6 +67,18 @@ class Reservoir:
 
     def draw(self, k):
         return torch.randperm(self.size)[:k]
+
+
+def project_gradient(params, reference):
+    """A-GEM: if g . g_ref < 0, writes g - (g . g_ref / g_ref . g_ref) g_ref into the
+    parameters' .grad; g from .grad, g_ref the reference gradients (None counts as zeros)."""
+    g = torch.cat([(p.grad if p.grad is not None else torch.zeros_like(p)).reshape(-1) for p in params])
+    g_ref = torch.cat([(q if q is not None else torch.zeros_like(p)).reshape(-1) for p, q in zip(params, reference)])
+    dot = torch.dot(g, g_ref)
+    if dot < 0:
+        g = g - (dot / torch.dot(g_ref, g_ref)) * g_ref
+        for p, part in zip(params, g.split([p.numel() for p in params])):
+            p.grad = part.view_as(p)
 
 
 def mlp():
@@ -127,16 +140,7 @@ def agem(tasks, warmup):
             if memory.size > 0:
                 r = memory.draw(REFERENCE)
                 reference = torch.autograd.grad(loss_of(memory.x[r], memory.y[r]), params, allow_unused=True)
-                g = torch.cat([p.grad.reshape(-1) for p in params])
-                g_ref = torch.cat([(q if q is not None else torch.zeros_like(p)).reshape(-1) for p, q in zip(params, reference)])
-                dot = torch.dot(g, g_ref)
-                if dot < 0:
-                    g = g - (dot / torch.dot(g_ref, g_ref)) * g_ref
-                    offset = 0
-                    for p in params:
-                        n = p.numel()
-                        p.grad.copy_(g[offset:offset + n].view_as(p))
-                        offset += n
+                project_gradient(params, reference)
             opt.step()
         seconds = time.perf_counter() - start
         keep = torch.randperm(len(y))[:CAPACITY]

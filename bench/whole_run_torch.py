@@ -79,6 +79,11 @@ class Algorithm:
     def task_start(self, task, x, y):
         pass
 
+    def training_set(self, task, x, y):
+        """The examples the task's epochs iterate, read as x[idx], y[idx]: the task's own
+        by default (iCaRL adds its exemplars); asked after task_start."""
+        return x, y
+
     def epoch_start(self, task, epoch):
         pass
 
@@ -163,16 +168,17 @@ def main():
         run.heads.append(torch.nn.Linear(256, CLASSES))
         run.training = True
         algorithm.task_start(task, x, y_train)
+        train_x, train_y = algorithm.training_set(task, x, y_train)
         params = run.backbone_parameters() + list(run.heads[-1].parameters()) + algorithm.extra_parameters(task)
         run.optimizer = run.new_optimizer(params)
         train_start = time.perf_counter()
-        batches = (len(y_train) + BATCH - 1) // BATCH
+        batches = (len(train_y) + BATCH - 1) // BATCH
         for epoch in range(1, epochs + 1 if algorithm.trains(task) else 1):
             algorithm.epoch_start(task, epoch)
-            order = torch.randperm(len(y_train))
+            order = torch.randperm(len(train_y))
             for b in range(batches):
                 idx = order[b * BATCH:(b + 1) * BATCH]
-                xb, yb = x[idx], y_train[idx]
+                xb, yb = train_x[idx], train_y[idx]
                 run.optimizer.zero_grad(set_to_none=True)
                 logits = algorithm.forward(xb, task, b, batches)
                 loss = algorithm.loss(task, xb, yb, logits)
@@ -182,7 +188,7 @@ def main():
                 algorithm.after_step(task, xb, yb, logits)
         train_seconds += time.perf_counter() - train_start
         algorithm.task_end(task, x, y_train)
-        del x
+        del x, train_x
         run.training = False
         row = []
         with torch.no_grad():
