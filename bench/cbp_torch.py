@@ -23,10 +23,11 @@ MATURITY, ETA, LR, BATCH = 100, 0.99, 0.15, 16
 
 
 class CBP:
-    """Contribution utility, bias-corrected ranking, fractional replacement count, bias compensation."""
+    """Contribution utility, bias-corrected ranking, fractional replacement count, bias compensation.
+    The last layer's outgoing weights are the columns of every head in `heads` (a list that may grow)."""
 
-    def __init__(self, layers, head, rho):
-        self.layers, self.nexts, self.rho = layers, layers[1:] + [head], rho
+    def __init__(self, layers, heads, rho):
+        self.layers, self.nexts, self.rho = layers, [[layer] for layer in layers[1:]] + [heads], rho
         self.util = [torch.zeros(l.out_features) for l in layers]
         self.mean = [torch.zeros(l.out_features) for l in layers]
         self.age = [torch.zeros(l.out_features) for l in layers]
@@ -37,8 +38,8 @@ class CBP:
         for i, h in enumerate(acts):
             self.age[i] += 1
             self.mean[i].lerp_(h.mean(0), 1 - ETA)
-            self.util[i].lerp_(h.abs().mean(0) * self.nexts[i].weight.abs().sum(0), 1 - ETA)
-        for i, (layer, nxt) in enumerate(zip(self.layers, self.nexts)):
+            self.util[i].lerp_(h.abs().mean(0) * sum(n.weight.abs().sum(0) for n in self.nexts[i]), 1 - ETA)
+        for i, (layer, nexts) in enumerate(zip(self.layers, self.nexts)):
             eligible = torch.where(self.age[i] > MATURITY)[0]
             if eligible.numel() == 0:
                 continue
@@ -50,8 +51,9 @@ class CBP:
             correction = 1 - ETA ** self.age[i]
             units = eligible[torch.topk(-(self.util[i][eligible] / correction[eligible]), count)[1]]
             mean_hat = self.mean[i][units] / correction[units]
-            nxt.bias += nxt.weight[:, units] @ mean_hat
-            nxt.weight[:, units] = 0
+            for nxt in nexts:
+                nxt.bias += nxt.weight[:, units] @ mean_hat
+                nxt.weight[:, units] = 0
             layer.weight[units] = torch.nn.init.kaiming_uniform_(torch.empty(count, layer.in_features), a=math.sqrt(5))
             layer.bias[units] = 0
             # Plain SGD keeps no state to reset.
@@ -71,7 +73,7 @@ def main():
     head = torch.nn.Linear(width, 10)
     params = [p for m in layers + [head] for p in m.parameters()]
     opt = torch.optim.SGD(params, lr=LR)
-    cbp = CBP(layers, head, rho) if algorithm == "cbp" else None
+    cbp = CBP(layers, [head], rho) if algorithm == "cbp" else None
     order = torch.randperm(len(y))
     start, cpu_start = time.perf_counter(), time.process_time()
     correct = 0

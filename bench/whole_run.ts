@@ -49,7 +49,8 @@ export const WHOLE_RUN_ALGORITHMS: Record<string, { options?: string; epochs?: n
   gdumb: {},
 
   // parameter isolation and plasticity (bench/whole_run_isolation.py)
-  wsn: {},
+  // maskPercentage has no default; 0.1 as in docs/algorithms/wsn.md (WSN_FRACTION on the PyTorch side).
+  wsn: { options: 'maskPercentage: 0.1' },
   hat: {},
   adahat: {},
   packnet: { epochs: 2 },

@@ -41,12 +41,9 @@ def gate(s, c):
     return keep.reshape(s.shape)
 
 
-def main():
-    root = sys.argv[1]
-    torch.set_num_threads(int(sys.argv[2]))
-    warmup = int(sys.argv[3]) if len(sys.argv) > 3 else 6400
-    c = float(sys.argv[4]) if len(sys.argv) > 4 else 0.1
-    raw, ytr, perms, layers, weights = two_task_mlp(root)
+def new_scores(layers):
+    """A score tensor per weight and bias, initialised as PyTorch initialises the
+    layer's own (weights kaiming-uniform a = sqrt(5), biases U(+-1/sqrt(fan_in)))."""
     scores = []
     for layer in layers:
         sw = torch.nn.Parameter(torch.empty_like(layer.weight))
@@ -54,16 +51,47 @@ def main():
         bound = 1 / math.sqrt(layer.weight.shape[1])
         sb = torch.nn.Parameter(torch.empty_like(layer.bias).uniform_(-bound, bound))
         scores += [sw, sb]
+    return scores
+
+
+def straight_through(s, c):
+    """The gate, exactly 0/1, with the identity as its gradient (the bool mask added in place)."""
+    return (s - s.detach()).add_(gate(s, c))
+
+
+def masked_features(layers, x, masks):
+    """The MLP on its weights and biases times their masks (in order: weight, bias per layer)."""
+    h = x
+    for i, layer in enumerate(layers):
+        h = torch.relu(F.linear(h, layer.weight * masks[2 * i], layer.bias * masks[2 * i + 1]))
+    return h
+
+
+@torch.no_grad()
+def mask_gradients(weights, free):
+    """The weights' gradients times 1 - M, so that the weights earlier tasks use do not move."""
+    for w, f in zip(weights, free):
+        w.grad.mul_(f)
+
+
+@torch.no_grad()
+def store_mask(scores, c, cumulative):
+    """At a task's end: its mask, the union M with it, and 1 - M as floats (cumulative is None before task 1 ends)."""
+    task_mask = [gate(s, c) for s in scores]
+    cumulative = task_mask if cumulative is None else [a | b for a, b in zip(cumulative, task_mask)]
+    return task_mask, cumulative, [(~m).float() for m in cumulative]
+
+
+def main():
+    root = sys.argv[1]
+    torch.set_num_threads(int(sys.argv[2]))
+    warmup = int(sys.argv[3]) if len(sys.argv) > 3 else 6400
+    c = float(sys.argv[4]) if len(sys.argv) > 4 else 0.1
+    raw, ytr, perms, layers, weights = two_task_mlp(root)
+    scores = new_scores(layers)
     heads = []
     cumulative = None
-    free = None
-
-    def forward(x, head, masks):
-        h = x
-        for i, layer in enumerate(layers):
-            h = torch.relu(F.linear(h, layer.weight * masks[2 * i], layer.bias * masks[2 * i + 1]))
-        return head(h)
-
+    free = []
     train_seconds = 0.0
     for task, limit in ((1, warmup), (2, len(ytr))):
         xtr, y, head = two_task_data(raw, ytr, perms, task, limit)
@@ -74,21 +102,15 @@ def main():
         start = time.perf_counter()
         for i in range(0, limit, 64):
             idx = order[i:i + 64]
-            masks = [(s - s.detach()).add_(gate(s, c)) for s in scores]
-            loss = F.cross_entropy(forward(xtr[idx], head, masks), y[idx])
+            masks = [straight_through(s, c) for s in scores]
+            loss = F.cross_entropy(head(masked_features(layers, xtr[idx], masks)), y[idx])
             opt.zero_grad(set_to_none=True)
             loss.backward()
-            if free is not None:
-                with torch.no_grad():
-                    for w, f in zip(weights, free):
-                        w.grad.mul_(f)
+            mask_gradients(weights, free)
             opt.step()
         if task == 2:
             train_seconds = time.perf_counter() - start
-        with torch.no_grad():
-            task_mask = [gate(s, c) for s in scores]
-            cumulative = task_mask if cumulative is None else [a | b for a, b in zip(cumulative, task_mask)]
-            free = [(~m).float() for m in cumulative]
+        _, cumulative, free = store_mask(scores, c, cumulative)
     used = sum(int(m.sum()) for m in cumulative) / sum(m.numel() for m in cumulative)
     print(json.dumps({"trainSeconds": train_seconds, "finalLoss": loss.item(), "capacityUsed": used}))
 
