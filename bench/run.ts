@@ -1,6 +1,7 @@
 // Benchmark entry point: `npm run bench -- <name> [--key=value ...]`.
 // Prints progress to stderr and, last, one JSON line with the results.
 import { runCBPBenchmark } from './cbp.js';
+import { runConvnetsBenchmark } from './convnets.js';
 import { runEngineBenchmark } from './engine.js';
 import { runFinetuningBenchmark } from './finetuning.js';
 import { runFisherBenchmark } from './fisher.js';
@@ -46,6 +47,8 @@ const benchmarks: Record<string, (o: Record<string, number>, only: string[] | un
   rehearsal: (o) => runRehearsalBenchmark({ repeats: o['repeats'] ?? 3, threads: o['threads'] ?? 1 }),
   sweep: (o) => runSweepBenchmark({ repeats: o['repeats'] ?? 3 }),
   'whole-run': (o, only) => runWholeRunBenchmark({ repeats: o['repeats'] ?? 3, threads: o['threads'] ?? 1, tasks: o['tasks'] ?? 10, plain: o['plain'] === 1, only }),
+  convnets: (o) =>
+    runConvnetsBenchmark({ repeats: o['repeats'] ?? 3, cnnSteps: o['cnnSteps'] ?? 40, resnetSteps: o['resnetSteps'] ?? 4, warmup: o['warmup'] ?? 2, threads: o['threads'] ?? 1 }),
   engine: (o) => runEngineBenchmark({ repeats: o['repeats'] ?? 3, mlpSteps: o['mlpSteps'] ?? 2000, addIters: o['addIters'] ?? 200000, threads: o['threads'] ?? 1 }),
 };
 
