@@ -126,7 +126,7 @@ export function runWholeRunBenchmark(options: { repeats: number; threads: number
       process: pick(side, 'processSeconds') / pick('ours', 'processSeconds'),
       training: pick(side, 'trainSeconds') / pick('ours', 'trainSeconds'),
     });
-    return {
+    const row = {
       algorithm: name,
       epochs: Number(epochs),
       ours: summary('ours'),
@@ -134,6 +134,9 @@ export function runWholeRunBenchmark(options: { repeats: number; threads: number
       ratio: ratios('batch'),
       ...(options.plain ? { pytorchPlain: summary('copy'), ratioPlain: ratios('copy') } : {}),
     };
+    // Each row as it is done: a long run that fails later keeps what it measured.
+    console.error(`whole-run row: ${JSON.stringify(row)}`);
+    return row;
   });
   for (const row of rows) {
     const plain = row.ratioPlain === undefined ? '' : `, ${row.ratioPlain.whole.toFixed(2)}x the plain loop`;
