@@ -3,7 +3,6 @@
 import { runCBPBenchmark } from './cbp.js';
 import { runConvnetsBenchmark } from './convnets.js';
 import { runEngineBenchmark } from './engine.js';
-import { runFinetuningBenchmark } from './finetuning.js';
 import { runFisherBenchmark } from './fisher.js';
 import { runHATBenchmark } from './hat.js';
 import { runLwFBenchmark } from './lwf.js';
@@ -34,7 +33,6 @@ function options(args: string[]): { numbers: Record<string, number>; only: strin
 }
 
 const benchmarks: Record<string, (o: Record<string, number>, only: string[] | undefined) => Record<string, unknown>> = {
-  finetuning: (o) => runFinetuningBenchmark({ repeats: o['repeats'] ?? 3, threads: o['threads'] ?? 1 }),
   fisher: (o) => runFisherBenchmark({ repeats: o['repeats'] ?? 3, samples: o['samples'] ?? 10000, threads: o['threads'] ?? 1 }),
   regularization: (o) => runRegularizationBenchmark({ repeats: o['repeats'] ?? 3, threads: o['threads'] ?? 1 }),
   memory: (o) => runMemoryBenchmark({ small: o['small'] ?? 10, large: o['large'] ?? 100, trainLimit: o['trainLimit'] ?? 1000, threads: o['threads'] ?? 1 }),

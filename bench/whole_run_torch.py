@@ -10,7 +10,7 @@ of 1,000).
 DATA says how the task's images are prepared:
   copy   the plain loop: at each task's start a permuted, normalised float
          copy of its training and test images (the test copies are kept),
-         as most scripts (and bench/finetuning_torch.py) do;
+         as most scripts do;
   batch  our benchmark layer's way: the images stay uint8 and each batch is
          gathered, permuted and normalised when it is used.
 Hooks read a split's rows as x[idx], x[a:b], the whole split as x[:], and
