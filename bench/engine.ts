@@ -37,7 +37,12 @@ function mlpWorker(steps: number, batches = 16, batch = 64, warmup = 50): Sample
 
 // Each result is freed at once, as Python's reference counting frees `c`.
 // Inside a scope (how training code runs) a result needs no garbage-collection
-// guard; outside any scope it gets one, which costs more: both are reported.
+// guard; outside any scope it gets one: both are reported.
+// The first few thousand iterations run before V8 has optimised the loop, at
+// half the steady rate or less, so each path is warmed up first (and
+// PyTorch's loop as long) to measure the rate rather than the compiler.
+const ADD_WARMUP = 20000;
+
 function addWorker(iters: number): Sample {
   const a = randn([4]);
   const b = randn([4]);
@@ -46,7 +51,8 @@ function addWorker(iters: number): Sample {
     for (let i = 0; i < n; i++) a.add(b).dispose();
     return Number(process.hrtime.bigint() - start) / 1e9;
   };
-  loop(1000);
+  tidy(() => loop(ADD_WARMUP));
+  loop(ADD_WARMUP);
   const seconds = tidy(() => loop(iters));
   const unscopedSeconds = loop(iters);
   return { opsPerSec: iters / seconds, seconds, unscopedOpsPerSec: iters / unscopedSeconds };

@@ -47,7 +47,8 @@ def mlp(steps, batches=16, batch=64, warmup=50):
 def add(iters):
     a = torch.randn(4)
     b = torch.randn(4)
-    for _ in range(1000):
+    # As long as bench/engine.ts's warm-up (ADD_WARMUP per path).
+    for _ in range(2 * 20000):
         c = a + b
     start = time.perf_counter()
     for _ in range(iters):

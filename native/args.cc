@@ -34,6 +34,7 @@ at::Scalar NumberToScalar(double v) {
 
 const at::Tensor& TensorArg(const Napi::CallbackInfo& info, size_t i) {
   if (i >= info.Length()) throw TypeErr(info, i, "a Tensor");
+  if (const at::Tensor* live = LiveTensor(info[i])) return *live;
   return UnwrapTensor(info[i], ArgName(i).c_str());
 }
 
@@ -76,6 +77,10 @@ c10::optional<at::Scalar> BoxedScalarArg(const Napi::CallbackInfo& info, size_t 
 }
 
 at::Tensor OperandArg(const Napi::CallbackInfo& info, size_t i) {
+  // A tensor is the common operand, so it is looked for first.
+  if (i < info.Length()) {
+    if (const at::Tensor* live = LiveTensor(info[i])) return *live;
+  }
   if (auto scalar = BoxedScalarArg(info, i)) {
     at::Tensor t = c10::scalar_to_tensor(*scalar);
     t.unsafeGetTensorImpl()->set_wrapped_number(true);
@@ -86,7 +91,8 @@ at::Tensor OperandArg(const Napi::CallbackInfo& info, size_t i) {
 
 at::Scalar ScalarArg(const Napi::CallbackInfo& info, size_t i) {
   if (i < info.Length()) {
-    if (info[i].IsNumber()) return NumberToScalar(info[i].As<Napi::Number>().DoubleValue());
+    double v;
+    if (napi_get_value_double(info.Env(), info[i], &v) == napi_ok) return NumberToScalar(v);
     if (info[i].IsBoolean()) return at::Scalar(info[i].As<Napi::Boolean>().Value());
   }
   throw TypeErr(info, i, "a number");

@@ -12,13 +12,27 @@ constexpr int64_t kDisposedHandle = -1;
 
 struct Slot {
   at::Tensor tensor;
-  uint32_t generation = 0;  // bumped on reuse, so a stale guard cannot free a newer tensor
+  uint32_t generation = 0;  // bumped on reuse, so that a stale handle is recognised
   int64_t accountedBytes = 0;
+  // The finalizer registered on the JavaScript Tensor that owns this slot, if
+  // it is guarded. dispose() deletes it, so the collector never has to
+  // process a tensor that was already freed.
+  napi_ref guard = nullptr;
 };
 
 std::vector<Slot> slots;
 std::vector<uint32_t> freeSlots;
 int64_t liveSlots = 0;
+
+// Guards whose finalizer ran: a finalizer runs inside the garbage collection,
+// where deleting a reference is not allowed, so they are deleted by the next
+// call from JavaScript.
+std::vector<napi_ref> finalizedGuards;
+
+void DeleteFinalizedGuards(napi_env env) {
+  for (napi_ref ref : finalizedGuards) napi_delete_reference(env, ref);
+  finalizedGuards.clear();
+}
 
 // Reporting every allocation to V8 costs as much as a small operation, so
 // changes are gathered here and reported once they add up to a megabyte.
@@ -79,8 +93,10 @@ struct Lookup {
 // Rejects what the addon never issued (a fraction, NaN, a negative or
 // out-of-range number would otherwise be truncated to some live slot's index).
 Lookup Find(const Napi::Value& value) {
-  if (!value.IsNumber()) return {HandleKind::kNotAHandle, 0};
-  double h = value.As<Napi::Number>().DoubleValue();
+  // One call into Node-API instead of a type check and a read: this runs for
+  // every tensor argument of every operation.
+  double h;
+  if (napi_get_value_double(value.Env(), value, &h) != napi_ok) return {HandleKind::kNotAHandle, 0};
   if (h == kDisposedHandle) return {HandleKind::kDisposed, 0};
   if (!(h >= 0 && h < kHandleBound) || std::trunc(h) != h) return {HandleKind::kNotAHandle, 0};
   auto bits = static_cast<uint64_t>(h);
@@ -98,17 +114,27 @@ int64_t LiveIndex(const Napi::Value& value) {
   return found.kind == HandleKind::kLive ? static_cast<int64_t>(found.index) : -1;
 }
 
-struct Guard {
-  uint32_t index;
-  uint32_t generation;
-};
+// Empties a slot from JavaScript, dropping its guard first.
+void Dispose(napi_env env, uint32_t index) {
+  Slot& slot = slots[index];
+  if (slot.guard != nullptr) {
+    napi_delete_reference(env, slot.guard);
+    slot.guard = nullptr;
+  }
+  Release(index);
+}
 
-// A basic finalizer runs inside the garbage collection that found the guard
+// A basic finalizer runs inside the garbage collection that found the Tensor
 // unreachable. Node defers ordinary finalizers to the event loop, so a
-// synchronous loop that never yields would free nothing until it ended.
-void FinalizeGuard(Napi::BasicEnv, Guard* guard) {
-  if (slots[guard->index].generation == guard->generation) Release(guard->index);
-  delete guard;
+// synchronous loop that never yields would free nothing until it ended. The
+// slot's index is the finalizer's data: a guarded slot is emptied only here or
+// by Dispose, which deletes the guard, so the slot still holds the tensor.
+void FinalizeGuard(node_api_basic_env, void* data, void*) {
+  auto index = static_cast<uint32_t>(reinterpret_cast<uintptr_t>(data));
+  Slot& slot = slots[index];
+  finalizedGuards.push_back(slot.guard);
+  slot.guard = nullptr;
+  Release(index);
 }
 
 }  // namespace
@@ -137,6 +163,11 @@ Napi::Value WrapTensorList(Napi::Env env, const std::vector<at::Tensor>& tensors
   return array;
 }
 
+const at::Tensor* LiveTensor(const Napi::Value& value) {
+  Lookup found = Find(value);
+  return found.kind == HandleKind::kLive ? &slots[found.index].tensor : nullptr;
+}
+
 const at::Tensor& UnwrapTensor(const Napi::Value& value, const char* what) {
   Lookup found = Find(value);
   switch (found.kind) {
@@ -159,16 +190,24 @@ const at::Tensor& UnwrapTensor(const Napi::Value& value, const char* what) {
 void RegisterHandle(Napi::Env env, Napi::Object exports) {
   Define(env, exports, "dispose", [](const Napi::CallbackInfo& info) -> Napi::Value {
     int64_t index = LiveIndex(info[0]);
-    if (index >= 0) Release(static_cast<uint32_t>(index));
+    if (index >= 0) Dispose(info.Env(), static_cast<uint32_t>(index));
+    if (!finalizedGuards.empty()) DeleteFinalizedGuards(info.Env());
     Account(info.Env(), 0);
     return info.Env().Undefined();
   });
-  // guard(handle): an object that frees the tensor when it is garbage collected.
+  // guard(handle, owner): frees the tensor when `owner` (its Tensor object) is
+  // garbage collected, unless dispose() freed it first.
   Define(env, exports, "guard", [](const Napi::CallbackInfo& info) -> Napi::Value {
     int64_t index = LiveIndex(info[0]);
     if (index < 0) UnwrapTensor(info[0], "argument 1");  // throws, saying why the handle is not live
-    auto* guard = new Guard{static_cast<uint32_t>(index), slots[index].generation};
-    return Napi::External<Guard>::New(info.Env(), guard, FinalizeGuard);
+    if (!info[1].IsObject()) throw ArgumentError("argument 2 must be the Tensor that owns the handle");
+    Slot& slot = slots[index];
+    if (slot.guard == nullptr) {
+      void* data = reinterpret_cast<void*>(static_cast<uintptr_t>(index));
+      NAPI_THROW_IF_FAILED(info.Env(), napi_add_finalizer(info.Env(), info[1], data, FinalizeGuard, nullptr, &slot.guard), Napi::Value());
+    }
+    if (!finalizedGuards.empty()) DeleteFinalizedGuards(info.Env());
+    return info.Env().Undefined();
   });
   Define(env, exports, "liveTensorCount", [](const Napi::CallbackInfo& info) -> Napi::Value {
     return Napi::Number::New(info.Env(), static_cast<double>(liveSlots));

@@ -22,6 +22,10 @@ namespace perennial {
 Napi::Value WrapTensor(Napi::Env env, at::Tensor tensor);
 Napi::Value WrapTensorList(Napi::Env env, const std::vector<at::Tensor>& tensors);
 
+// The tensor behind a live handle, or null for anything else (without
+// building the error message that UnwrapTensor would need).
+const at::Tensor* LiveTensor(const Napi::Value& value);
+
 // The tensor behind a handle; throws an ArgumentError for anything that is not
 // a live tensor handle (including a disposed one).
 const at::Tensor& UnwrapTensor(const Napi::Value& value, const char* what);

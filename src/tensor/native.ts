@@ -18,7 +18,7 @@ export interface NativeBinding {
   dispose(t: Handle): void;
   isTensorHandle(v: unknown): boolean;
   liveTensorCount(): number;
-  guard(t: Handle): object;
+  guard(t: Handle, owner: object): void;
   shape(t: Handle): number[];
   dtype(t: Handle): string;
   device(t: Handle): string;

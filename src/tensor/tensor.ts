@@ -53,9 +53,11 @@ export class Tensor implements Disposable {
   #shape: Shape | undefined;
   #dtype: DType | undefined;
   #disposed = false;
-  #guard: object | undefined;
+  #guarded = false;
   /** @internal The scope that will free this tensor, if any. */
   scope: Scope | undefined;
+  /** @internal Its position in that scope. */
+  scopeIndex = 0;
 
   /** @internal Use the creation functions (tensor, zeros, ...) instead. */
   constructor(handle: Handle) {
@@ -114,14 +116,15 @@ export class Tensor implements Disposable {
   dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;
-    this.scope?.delete(this);
-    this.scope = undefined;
+    this.scope?.remove(this);
     native.dispose(this.handle);
     this.handle = DISPOSED_HANDLE;
   }
   /** @internal Lets the garbage collector free this tensor once it is unreachable. */
   guard(): void {
-    if (!this.#disposed) this.#guard ??= native.guard(this.handle);
+    if (this.#disposed || this.#guarded) return;
+    native.guard(this.handle, this);
+    this.#guarded = true;
   }
   [Symbol.dispose](): void {
     this.dispose();
