@@ -1,7 +1,8 @@
 """The one-sample-at-a-time empirical Fisher (hypnettorch's method) of an MLP
 784-256-256-10 on seeded random data; bench/fisher.ts compares our batched
-path against it. Usage: fisher_torch.py <n> <threads> <base> <out.f32>. Prints one
-JSON line; writes the Fisher as raw float32 (parameters in named order)."""
+path against it, each timed after an untimed pass over the first 500 samples.
+Usage: fisher_torch.py <n> <threads> <base> <out.f32>. Prints one JSON line;
+writes the Fisher as raw float32 (parameters in named order)."""
 import json
 import sys
 import time
@@ -21,15 +22,24 @@ with torch.no_grad():
         p.copy_(torch.from_numpy(state[offset:offset + p.numel()]).reshape(p.shape))
         offset += p.numel()
 net.eval()
+
+
+def fisher_of(count):
+    """The loop over the first `count` samples."""
+    sums = [torch.zeros_like(p) for p in net.parameters()]
+    for i in range(count):
+        nll = torch.nn.functional.nll_loss(torch.log_softmax(net(x[i:i + 1]), dim=1), y[i:i + 1])
+        net.zero_grad()
+        nll.backward()
+        for f, p in zip(sums, net.parameters()):
+            f += p.grad.detach() ** 2
+    return [f / count for f in sums]
+
+
+# Untimed, on as many samples as bench/fisher.ts warms up on (WARMUP).
+fisher_of(min(n, 500))
 start = time.perf_counter()
-fisher = [torch.zeros_like(p) for p in net.parameters()]
-for i in range(n):
-    nll = torch.nn.functional.nll_loss(torch.log_softmax(net(x[i:i + 1]), dim=1), y[i:i + 1])
-    net.zero_grad()
-    nll.backward()
-    for f, p in zip(fisher, net.parameters()):
-        f += p.grad.detach() ** 2
-fisher = [f / n for f in fisher]
+fisher = fisher_of(n)
 seconds = time.perf_counter() - start
 np.concatenate([f.reshape(-1).numpy() for f in fisher]).astype(np.float32).tofile(out)
 print(json.dumps({"seconds": seconds}))

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { type Tensor, keep, liveTensorCount, ones, scopeDepth, tensor, tidy, zeros } from '../../src/index.js';
+import { settledTensorCount } from '../helpers.js';
 
 /** Runs fn and returns how many tensor handles it left alive. */
 function leftAlive(fn: () => void): number {
@@ -156,5 +157,37 @@ describe('scope: using', () => {
       throw new Error('inside');
     }, /inside/);
     assert.equal(u!.isDisposed, true);
+  });
+});
+
+describe('scope: the garbage-collection guard', () => {
+  it('frees an unreachable guarded tensor, and never a tensor that reused the slot of a disposed one', () => {
+    const before = settledTensorCount();
+    // Guarded (no scope), disposed, then dropped: its slot is reused at once.
+    let first: Tensor | undefined = ones([2]);
+    first.dispose();
+    first = undefined;
+    const reused = zeros([3]);
+    // Guarded and dropped without dispose(): only the collector frees it.
+    for (let i = 0; i < 100; i++) ones([4]).mul(2);
+    assert.equal(settledTensorCount(), before + 1, 'the dropped tensors are freed; the one reusing the disposed slot is not');
+    assert.deepEqual(reused.toArray(), [0, 0, 0]);
+    reused.dispose();
+    assert.equal(settledTensorCount(), before);
+  });
+
+  it('tensors held by a scope out of creation order are all freed, and kept ones survive', () => {
+    const before = liveTensorCount();
+    const kept: Tensor[] = [];
+    tidy(() => {
+      const made = Array.from({ length: 300 }, (_, i) => tensor([i]));
+      // Freed oldest first, which leaves holes for the scope to compact.
+      for (let i = 0; i < 250; i++) made[i]!.dispose();
+      kept.push(keep(made[260]!), keep(made[299]!));
+    });
+    assert.equal(liveTensorCount(), before + 2);
+    assert.deepEqual(kept.map((t) => t.item()), [260, 299]);
+    for (const t of kept) t.dispose();
+    assert.equal(liveTensorCount(), before);
   });
 });
