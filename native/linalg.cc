@@ -5,7 +5,6 @@ namespace perennial {
 
 void RegisterLinalg(Napi::Env env, Napi::Object exports) {
   DEF("matmul") { return WrapTensor(info.Env(), at::matmul(TensorArg(info, 0), TensorArg(info, 1))); });
-  DEF("mm") { return WrapTensor(info.Env(), at::mm(TensorArg(info, 0), TensorArg(info, 1))); });
   DEF("bmm") { return WrapTensor(info.Env(), at::bmm(TensorArg(info, 0), TensorArg(info, 1))); });
   DEF("mv") { return WrapTensor(info.Env(), at::mv(TensorArg(info, 0), TensorArg(info, 1))); });
   DEF("dot") { return WrapTensor(info.Env(), at::dot(TensorArg(info, 0), TensorArg(info, 1))); });

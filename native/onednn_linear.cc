@@ -1,4 +1,5 @@
-// Linear layers in float32 through oneDNN's sgemm. libtorch computes a linear
+// Linear layers, and matrix products needing no gradient (the Fisher's closed
+// forms), in float32 through oneDNN's sgemm. libtorch computes a linear
 // layer's products with the BLAS it was built with (OpenBLAS on Debian),
 // whose kernels stop at the instruction sets it knows: on a CPU newer than
 // its tables it falls back to AVX2, while oneDNN, which libtorch loads for its
@@ -132,12 +133,34 @@ at::Tensor Linear(const at::Tensor& x, const at::Tensor& w, const c10::optional<
   return Reshaped(OneDnnLinear::apply(x2, w, bias.defined() ? c10::optional<at::Tensor>(bias) : c10::nullopt), x, w);
 }
 
+// A 2-D operand as sgemm reads it: row-major itself ('N'), or the transpose of
+// a row-major matrix ('T', as t() gives); 0 for any other layout.
+char Layout(const at::Tensor& t) {
+  if (t.stride(1) == 1 && t.stride(0) == t.size(1)) return 'N';
+  if (t.stride(0) == 1 && t.stride(1) == t.size(0)) return 'T';
+  return 0;
+}
+
+at::Tensor MatrixProduct(const at::Tensor& a, const at::Tensor& b) {
+  auto plain = [](const at::Tensor& t) { return t.dim() == 2 && t.device().is_cpu() && t.scalar_type() == at::kFloat && t.numel() > 0; };
+  bool tracked = at::GradMode::is_enabled() && (a.requires_grad() || b.requires_grad());
+  if (sgemm == nullptr || !enabled || maxThreads() != 1 || tracked || !plain(a) || !plain(b) || a.size(1) != b.size(0)) return at::mm(a, b);
+  char ta = Layout(a), tb = Layout(b);
+  if (ta == 0 || tb == 0) return at::mm(a, b);
+  int64_t m = a.size(0), k = a.size(1), n = b.size(1);
+  at::Tensor c = at::empty({m, n}, a.options());
+  // A transposed operand's storage is the row-major matrix it transposes.
+  Product(ta, tb, m, n, k, ta == 'N' ? a : a.t(), tb == 'N' ? b : b.t(), c, false);
+  return c;
+}
+
 }  // namespace
 
 void RegisterOneDnnLinear(Napi::Env env, Napi::Object exports) {
   maxThreads = reinterpret_cast<int (*)()>(LoadedSymbol({"libgomp.so.1"}, "omp_get_max_threads"));
   if (maxThreads != nullptr) sgemm = reinterpret_cast<Sgemm>(LoadedSymbol({"libdnnl.so.3", "libdnnl.so.2", "libtorch_cpu.so"}, "dnnl_sgemm"));
   DEF("linear") { return WrapTensor(info.Env(), Linear(TensorArg(info, 0), TensorArg(info, 1), OptionalTensorArg(info, 2))); });
+  DEF("mm") { return WrapTensor(info.Env(), MatrixProduct(TensorArg(info, 0), TensorArg(info, 1))); });
   // Whether linear layers can use oneDNN here, and whether they do.
   DEF("oneDnnLinearAvailable") { return Napi::Boolean::New(info.Env(), sgemm != nullptr); });
   DEF("linearUsesOneDnn") { return Napi::Boolean::New(info.Env(), sgemm != nullptr && enabled && maxThreads() == 1); });

@@ -89,6 +89,23 @@ describe('linear layers through oneDNN', () => {
     }
   });
 
+  test('mm without gradients: every layout of the two operands (row-major, transposed, neither) agrees with float64', () => {
+    tidy(() => {
+      manualSeed(5);
+      const a = randn([30, 50]);
+      const b = randn([50, 20]);
+      const cases: [string, Tensor, Tensor][] = [
+        ['row-major', a, b],
+        ['transposed first', a.t().contiguous().t(), b],
+        ['transposed second', a, b.t().contiguous().t()],
+        ['both transposed', a.t().contiguous().t(), b.t().contiguous().t()],
+        ['a strided slice', randn([30, 100]).narrow(1, 10, 50), b],
+        ['one column', a, b.narrow(1, 0, 1).contiguous()],
+      ];
+      for (const [what, x, y] of cases) assertNearDouble(x.mm(y), x.to('float64').mm(y.to('float64')), what);
+    });
+  });
+
   test('a forward of one row leaves the bias unchanged', () => {
     tidy(() => {
       const [x, w, b] = leaves('float32', [[1, 30], [4, 30], [4]]);
