@@ -46,3 +46,10 @@ def two_task_data(raw, labels, perms, task, limit):
     """Task `task` of the two-task benchmarks: its first `limit` images,
     permuted and normalised, their labels, and a fresh 10-class head."""
     return normalize(raw[:limit, perms[task - 1]]), labels[:limit], torch.nn.Linear(256, 10)
+
+
+@torch.no_grad()
+def scale_gradients(params, factors):
+    """Each parameter's gradient times its factor, in place (masks, HAT's conditioning)."""
+    for p, f in zip(params, factors):
+        p.grad.mul_(f)

@@ -28,7 +28,7 @@ import time
 import torch
 import torch.nn.functional as F
 
-from fashion_mnist_torch import two_task_data, two_task_mlp
+from fashion_mnist_torch import scale_gradients, two_task_data, two_task_mlp
 
 S_MAX = 400.0
 C = 0.75
@@ -100,12 +100,6 @@ def frozen_weights(layers, cumulative):
 
 
 @torch.no_grad()
-def condition(weights, factors):
-    for w, f in zip(weights, factors):
-        w.grad.mul_(f)
-
-
-@torch.no_grad()
 def compensate(embeddings, s):
     """The embeddings' gradients times s_max (cosh(clamp(s e, ±50)) + 1) / (s (cosh(e) + 1))."""
     for e in embeddings:
@@ -162,7 +156,7 @@ def main():
             loss = F.cross_entropy(head(gated_features(layers, xtr[idx], masks)), y[idx]) + C * regulariser(masks, free, free_total)
             opt.zero_grad(set_to_none=True)
             loss.backward()
-            condition(weights, factors)
+            scale_gradients(weights, factors)
             compensate(embeddings, s)
             opt.step()
             clamp_embeddings(embeddings)

@@ -9,6 +9,7 @@ import torch.nn.functional as F
 import cbp_torch
 import hat_torch
 import wsn_torch
+from fashion_mnist_torch import scale_gradients
 from whole_run_torch import LR, Algorithm
 
 # WSN has no default mask fraction; bench/whole_run.ts gives both sides this one.
@@ -47,7 +48,7 @@ class WSN(Algorithm):
         return self.run.heads[task - 1](wsn_torch.masked_features(self.run.layers, x, masks))
 
     def after_backward(self, task):
-        wsn_torch.mask_gradients(self.run.backbone_parameters(), self.free)
+        scale_gradients(self.run.backbone_parameters(), self.free)
 
     def task_end(self, task, x, y):
         mask, self.cumulative, self.free = wsn_torch.store_mask(self.scores, WSN_FRACTION, self.cumulative)
@@ -98,7 +99,7 @@ class HAT(Algorithm):
         hat_torch.compensate(self.embeddings, self.s)
 
     def adjust_gradients(self):
-        hat_torch.condition(self.run.backbone_parameters(), self.factors)
+        scale_gradients(self.run.backbone_parameters(), self.factors)
 
     def after_step(self, task, x, y, logits):
         hat_torch.clamp_embeddings(self.embeddings)

@@ -22,7 +22,7 @@ import time
 import torch
 import torch.nn.functional as F
 
-from fashion_mnist_torch import two_task_data, two_task_mlp
+from fashion_mnist_torch import scale_gradients, two_task_data, two_task_mlp
 
 
 def gate(s, c):
@@ -68,13 +68,6 @@ def masked_features(layers, x, masks):
 
 
 @torch.no_grad()
-def mask_gradients(weights, free):
-    """The weights' gradients times 1 - M, so that the weights earlier tasks use do not move."""
-    for w, f in zip(weights, free):
-        w.grad.mul_(f)
-
-
-@torch.no_grad()
 def store_mask(scores, c, cumulative):
     """At a task's end: its mask, the union M with it, and 1 - M as floats (cumulative is None before task 1 ends)."""
     task_mask = [gate(s, c) for s in scores]
@@ -106,7 +99,8 @@ def main():
             loss = F.cross_entropy(head(masked_features(layers, xtr[idx], masks)), y[idx])
             opt.zero_grad(set_to_none=True)
             loss.backward()
-            mask_gradients(weights, free)
+            # Times 1 - M: the weights earlier tasks use do not move.
+            scale_gradients(weights, free)
             opt.step()
         if task == 2:
             train_seconds = time.perf_counter() - start
