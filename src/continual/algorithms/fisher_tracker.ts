@@ -12,6 +12,7 @@ import { grad, noGrad } from '../../tensor/autograd.js';
 import { zerosLike } from '../../tensor/creation.js';
 import { keep } from '../../tensor/scope.js';
 import type { Tensor } from '../../tensor/tensor.js';
+import { batches } from '../benchmarks/data.js';
 import { type FisherEstimator, computeFisher } from '../fisher/index.js';
 import type { ContinualModel } from '../model/model.js';
 import type { Paradigm } from '../contracts/types.js';
@@ -77,8 +78,8 @@ export class FisherTracker {
     const { model, paradigm, task } = ctx;
     return computeFisher({
       model,
-      data: ctx.trainData,
-      batchSize: ctx.batchSize,
+      // Batches built from the task's rows one at a time, not the whole split at once.
+      data: batches(ctx.trainData, ctx.batchSize),
       estimator: this.estimator,
       taskId: task,
       parameters: regularizedParameters(model, paradigm).map(([name]) => name),

@@ -31,7 +31,7 @@ export interface FisherBatch {
 
 export interface ComputeFisherOptions {
   model: Module;
-  /** One dataset (split into batches of batchSize) or an iterable of batches (used as given). */
+  /** One dataset (split into batches of batchSize) or an iterable of batches (used as given; a batch it creates while being iterated is freed once used). */
   data: FisherBatch | Iterable<FisherBatch>;
   /** Parameter names of `model`, or explicit [name, tensor] pairs; default every named parameter that requires grad. */
   parameters?: readonly string[] | readonly (readonly [string, Tensor])[];
@@ -415,7 +415,17 @@ export function computeFisher(options: ComputeFisherOptions): Map<string, Tensor
       const sums = new Map<string, Tensor>(params.map(([name, t]) => [name, noGrad(() => zerosLike(t))]));
       const p = plan(options.model, params);
       let used = 0;
-      for (const batch of batches(options, sampleDim)) used += accumulateBatch(options, batch, params, p, sums);
+      // Each batch is drawn inside its own scope, so that one the iterable
+      // builds on the fly (a task's rows) is freed as soon as it is used.
+      const source = batches(options, sampleDim);
+      for (;;) {
+        const samples = tidy(() => {
+          const next = source.next();
+          return next.done ? null : accumulateBatch(options, next.value, params, p, sums);
+        });
+        if (samples === null) break;
+        used += samples;
+      }
       if (used === 0) fail('the data holds no samples');
       const datasetSize = options.datasetSize ?? (isBatch(options.data) ? options.data.x.shape[sampleDim]! : used);
       // properScaling: N times the per-sample mean (N = the dataset's size even when nMax subsamples it).
