@@ -1,9 +1,10 @@
 // Linear layers, and matrix products needing no gradient (the Fisher's closed
 // forms), in float32 through oneDNN's sgemm. libtorch computes a linear
 // layer's products with the BLAS it was built with (OpenBLAS on Debian),
-// whose kernels stop at the instruction sets it knows: on a CPU newer than
-// its tables it falls back to AVX2, while oneDNN, which libtorch loads for its
-// convolutions anyway, picks AVX-512 where the CPU has it. The layer is the
+// whose kernels may be narrower than the CPU allows (the development
+// machine's environment pins them to AVX2 with OPENBLAS_CORETYPE=Haswell),
+// while oneDNN, which libtorch loads for its convolutions anyway, picks
+// AVX-512 where the CPU has it. The layer is the
 // same function (y = x W^T + b and its gradients); only the kernel computing
 // the three products differs, so results agree with at::linear to float32
 // rounding, not bit for bit.
@@ -63,9 +64,14 @@ void Product(char transa, char transb, int64_t m, int64_t n, int64_t k, const at
   if (status != 0) throw std::runtime_error("oneDNN sgemm failed with status " + std::to_string(status));
 }
 
+// Whether products go to oneDNN at all: it was found, is chosen, and one thread runs (see the top).
+bool Usable() { return sgemm != nullptr && enabled && maxThreads() == 1; }
+
+bool Float32Cpu(const at::Tensor& t) { return t.device().is_cpu() && t.scalar_type() == at::kFloat && t.numel() > 0; }
+
 bool Covered(const at::Tensor& x, const at::Tensor& w, const c10::optional<at::Tensor>& b) {
-  auto plain = [](const at::Tensor& t) { return t.device().is_cpu() && t.scalar_type() == at::kFloat && t.is_contiguous() && t.numel() > 0; };
-  return sgemm != nullptr && enabled && maxThreads() == 1 && x.dim() >= 1 && w.dim() == 2 && plain(x) && plain(w) && x.size(-1) == w.size(1) &&
+  auto plain = [](const at::Tensor& t) { return Float32Cpu(t) && t.is_contiguous(); };
+  return Usable() && x.dim() >= 1 && w.dim() == 2 && plain(x) && plain(w) && x.size(-1) == w.size(1) &&
          (!b.has_value() || !b->defined() || (plain(*b) && b->dim() == 1 && b->size(0) == w.size(0)));
 }
 
@@ -142,9 +148,9 @@ char Layout(const at::Tensor& t) {
 }
 
 at::Tensor MatrixProduct(const at::Tensor& a, const at::Tensor& b) {
-  auto plain = [](const at::Tensor& t) { return t.dim() == 2 && t.device().is_cpu() && t.scalar_type() == at::kFloat && t.numel() > 0; };
+  auto plain = [](const at::Tensor& t) { return t.dim() == 2 && Float32Cpu(t); };
   bool tracked = at::GradMode::is_enabled() && (a.requires_grad() || b.requires_grad());
-  if (sgemm == nullptr || !enabled || maxThreads() != 1 || tracked || !plain(a) || !plain(b) || a.size(1) != b.size(0)) return at::mm(a, b);
+  if (!Usable() || tracked || !plain(a) || !plain(b) || a.size(1) != b.size(0)) return at::mm(a, b);
   char ta = Layout(a), tb = Layout(b);
   if (ta == 0 || tb == 0) return at::mm(a, b);
   int64_t m = a.size(0), k = a.size(1), n = b.size(1);
@@ -163,7 +169,7 @@ void RegisterOneDnnLinear(Napi::Env env, Napi::Object exports) {
   DEF("mm") { return WrapTensor(info.Env(), MatrixProduct(TensorArg(info, 0), TensorArg(info, 1))); });
   // Whether linear layers can use oneDNN here, and whether they do.
   DEF("oneDnnLinearAvailable") { return Napi::Boolean::New(info.Env(), sgemm != nullptr); });
-  DEF("linearUsesOneDnn") { return Napi::Boolean::New(info.Env(), sgemm != nullptr && enabled && maxThreads() == 1); });
+  DEF("linearUsesOneDnn") { return Napi::Boolean::New(info.Env(), Usable()); });
   DEF("useOneDnnLinear") {
     enabled = BoolArg(info, 0);
     return info.Env().Undefined();

@@ -32,7 +32,8 @@ export type LinearKernels = 'onednn' | 'libtorch';
  * sgemm where libtorch brings oneDNN along (Debian's libtorch does) and one
  * thread computes each operation (the default on small machines): it uses
  * the CPU's widest vector instructions where libtorch's BLAS may not (twice
- * as fast on an AVX-512 CPU that OpenBLAS treats as AVX2). Results agree with
+ * as fast on an AVX-512 CPU whose environment pins OpenBLAS to its AVX2
+ * kernels, as OPENBLAS_CORETYPE=Haswell does). Results agree with
  * libtorch's own path to float32 rounding, not bit for bit. With more threads
  * layers take libtorch's path (see native/onednn_linear.cc for why).
  */
