@@ -14,6 +14,7 @@ import { SGD } from '../../optim/sgd.js';
 import { noGrad } from '../../tensor/autograd.js';
 import { keep, tidy } from '../../tensor/scope.js';
 import type { Tensor } from '../../tensor/tensor.js';
+import { batches } from '../benchmarks/data.js';
 import { meanAbsoluteGradients } from '../fisher/absolute_gradients.js';
 import type { ContinualModel } from '../model/model.js';
 import type { Algorithm, AlgorithmState, StepContext, TaskContext } from './algorithm.js';
@@ -119,7 +120,13 @@ export class MAS implements Algorithm {
       return meanAbsoluteGradients({
         model,
         parameters: model.namedParameters().filter(([, p]) => p.requiresGrad),
-        inputs: ctx.trainData.x,
+        // Batches built from the task's rows one at a time, not the whole split at once.
+        inputs: (function* () {
+          for (const batch of batches(ctx.trainData, ctx.batchSize)) {
+            batch.y.dispose();
+            yield batch.x;
+          }
+        })(),
         batchSize: ctx.batchSize,
         estimator: this.options.estimator,
         perSampleLoss: (x) => {

@@ -29,7 +29,7 @@ import { defineAlgorithm } from './definition.js';
 import { readCheckpointedValues, readStateValues } from './state.js';
 import { huffmanDecode, huffmanEncode } from './huffman.js';
 import { type LayoutEntry, checkSameLayout, isolatedBackbone, largestWeightDecay, numel, rejectBatchNorm } from './isolation.js';
-import { packBits, straightThroughMask, topFractionMask, unpackBits } from './wsn_masks.js';
+import { ThresholdSearch, packBits, straightThroughMask, topFractionMask, unpackBits } from './wsn_masks.js';
 
 const wsnOptions = object({
   maskPercentage: number({ min: 0, max: 1, minExclusive: true }).describe('wsn: c, the fraction of each weight tensor and bias a task uses, in (0, 1]'),
@@ -108,6 +108,8 @@ export class WSN implements Algorithm {
   private readonly free = new Map<string, Tensor>();
   /** Each finished task's mask packed at 1 bit per weight and Huffman-coded, encoded once (at the task's end or on load). */
   private readonly storedMasks = new Map<TaskId, { packed: Uint8Array; huffman: Uint8Array }>();
+  /** Per score tensor, the gate's threshold search from step to step (a speed-up only: the masks do not depend on it). */
+  private readonly thresholdSearches = new Map<string, ThresholdSearch>();
   /** The task being trained: its forward uses the live gate on the scores. */
   private currentTask: TaskId | null = null;
   private lastReport: WSNReport | null = null;
@@ -215,7 +217,9 @@ export class WSN implements Algorithm {
     const maskOf = (key: string): Tensor => {
       if (stored !== undefined) return stored.get(key)!;
       const s = this.scores.get(key)!;
-      return model.training ? straightThroughMask(s, c) : topFractionMask(s, c);
+      let search = this.thresholdSearches.get(key);
+      if (search === undefined) this.thresholdSearches.set(key, (search = new ThresholdSearch()));
+      return model.training ? straightThroughMask(s, c, search) : topFractionMask(s, c, search);
     };
     const overrides = new Map<string, LayerParameters>();
     for (const name of backbone.weightedLayerNames) {

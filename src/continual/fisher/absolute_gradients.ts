@@ -11,7 +11,7 @@
 import { enableGrad, grad, noGrad } from '../../tensor/autograd.js';
 import { zerosLike } from '../../tensor/creation.js';
 import { keep, tidy } from '../../tensor/scope.js';
-import type { Tensor } from '../../tensor/tensor.js';
+import { Tensor } from '../../tensor/tensor.js';
 import type { Module } from '../../nn/module.js';
 import { type CapturedLayer, capturableLayers, withCapture } from './capture.js';
 import { closedFormApplies, perSampleGradientSums } from './closed_form.js';
@@ -28,8 +28,12 @@ export interface MeanAbsoluteGradientOptions {
   readonly model: Module;
   /** The parameters to report, by name. */
   readonly parameters: readonly (readonly [string, Tensor])[];
-  /** Inputs, samples along dim 0, passed in batches of `batchSize`. */
-  readonly inputs: Tensor;
+  /**
+   * Inputs, samples along dim 0: one tensor, passed in batches of
+   * `batchSize`, or batches already cut (each drawn inside its own scope, so
+   * a batch built on the fly is freed once used).
+   */
+  readonly inputs: Tensor | Iterable<Tensor>;
   readonly batchSize: number;
   /** ℓ [N] of a batch of inputs; row n must depend on sample n alone. */
   readonly perSampleLoss: (x: Tensor) => Tensor;
@@ -38,21 +42,34 @@ export interface MeanAbsoluteGradientOptions {
 
 /** The mean absolute gradients, each shaped like its parameter and kept (the caller disposes them). */
 export function meanAbsoluteGradients(o: MeanAbsoluteGradientOptions): Map<string, Tensor> {
-  const n = o.inputs.shape[0] ?? 0;
-  if (n === 0) throw new RangeError('meanAbsoluteGradients: there are no samples');
   const result = tidy(() => {
     const sums = new Map(o.parameters.map(([name, p]) => [name, noGrad(() => zerosLike(p))] as [string, Tensor]));
     const layers = o.estimator === 'perSample' ? coveredLayers(o.model, o.parameters) : new Map<CapturedLayer, LayerNames>();
-    for (let start = 0; start < n; start += o.batchSize) {
-      tidy(() => {
-        const x = o.inputs.narrow(0, start, Math.min(o.batchSize, n - start));
-        enableGrad(() => (o.estimator === 'perSample' ? addPerSample(o, x, layers, sums) : addMinibatch(o, x, sums)));
+    const source = o.inputs instanceof Tensor ? slices(o.inputs, o.batchSize) : o.inputs;
+    const iterator = source[Symbol.iterator]();
+    let n = 0;
+    for (;;) {
+      const done = tidy(() => {
+        const next = iterator.next();
+        if (next.done === true) return true;
+        const x = next.value;
+        n += x.shape[0] ?? 0;
+        if ((x.shape[0] ?? 0) > 0) enableGrad(() => (o.estimator === 'perSample' ? addPerSample(o, x, layers, sums) : addMinibatch(o, x, sums)));
+        return false;
       });
+      if (done) break;
     }
+    if (n === 0) throw new RangeError('meanAbsoluteGradients: there are no samples');
     return noGrad(() => new Map([...sums].map(([name, sum]) => [name, sum.div(n)] as [string, Tensor])));
   });
   for (const t of result.values()) keep(t);
   return result;
+}
+
+function* slices(inputs: Tensor, batchSize: number): Generator<Tensor> {
+  const n = inputs.shape[0] ?? 0;
+  // narrow() views are freed by the per-batch scope that consumes them.
+  for (let start = 0; start < n; start += batchSize) yield inputs.narrow(0, start, Math.min(batchSize, n - start));
 }
 
 interface LayerNames {

@@ -15,6 +15,7 @@ import type { ContinualModel } from '../../../src/continual/model/model.js';
 import { Conv2d, Flatten, Linear, ReLU, Sequential } from '../../../src/nn/index.js';
 import { grad, noGrad } from '../../../src/tensor/autograd.js';
 import { tidy } from '../../../src/tensor/scope.js';
+import type { Tensor } from '../../../src/tensor/tensor.js';
 import { assertClose, fromFixture } from '../../helpers.js';
 import { compare, fx, masOptions, replay } from './tiny_run.js';
 
@@ -102,6 +103,31 @@ describe('MAS parity with the PyTorch transcription (tools/fixtures/mas.py, floa
           compare(omega, fx.conv[estimator], `conv ${estimator}`);
         } finally {
           for (const t of omega.values()) t.dispose();
+        }
+        // The same samples as batches built on the fly, as MAS passes a task's rows: the same
+        // importance, and each batch freed by the pass once used.
+        const drawn: Tensor[] = [];
+        const n = inputs.shape[0]!;
+        const fromBatches = meanAbsoluteGradients({
+          model: net,
+          parameters: named,
+          inputs: (function* () {
+            for (let start = 0; start < n; start += fx.conv.batch) {
+              const batch = inputs.narrow(0, start, Math.min(fx.conv.batch, n - start)).clone();
+              drawn.push(batch);
+              yield batch;
+            }
+          })(),
+          batchSize: fx.conv.batch,
+          estimator,
+          perSampleLoss: (x) => net.forward(x).square().sum(1),
+        });
+        try {
+          compare(fromBatches, fx.conv[estimator], `conv ${estimator}, batches drawn one at a time`);
+          assert.ok(drawn.length > 1, 'the fixture must span more than one batch');
+          assert.ok(drawn.every((t) => t.isDisposed), 'every drawn batch is freed by the pass');
+        } finally {
+          for (const t of fromBatches.values()) t.dispose();
         }
       }
     } finally {

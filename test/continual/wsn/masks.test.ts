@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { huffmanCodeLengths, huffmanDecode, huffmanEncode } from '../../../src/continual/algorithms/huffman.js';
-import { keptCount, packBits, straightThroughMask, topFractionMask, unpackBits } from '../../../src/continual/algorithms/wsn_masks.js';
+import { ThresholdSearch, keptCount, packBits, straightThroughMask, topFractionMask, unpackBits } from '../../../src/continual/algorithms/wsn_masks.js';
 import { grad } from '../../../src/tensor/autograd.js';
 import { full, randn, tensor } from '../../../src/tensor/creation.js';
 import { manualSeed } from '../../../src/tensor/random.js';
@@ -45,6 +45,42 @@ describe('WSN gate', () => {
       assert.deepEqual(topFractionMask(s, 0.5).toArray(), [true, false, true, true, false, true, false, false]);
       assert.deepEqual(topFractionMask(s.reshape(2, 4), 0.5).toArray(), [[true, false, true, true], [false, true, false, false]]);
     });
+  });
+
+  it('finds the same mask from step to step with a threshold search as with a whole-tensor selection', () => {
+    manualSeed(11);
+    const search = new ThresholdSearch();
+    let scores = randn([300, 40]);
+    let steps = 0;
+    const step = (update: (s: typeof scores) => typeof scores): void => {
+      const next = tidy(() => update(scores));
+      scores.dispose();
+      scores = next;
+      tidy(() => {
+        const flat = scores.reshape(-1);
+        const k = keptCount(flat.numel(), 0.1);
+        assert.equal(search.kthLargest(flat, k).item(), flat.topk(k).values.min().item(), `step ${steps}: the k-th largest score`);
+        for (const fraction of [0.1, 0.9]) {
+          const own = new ThresholdSearch();
+          // A search keeps one tensor's history; the 0.9 gate gets its own, primed on this step's scores.
+          own.kthLargest(scores.reshape(-1), keptCount(scores.numel(), fraction));
+          const bySearch = topFractionMask(scores, fraction, fraction === 0.1 ? search : own);
+          assert.ok(bySearch.equal(topFractionMask(scores, fraction)), `step ${steps}, c = ${fraction}: the searched mask equals the whole-tensor one`);
+        }
+      });
+      steps++;
+    };
+    // Small steps (the search's case), a large jump up and one down (a miss each), scores with
+    // ties at the threshold (rounded to a coarse grid), and all scores equal.
+    for (let i = 0; i < 20; i++) step((s) => s.add(randn(s.shape).mul(0.01)));
+    step((s) => s.add(5));
+    step((s) => s.sub(randn(s.shape).abs().mul(3)));
+    for (let i = 0; i < 5; i++) step((s) => s.add(randn(s.shape).mul(0.01)).mul(4).round().div(4));
+    step((s) => s.mul(0));
+    for (let i = 0; i < 5; i++) step((s) => s.add(randn(s.shape).mul(0.001)));
+    scores.dispose();
+    assert.ok(search.shortcuts >= 50, `most steps found the threshold among the candidates (${search.shortcuts} of ${2 * steps} searches)`);
+    assert.ok(search.shortcuts < 2 * steps, 'the jumps made the search fall back to the whole tensor');
   });
 
   it('keeps the count nearest to c·n, at least one, and rejects c outside (0, 1]', () => {
