@@ -33,7 +33,8 @@
 // batchSize // tasks from each task, which rounds the batch down.
 import { type Infer, enumOf, integer, object } from '../../config/schema.js';
 import { grad, noGrad } from '../../tensor/autograd.js';
-import { tensor, zerosLike } from '../../tensor/creation.js';
+import { zerosLike } from '../../tensor/creation.js';
+import { subset } from '../benchmarks/data.js';
 import { cat } from '../../tensor/functions.js';
 import { tidy } from '../../tensor/scope.js';
 import type { Tensor } from '../../tensor/tensor.js';
@@ -112,10 +113,9 @@ export class AGEM extends Rehearsal {
     const order = this.rng.permutation(ctx.trainData.size);
     for (let start = 0; start < order.length; start += INSERTION_CHUNK) {
       tidy(() => {
-        const index = tensor(order.subarray(start, Math.min(start + INSERTION_CHUNK, order.length)), { dtype: 'int64' });
-        const x = ctx.trainData.x.indexSelect(0, index);
-        const targets = ctx.model.heads.targets(ctx.trainData.y.indexSelect(0, index), ctx.task);
-        this.memory.insert({ x, targets, task: ctx.task }, this.rng);
+        // Built from the task's rows, not selected from the whole split built at once.
+        const chunk = subset(ctx.trainData, order.subarray(start, Math.min(start + INSERTION_CHUNK, order.length)));
+        this.memory.insert({ x: chunk.x, targets: ctx.model.heads.targets(chunk.y, ctx.task), task: ctx.task }, this.rng);
       });
     }
   }

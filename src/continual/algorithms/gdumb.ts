@@ -40,11 +40,10 @@ import type { Module } from '../../nn/module.js';
 import { clipGradNorm_ } from '../../optim/clip_grad.js';
 import { CosineAnnealingWarmRestarts } from '../../optim/lr_scheduler.js';
 import { SGD } from '../../optim/sgd.js';
-import { tensor } from '../../tensor/creation.js';
 import { cat } from '../../tensor/functions.js';
 import { getRngState, manualSeed, setRngState } from '../../tensor/random.js';
 import { tidy } from '../../tensor/scope.js';
-import { batches } from '../benchmarks/data.js';
+import { batches, subset } from '../benchmarks/data.js';
 import { deriveSeed } from '../benchmarks/rng.js';
 import type { TaskId } from '../contracts/types.js';
 import { MemoryBuffer } from '../memory/buffer.js';
@@ -127,10 +126,10 @@ export class GDumb extends Rehearsal {
     const offset = ctx.paradigm === 'dil' ? 0 : headLayers(ctx.model).slice(0, ctx.task - 1).reduce((n, head) => n + head.outFeatures, 0);
     for (let start = 0; start < order.length; start += INSERTION_CHUNK) {
       tidy(() => {
-        const index = tensor(order.subarray(start, Math.min(start + INSERTION_CHUNK, order.length)), { dtype: 'int64' });
+        // Built from the task's rows, not selected from the whole split built at once.
+        const chunk = subset(ctx.trainData, order.subarray(start, Math.min(start + INSERTION_CHUNK, order.length)));
         // Global classes (TIL too: the learner trains one softmax over every class seen).
-        const targets = ctx.trainData.y.indexSelect(0, index).add(offset);
-        this.memory.insert({ x: ctx.trainData.x.indexSelect(0, index), targets, task: ctx.task }, this.rng);
+        this.memory.insert({ x: chunk.x, targets: chunk.y.add(offset), task: ctx.task }, this.rng);
       });
     }
   }

@@ -120,12 +120,16 @@ export class RWalk implements Algorithm {
       noGrad(() => {
         for (const [name, p] of named) {
           const gi = byName.get(name) ?? null;
-          const g = slot(this.iterGrad, name, p);
-          if (gi === null) g.zero_();
-          else g.copy_(gi);
+          // The gradient itself is kept (no copy); the one it replaces is freed.
+          const g = gi === null ? slot(this.iterGrad, name, p).zero_() : gi;
+          if (gi !== null) {
+            this.iterGrad.get(name)?.dispose();
+            this.iterGrad.set(name, keep(gi));
+          }
+          // F ← α g² + (1 − α) F, in place.
           const f = this.importance.get(name);
           if (f === undefined) this.importance.set(name, keep(g.square()));
-          else f.copy_(g.square().mul(this.alpha).add(f.mul(1 - this.alpha)));
+          else f.mul_(1 - this.alpha).add_(g.square().mul_(this.alpha));
           slot(this.iterParams, name, p).copy_(p);
         }
       });

@@ -57,9 +57,8 @@ export function subset(dataset: TensorDataset, indices: ArrayLike<number>): Tens
 
 /** The examples of `dataset` at `indices`, as new tensors owned by the caller: built by its rows() where it has one, else selected from x and y. */
 function rowsAt(dataset: TensorDataset, indices: ArrayLike<number>): Batch {
-  const ids = new BigInt64Array(indices.length);
-  for (let i = 0; i < indices.length; i++) ids[i] = BigInt(indices[i]!);
-  const index = tensor(ids);
+  // Int32 indices are widened to int64 natively (a BigInt per index costs more than building the batch).
+  const index = tensor(indices instanceof Int32Array ? indices : Int32Array.from(indices), { dtype: 'int64' });
   try {
     return dataset.rows?.(index) ?? { x: dataset.x.indexSelect(0, index), y: dataset.y.indexSelect(0, index) };
   } finally {
