@@ -3,6 +3,8 @@
 // by min(1, maxNorm / (‖g‖ + 1e-6)), where ‖g‖ is the 2-norm of the
 // per-parameter 2-norms, so that their joint norm is at most maxNorm.
 // Parameters without a gradient are skipped. Returns ‖g‖ before clipping.
+// (Reading the coefficient back is a device synchronisation on a GPU, as
+// reading ‖g‖ already is.)
 import { noGrad } from '../tensor/autograd.js';
 import { stack } from '../tensor/functions.js';
 import { tidy } from '../tensor/scope.js';
@@ -17,7 +19,8 @@ export function clipGradNorm_(params: readonly Tensor[], maxNorm: number): numbe
       const total = stack(grads.map((g) => g.norm(2))).norm(2);
       // maxNorm / (total + 1e-6) as PyTorch evaluates a float over a tensor: reciprocal, then the product.
       const coefficient = total.add(1e-6).reciprocal().mul(maxNorm).clamp(null, 1);
-      for (const g of grads) g.mul_(coefficient);
+      // A coefficient of exactly 1 leaves every gradient as it is (x · 1 = x in IEEE arithmetic, NaN included), so the products are skipped.
+      if (coefficient.item() !== 1) for (const g of grads) g.mul_(coefficient);
       return total.item();
     }),
   );
