@@ -8,10 +8,11 @@ import { aggregateAccuracySvg, aggregateCsv, aggregateJson, aggregateMarkdown } 
 
 export const AGGREGATE_USAGE = `usage: perennial aggregate <sweep or run directory>... [--out <dir>] [--format md|csv|json|all] [--allow-mixed]
 
-Groups the finished runs by their configuration minus the seed and output.*,
-and prints per group AA, BWT, forgetting, FWT and the forgetting ratio (when
-the runs made reference runs) and each task's final accuracy, as mean ± sample
-standard deviation over the seeds. Groups are labelled by the keys that vary.
+Groups the finished runs (of the sweeps and runs given, and those found up to
+4 levels inside any other directory given) by their configuration minus the
+seed and output.*, and prints per group AA, BWT, forgetting, FWT and the
+forgetting ratio (when the runs made reference runs) and each task's final
+accuracy, as mean ± sample standard deviation over the seeds. Groups are labelled by the keys that vary.
 Unfinished runs are listed as skipped, not averaged.
 
 options:

@@ -1,10 +1,11 @@
-// Aggregation: the runs of sweeps (or run directories given directly) grouped
-// by their configuration minus the seed and the output location, and each
-// group's metrics as mean ± sample standard deviation over its seeds: the
-// rows of a paper's table. Only finished runs are averaged; the others are
-// listed as skipped with the reason. See aggregate_tables.ts for the files.
-import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+// Aggregation: the runs of sweeps (or run directories given directly, or found
+// in the directories given) grouped by their configuration minus the seed and
+// the output location, and each group's metrics as mean ± sample standard
+// deviation over its seeds: the rows of a paper's table. Only finished runs
+// are averaged; the others are listed as skipped with the reason. See
+// aggregate_tables.ts for the files; reports (src/report/) read runs here too.
+import { type Dirent, existsSync, readFileSync, readdirSync, realpathSync, statSync } from 'node:fs';
+import { basename, join, relative, resolve } from 'node:path';
 import { ConfigError } from '../config/loader.js';
 import type { ExperimentConfig } from '../config/experiment.js';
 import { DefaultSchema } from '../config/schema.js';
@@ -27,6 +28,7 @@ export interface Stat {
   n: number;
 }
 
+/** A run whose tasks and reference runs are all finished. */
 export interface FinishedRun {
   /** The run directory, as found (absolute). */
   dir: string;
@@ -34,9 +36,18 @@ export interface FinishedRun {
   summary: RunSummary;
 }
 
+/** A run left out of the table, and why. */
 export interface SkippedRun {
   dir: string;
   reason: string;
+  /** When the reason is a file that cannot be read or is not what perennial run writes: the file, and what is wrong with it. */
+  damaged?: { file: string; problem: string };
+}
+
+/** A run directory's configuration and its results so far (at least one task finished). */
+export interface RunRecord extends FinishedRun {
+  /** Why the run is not finished yet (tasks or reference runs still to come); null when it is. */
+  unfinished: string | null;
 }
 
 /** The benchmark a group was run on; a table compares groups on one benchmark unless mixing is asked for. */
@@ -134,64 +145,166 @@ function manifestNote(entry: ManifestRun | undefined): string {
 
 const REFERENCE_KINDS = ['joint', 'independent', 'random'] as const;
 
-/** A run directory's configuration and summary, or why it is not finished. */
-function readRun(dir: string, entry?: ManifestRun): FinishedRun | SkippedRun {
+function damagedRun(dir: string, file: string, problem: string): SkippedRun {
+  return { dir, reason: `its ${basename(file)} ${problem}`, damaged: { file, problem } };
+}
+
+/** A run directory's configuration and its results so far, or why it has none. */
+function readRun(dir: string, entry?: ManifestRun): RunRecord | SkippedRun {
   const note = manifestNote(entry);
-  if (!existsSync(join(dir, CONFIG))) return { dir, reason: `not started (no ${CONFIG})${note}` };
+  const configPath = join(dir, CONFIG);
+  if (!existsSync(configPath)) return { dir, reason: `not started (no ${CONFIG})${note}` };
   let config: ExperimentConfig;
   try {
     config = readRunConfig(dir);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    return { dir, reason: `its ${CONFIG} is not a valid configuration: ${error.message}` };
+    return damagedRun(dir, configPath, `is not a valid configuration: ${error.message}`);
   }
   const summaryPath = join(dir, RESULT_FILES.summary);
   if (!existsSync(summaryPath)) return { dir, reason: `no task finished (no ${RESULT_FILES.summary})${note}` };
+  const total = config.benchmark.numTasks;
   let summary: RunSummary;
   try {
-    summary = JSON.parse(readFileSync(summaryPath, 'utf8')) as RunSummary;
+    const parsed: unknown = JSON.parse(readFileSync(summaryPath, 'utf8'));
+    const problem = summaryProblem(parsed, total);
+    if (problem !== null) return damagedRun(dir, summaryPath, `is not a run summary: ${problem}`);
+    summary = parsed as RunSummary;
   } catch (error) {
-    return { dir, reason: `its ${RESULT_FILES.summary} cannot be read: ${error instanceof Error ? error.message : String(error)}` };
+    return damagedRun(dir, summaryPath, `cannot be read: ${error instanceof Error ? error.message : String(error)}`);
   }
+  const unfinished = unfinishedReason(config, summary);
+  return { dir, config, summary, unfinished: unfinished === null ? null : `${unfinished}${note}` };
+}
+
+/** Why a run with this configuration and summary is not finished (tasks or reference runs to come); null when it is. */
+export function unfinishedReason(config: ExperimentConfig, summary: RunSummary): string | null {
   const total = config.benchmark.numTasks;
-  if (summary.numTasks < total) return { dir, reason: `${summary.numTasks} of ${total} tasks finished${note}` };
+  if (summary.numTasks < total) return `${summary.numTasks} of ${total} tasks finished`;
   // References are run after the last task, and the summary is written again with them.
   const pending = REFERENCE_KINDS.filter((kind) => config.reference[kind] && summary.references?.[kind] === undefined);
-  if (pending.length > 0) return { dir, reason: `every task finished, but not the ${pending.join(', ')} reference runs${note}` };
-  return { dir, config, summary };
+  return pending.length > 0 ? `every task finished, but not the ${pending.join(', ')} reference runs` : null;
 }
 
 /**
- * The runs under `paths`: each a sweep directory (its sweep.json lists the
- * runs, in DIR/runs/<id>/) or a run directory (config.json). A directory
- * given twice, or a run given both directly and through its sweep, counts once.
+ * What is wrong with a parsed summary.json of a run configured for `total`
+ * tasks, as far as aggregation and reports read it; null when nothing is.
+ * (JSON writes a NaN as null, so null stands in for any number.)
  */
-export function collectRuns(paths: readonly string[]): { runs: FinishedRun[]; skipped: SkippedRun[] } {
+function summaryProblem(value: unknown, total: number): string | null {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return 'it is not a JSON object';
+  const s = value as Record<string, unknown>;
+  const isNumber = (v: unknown): boolean => v === null || typeof v === 'number';
+  const numbers = (v: unknown, length: number): boolean => Array.isArray(v) && v.length === length && v.every(isNumber);
+  const n = s['numTasks'];
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > total) return `numTasks is ${JSON.stringify(n)}, not a count of tasks from 1 to ${total}`;
+  const accuracy = s['accuracy'];
+  if (!Array.isArray(accuracy) || accuracy.length !== n) return `accuracy is not a list of ${n} rows (one per task trained)`;
+  const badRow = accuracy.findIndex((row, i) => !numbers(row, i + 1));
+  if (badRow >= 0) return `accuracy row ${badRow + 1} is not a list of ${badRow + 1} numbers`;
+  if (!numbers(s['averageAccuracy'], n)) return `averageAccuracy is not a list of ${n} numbers`;
+  for (const key of ['finalAverageAccuracy', 'bwt', 'finalForgetting']) if (!isNumber(s[key])) return `${key} is not a number`;
+  if (s['forgettingRatio'] !== undefined && !isNumber(s['forgettingRatio'])) return 'forgettingRatio is not a number';
+  const transfer = s['fwt'];
+  if (transfer !== undefined && (transfer === null || typeof transfer !== 'object' || !Object.values(transfer).every(isNumber))) return 'fwt is not an object of numbers';
+  for (const key of ['algorithms', 'unlearning', 'references']) {
+    const v = s[key];
+    if (v !== undefined && (v === null || typeof v !== 'object' || Array.isArray(v))) return `${key} is not a JSON object`;
+  }
+  return null;
+}
+
+/** How many directory levels below a given directory the search for runs looks. */
+const SEARCH_DEPTH = 4;
+/** Directories a search never enters: a run's own subdirectories, a sweep's logs, installed packages. */
+const NOT_SEARCHED: ReadonlySet<string> = new Set(['checkpoints', 'logs', 'node_modules']);
+
+/**
+ * A run directory as a search recognises it: config.json beside a run's log
+ * or summary, so that an unrelated config.json is not taken for a run.
+ */
+function looksLikeRun(dir: string): boolean {
+  return existsSync(join(dir, CONFIG)) && (existsSync(join(dir, RESULT_FILES.log)) || existsSync(join(dir, RESULT_FILES.summary)));
+}
+
+/**
+ * The sweep and run directories below `dir`, in name order, at most `depth`
+ * levels down; a sweep or run found is not searched further. Hidden
+ * directories and symbolic links are not followed, and a directory that
+ * cannot be listed is passed over: the search looks for runs, it does not
+ * check the tree.
+ */
+function searchRuns(dir: string, depth: number, found: string[] = []): string[] {
+  let entries: Dirent[];
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return found;
+  }
+  const names = entries.filter((e) => e.isDirectory() && !e.name.startsWith('.') && !NOT_SEARCHED.has(e.name)).map((e) => e.name);
+  for (const name of names.sort()) {
+    const path = join(dir, name);
+    if (existsSync(join(path, MANIFEST)) || looksLikeRun(path)) found.push(path);
+    else if (depth > 1) searchRuns(path, depth - 1, found);
+  }
+  return found;
+}
+
+/**
+ * Every run under `paths`, finished or not, in the order given: each path a
+ * sweep directory (its sweep.json lists the runs, in DIR/runs/<id>/), a run
+ * directory (config.json), or a directory holding sweeps and runs a few
+ * levels down (searched). A directory given twice, or a run given both
+ * directly and through its sweep, counts once. A run with results has its
+ * configuration and summary; one without, or whose files cannot be read, is
+ * a SkippedRun with the reason.
+ */
+export function findRuns(paths: readonly string[]): (RunRecord | SkippedRun)[] {
   if (paths.length === 0) throw new AggregateError('give at least one sweep directory or run directory');
-  const runs: FinishedRun[] = [];
-  const skipped: SkippedRun[] = [];
+  const found: (RunRecord | SkippedRun)[] = [];
   const seen = new Set<string>();
   const add = (dir: string, entry?: ManifestRun): void => {
     const key = existsSync(dir) ? realpathSync(dir) : dir;
     if (seen.has(key)) return;
     seen.add(key);
-    const run = readRun(dir, entry);
-    if ('reason' in run) skipped.push(run);
-    else runs.push(run);
+    found.push(readRun(dir, entry));
+  };
+  const addSweepOrRun = (dir: string): void => {
+    if (existsSync(join(dir, MANIFEST))) {
+      for (const entry of manifestRuns(dir)) add(join(dir, 'runs', entry.id), entry);
+    } else add(dir);
   };
   for (const given of paths) {
     const dir = resolve(given);
-    if (!existsSync(dir)) throw new AggregateError(`${given} does not exist`);
-    if (!statSync(dir).isDirectory()) throw new AggregateError(`${given} is not a directory: give a sweep directory (with ${MANIFEST}) or a run directory (with ${CONFIG})`);
-    if (existsSync(join(dir, MANIFEST))) {
-      for (const entry of manifestRuns(dir)) add(join(dir, 'runs', entry.id), entry);
-    } else if (existsSync(join(dir, CONFIG))) add(dir);
+    const what = `give a run directory (with ${CONFIG}), a sweep directory (with ${MANIFEST}) or a directory holding them`;
+    if (!existsSync(dir)) throw new AggregateError(`${given} does not exist: ${what}`);
+    if (!statSync(dir).isDirectory()) throw new AggregateError(`${given} is not a directory: ${what}`);
+    if (existsSync(join(dir, MANIFEST)) || existsSync(join(dir, CONFIG))) addSweepOrRun(dir);
     else {
-      throw new AggregateError(
-        `${given} is neither a sweep directory (no ${MANIFEST}) nor a run directory (no ${CONFIG}); ` +
-          `to aggregate the runs inside it, give them one by one (e.g. ${join(given, '*')})`,
-      );
+      const inside = searchRuns(dir, SEARCH_DEPTH);
+      if (inside.length === 0) {
+        throw new AggregateError(
+          `${given} holds no run: it is neither a sweep directory (no ${MANIFEST}) nor a run directory (no ${CONFIG}), ` +
+            `and none is in the ${SEARCH_DEPTH} levels of directories below it; ${what}`,
+        );
+      }
+      inside.forEach(addSweepOrRun);
     }
+  }
+  return found;
+}
+
+/**
+ * The runs under `paths` (see findRuns) split into the finished ones and the
+ * others, each with the reason it is left out.
+ */
+export function collectRuns(paths: readonly string[]): { runs: FinishedRun[]; skipped: SkippedRun[] } {
+  const runs: FinishedRun[] = [];
+  const skipped: SkippedRun[] = [];
+  for (const run of findRuns(paths)) {
+    if ('reason' in run) skipped.push(run);
+    else if (run.unfinished !== null) skipped.push({ dir: run.dir, reason: run.unfinished });
+    else runs.push({ dir: run.dir, config: run.config, summary: run.summary });
   }
   return { runs, skipped };
 }
@@ -261,9 +374,9 @@ function algorithmsLabel(entries: readonly AlgorithmEntry[], all: readonly Algor
 /**
  * A label per configuration: the keys whose values are not the same in all
  * of them (algorithms first, then in the configuration's order), as key=value;
- * when nothing varies, the algorithms.
+ * when nothing varies, the algorithms. The seed and output.* are left out.
  */
-function labels(configs: readonly ExperimentConfig[]): string[] {
+export function configurationLabels(configs: readonly ExperimentConfig[]): string[] {
   const parts = configs.map((c) => {
     const { algorithms: _algorithms, ...rest } = groupedPart(c);
     return flatten(rest, '', new Map());
@@ -348,7 +461,7 @@ export function groupRuns(runs: readonly FinishedRun[], options: AggregateOption
         `aggregate each benchmark's runs separately, or pass --allow-mixed to put them in one table`,
     );
   }
-  const groupLabels = labels(groups.map((g) => g[0]!.config));
+  const groupLabels = configurationLabels(groups.map((g) => g[0]!.config));
   return groups.map((group, i) => {
     const sorted = [...group].sort((a, b) => a.config.seed - b.config.seed);
     return {

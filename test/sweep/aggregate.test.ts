@@ -166,7 +166,7 @@ describe('aggregate', () => {
       writeRun(join(root, 'r1'), [...references, 'seed=1'], summaryOf(0.9, 0.7, 0.9, { fwt: { independent: 0.01, random: 0.5 }, forgettingRatio: 0.2, references: refs })),
       writeRun(join(root, 'r2'), [...references, 'seed=2'], summaryOf(0.9, 0.7, 0.9, { fwt: { independent: 0.03, random: 0.6 }, forgettingRatio: 0.3, references: refs })),
       writeRun(join(root, 'no-references-yet'), [...references, 'seed=3'], summaryOf(0.9, 0.7, 0.9)),
-      writeRun(join(root, 'one-task'), [...references, 'seed=4'], { ...summaryOf(0.9, 0.7, 0.9), numTasks: 1 }),
+      writeRun(join(root, 'one-task'), [...references, 'seed=4'], { numTasks: 1, finalAverageAccuracy: 0.9, bwt: null, finalForgetting: null, averageAccuracy: [0.9], bwtPerStep: [null], forgetting: [null], accuracy: [[0.9]], metadata: {} }),
       writeRun(join(root, 'not-started'), [...references, 'seed=5']),
     ];
     const { groups, skipped } = aggregate(runs);
@@ -291,7 +291,7 @@ describe('aggregate', () => {
     const errors: [string[], RegExp][] = [
       [[], /aggregate needs at least one sweep directory or run directory/],
       [['aggregate', join(root, 'missing')], /missing does not exist/],
-      [['aggregate', root], /is neither a sweep directory \(no sweep\.json\) nor a run directory \(no config\.json\).*e\.g\./],
+      [['aggregate', join(root, 'csv-only')], /csv-only holds no run: it is neither a sweep directory \(no sweep\.json\) nor a run directory \(no config\.json\), and none is in the 4 levels of directories below it/],
       [['aggregate', sweep, '--format', 'tex'], /--format takes one of md, csv, json, all, got 'tex'/],
       [['aggregate', sweep, '--out'], /--out needs a value/],
       [['aggregate', sweep, '--bogus'], /unknown option '--bogus'/],
@@ -302,6 +302,10 @@ describe('aggregate', () => {
       assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
       assert.match(r.stderr, message);
     }
+    // A directory holding the sweep: the sweep is found inside it.
+    const searched = perennial(['aggregate', root, '--out', join(root, 'searched'), '--format', 'md'], root);
+    assert.equal(searched.status, 0, searched.stderr);
+    assert.match(searched.stdout, /\| algorithms=ewc\(lambda=1000\) \| 2 \(1, 2\) \| 0\.8200 ± 0\.0283 \|/);
     const badManifest = join(root, 'bad-sweep');
     mkdirSync(badManifest);
     writeFileSync(join(badManifest, 'sweep.json'), '{"runs": [{"id": 3}]}');
