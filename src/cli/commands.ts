@@ -7,6 +7,7 @@
 //   perennial download <dataset> [--dir <cache>]  fetch a dataset (needs a network; never used by tests)
 //   perennial sweep [config.yaml] [key=v1,v2 ...] --dir <dir>   a grid of runs (src/cli/sweep.ts)
 //   perennial aggregate <sweep or run dirs>...    mean ± std over seeds per configuration (aggregate.ts)
+//   perennial report <runs, sweeps, dirs>... [--out <file>]   one HTML page of results (report.ts)
 import { join } from 'node:path';
 import { ConfigError, isOverrideArgument } from '../config/loader.js';
 import { type ExperimentConfig, describeSchema, loadExperiment } from '../config/experiment.js';
@@ -25,6 +26,7 @@ import { outputError } from '../serialization/write_errors.js';
 import { AGGREGATE_USAGE, aggregateCommand } from './aggregate.js';
 import { interruptedExitCode, listenForInterrupts } from './interrupt.js';
 import { ProgressBar } from './progress.js';
+import { REPORT_USAGE, reportCommand } from './report.js';
 import { SWEEP_USAGE, sweep } from './sweep.js';
 import { formatRunSummary } from './table.js';
 
@@ -41,6 +43,9 @@ const USAGE = `usage:
   perennial sweep status <dir>                  the state of each run of a sweep
   perennial aggregate <sweep or run directory>... [--out <dir>] [--format md|csv|json|all]
                                                 the paper's table: mean ± std over seeds per configuration
+  perennial report <run, sweep or directory>... [--out <file>]
+                                                one self-contained HTML page of the runs: heatmaps,
+                                                curves, metrics, algorithm reports, configurations
   perennial <command> --help                    the usage of one command`;
 
 /** What `perennial <command> --help` prints. */
@@ -84,6 +89,7 @@ options:
   -h, --help     show this help`,
   sweep: SWEEP_USAGE,
   aggregate: AGGREGATE_USAGE,
+  report: REPORT_USAGE,
 };
 
 class UsageError extends Error {}
@@ -255,6 +261,7 @@ export async function main(argv: string[]): Promise<number> {
     else if (command === 'download') await download(rest);
     else if (command === 'sweep') return await sweep(rest);
     else if (command === 'aggregate') return aggregateCommand(rest);
+    else if (command === 'report') return reportCommand(rest);
     else if (command === 'help' && rest[0] !== undefined) throw new UsageError(`no help on '${rest[0]}': it is not a command`);
     else if (command === undefined || command === '--help' || command === '-h' || command === 'help') process.stdout.write(`${USAGE}\n`);
     else throw new UsageError(`unknown command '${command}'`);

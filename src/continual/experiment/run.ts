@@ -1,8 +1,8 @@
 // Running an experiment: build the benchmark, model and algorithms from the
 // configuration, train task after task (sequence.ts), execute the unlearning
 // requests due after it (unlearning_plan.ts), test on every task seen so far,
-// write results and a checkpoint after each task, and make the reference runs
-// (references.ts, unlearning_references.ts). A run holds its directory's lock
+// write results (with the run's HTML report) and a checkpoint after each task,
+// and make the reference runs (references.ts, unlearning_references.ts). A run holds its directory's lock
 // from start to end (resume.ts), and stops at a step boundary when asked to.
 import { join } from 'node:path';
 import type { ExperimentConfig } from '../../config/experiment.js';
@@ -20,6 +20,8 @@ import { unlearningPlan, requestsUpTo } from './unlearning_plan.js';
 import { type ReferenceResults, runReferences } from './references.js';
 import { runUnlearningReferences } from './unlearning_references.js';
 import { openRunDirectory, resumePoint, whatResumeDoes } from './resume.js';
+import { runReportData } from '../../report/collect.js';
+import { writeReport } from '../../report/html.js';
 
 export interface RunOptions {
   config: ExperimentConfig;
@@ -81,6 +83,11 @@ function algorithmSummaries(algorithms: readonly Algorithm[]): Record<string, Al
   return out;
 }
 
+/**
+ * Writes the run's results and then its report. The report comes last and
+ * its failure is only logged: the results files are what the run is for,
+ * and `perennial report` can make the page again from them.
+ */
 function writeResults(
   runDir: string,
   accuracy: number[][],
@@ -88,17 +95,24 @@ function writeResults(
   references: ReferenceResults,
   config: ExperimentConfig,
   algorithms: readonly Algorithm[],
+  warn: (line: string) => void,
   unlearning?: UnlearningResults,
 ): RunSummary {
   const reports = Object.entries(algorithmSummaries(algorithms)).map(([name, r]) => [name, r.values] as const);
-  return writeRunResults(runDir, {
+  const { summary } = writeRunResults(runDir, {
     accuracy: new TaskMatrix('accuracy', accuracy),
     loss: new TaskMatrix('loss', loss),
     references,
     ...(unlearning === undefined ? {} : { unlearning }),
     ...(reports.length === 0 ? {} : { algorithms: Object.fromEntries(reports) }),
     metadata: { seed: config.seed, paradigm: config.paradigm, benchmark: config.benchmark.name, dataset: config.benchmark.dataset, algorithms: config.algorithms.map((a) => a.name) },
-  }).summary;
+  });
+  try {
+    writeReport(join(runDir, RESULT_FILES.report), runReportData(runDir, config, summary));
+  } catch (error) {
+    warn(`${RESULT_FILES.report} was not written (${error instanceof Error ? error.message : String(error)}); the other results were, and \`perennial report ${runDir}\` makes the page from them`);
+  }
+  return summary;
 }
 
 /** Runs (or resumes) the experiment in `runDir`, holding the directory's lock throughout. */
@@ -116,6 +130,10 @@ function runLocked(options: RunOptions, lock: RunLock): RunResult {
   const logger = new RunLogger(join(runDir, RESULT_FILES.log));
   const log = (line: string): void => {
     logger.info(line);
+    options.log?.(line);
+  };
+  const warn = (line: string): void => {
+    logger.warn(line);
     options.log?.(line);
   };
   log(options.resume ? `resuming the run in ${runDir}` : `starting a run in ${runDir}`);
@@ -150,7 +168,7 @@ function runLocked(options: RunOptions, lock: RunLock): RunResult {
         if (due.expired.length > 0) log(`after task ${task}: task ${due.expired.join(', ')} can no longer be unlearned (unlearnableAge ${plan?.unlearnableAge}); its record is freed`);
       },
       onTaskEnd: (task, acc, lossRows) => {
-        writeResults(runDir, acc, lossRows, {}, config, algorithms, unlearningSoFar(task));
+        writeResults(runDir, acc, lossRows, {}, config, algorithms, warn, unlearningSoFar(task));
         finishedTasks = task;
         log(`task ${task} done: accuracy on tasks 1..${task} = ${acc[task - 1]!.map((a) => a.toFixed(4)).join(', ')}`);
         for (const [name, summary] of Object.entries(algorithmSummaries(algorithms))) log(`${name}: ${summary.text}`);
@@ -160,7 +178,7 @@ function runLocked(options: RunOptions, lock: RunLock): RunResult {
     inReferences = true;
     const references = runReferences(config, benchmark, log, options.signal);
     const unlearning = requested === undefined ? undefined : { ...runUnlearningReferences(config, benchmark, model, requestsUpTo(requested, benchmark.numTasks), log, options.signal), beforeUnlearning };
-    const summary = writeResults(runDir, accuracy, loss, references, config, algorithms, unlearning);
+    const summary = writeResults(runDir, accuracy, loss, references, config, algorithms, warn, unlearning);
     log(`finished: average accuracy ${summary.finalAverageAccuracy.toFixed(4)}`);
     if (summary.unlearning?.accuracyGain != null) log(`unlearning: accuracy gain on the remaining tasks against the retrain reference ${summary.unlearning.accuracyGain.toFixed(4)}`);
     if (summary.unlearning?.unlearnedDrop != null) {

@@ -42,6 +42,8 @@ export const RESULT_FILES = Object.freeze({
   unlearningDistancePlot: 'unlearning_distance.svg',
   originalAccuracyCsv: 'acc_original.csv',
   originalAccuracyMatrixPlot: 'acc_matrix_original.svg',
+  /** The run's HTML report (src/report/), written by the runner after the files above. */
+  report: 'report.html',
 });
 
 export interface WrittenResults {

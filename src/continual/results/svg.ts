@@ -30,11 +30,15 @@ function text(x: number, y: number, content: string, attributes = ''): string {
 
 // --- colour ----------------------------------------------------------------
 
-type Rgb = readonly [number, number, number];
+/** A colour as red, green and blue from 0 to 255. */
+export type Rgb = readonly [number, number, number];
 
-// A white-to-dark-green sequential scale (as matplotlib's "Greens", which
-// CLArena's plots use): light cells are low values.
-const GREENS: readonly Rgb[] = [
+/**
+ * The heatmaps' colour scale, low to high, as evenly spaced RGB stops: white
+ * to dark green (as matplotlib's "Greens", which CLArena's plots use), so
+ * that light cells are low values.
+ */
+export const HEATMAP_SCALE: readonly Rgb[] = [
   [247, 252, 245],
   [199, 233, 192],
   [116, 196, 118],
@@ -43,10 +47,10 @@ const GREENS: readonly Rgb[] = [
 ];
 
 function colourAt(fraction: number): Rgb {
-  const f = Math.min(1, Math.max(0, Number.isFinite(fraction) ? fraction : 0)) * (GREENS.length - 1);
-  const i = Math.min(GREENS.length - 2, Math.floor(f));
-  const a = GREENS[i]!;
-  const b = GREENS[i + 1]!;
+  const f = Math.min(1, Math.max(0, Number.isFinite(fraction) ? fraction : 0)) * (HEATMAP_SCALE.length - 1);
+  const i = Math.min(HEATMAP_SCALE.length - 2, Math.floor(f));
+  const a = HEATMAP_SCALE[i]!;
+  const b = HEATMAP_SCALE[i + 1]!;
   const w = f - i;
   const mix = (k: 0 | 1 | 2): number => Math.round(a[k] + (b[k] - a[k]) * w);
   return [mix(0), mix(1), mix(2)];
@@ -122,7 +126,7 @@ export function matrixHeatmapSvg(matrix: TaskMatrix, options: HeatmapOptions = {
 
   // Colour bar: the scale's stops as a vertical gradient, high at the top.
   out.push('<defs><linearGradient id="scale" x1="0" y1="1" x2="0" y2="0">');
-  GREENS.forEach((c, i) => out.push(`<stop offset="${px(i / (GREENS.length - 1))}" stop-color="${hex(c)}"/>`));
+  HEATMAP_SCALE.forEach((c, i) => out.push(`<stop offset="${px(i / (HEATMAP_SCALE.length - 1))}" stop-color="${hex(c)}"/>`));
   out.push('</linearGradient></defs>');
   out.push(`<rect class="legend" x="${px(barX)}" y="${px(top)}" width="${barWidth}" height="${px(gridSize)}" fill="url(#scale)" stroke="#888888" stroke-width="0.5"/>`);
   out.push('<g class="legend-ticks" font-size="10">');
@@ -178,8 +182,8 @@ export interface LineChartOptions {
   markers?: boolean;
 }
 
-// Okabe–Ito colours: distinguishable with the common colour-vision deficiencies.
-const PALETTE = ['#0072B2', '#D55E00', '#009E73', '#CC79A7', '#E69F00', '#56B4E9', '#F0E442', '#000000'];
+/** The line charts' series colours, in order (Okabe–Ito: distinguishable with the common colour-vision deficiencies). */
+export const SERIES_COLOURS: readonly string[] = ['#0072B2', '#D55E00', '#009E73', '#CC79A7', '#E69F00', '#56B4E9', '#F0E442', '#000000'];
 
 function niceStep(range: number, count: number): number {
   const raw = range / Math.max(1, count);
@@ -294,7 +298,7 @@ export function lineChart(series: readonly LineSeries[], options: LineChartOptio
 
   // Series: lines broken at missing values, a marker per point.
   series.forEach((s, i) => {
-    const colour = PALETTE[i % PALETTE.length]!;
+    const colour = SERIES_COLOURS[i % SERIES_COLOURS.length]!;
     out.push(`<g class="series" data-name="${escapeXml(s.name)}">`);
     if (s.band !== undefined && s.band.length > 1) {
       // Along the upper edge and back along the lower one, closed.
@@ -328,7 +332,7 @@ export function lineChart(series: readonly LineSeries[], options: LineChartOptio
     series.forEach((s, i) => {
       const y = margin.top + 10 + i * 20;
       const x = margin.left + plotW + 16;
-      out.push(`<line x1="${px(x)}" y1="${px(y)}" x2="${px(x + 22)}" y2="${px(y)}" stroke="${PALETTE[i % PALETTE.length]!}" stroke-width="2"/>`);
+      out.push(`<line x1="${px(x)}" y1="${px(y)}" x2="${px(x + 22)}" y2="${px(y)}" stroke="${SERIES_COLOURS[i % SERIES_COLOURS.length]!}" stroke-width="2"/>`);
       out.push(text(x + 28, y + 4, s.name));
     });
     out.push('</g>');
