@@ -1,6 +1,7 @@
 // The report as one self-contained HTML file: its style, its data as JSON and
 // the script that draws it (page.ts) are all inside, so that it opens from
 // disk or from an e-mail with no network.
+import { escapeXml } from '../continual/results/svg.js';
 import { writeFileAtomic } from '../serialization/atomic.js';
 import type { ReportData } from './data.js';
 import { renderReport } from './page.js';
@@ -42,8 +43,10 @@ svg text { font-family: system-ui, "DejaVu Sans", Arial, sans-serif; }
 .cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(360px, 1fr)); gap: 14px; }
 .run-card { border: 1px solid var(--line); border-radius: 6px; padding: 10px 12px; min-width: 0; content-visibility: auto; contain-intrinsic-size: auto 480px; }
 .run-card .cell { stroke: #ffffff; stroke-width: 1; }
+.run-card:has(.unlearning) { grid-column: 1 / -1; }
 table.kv th { font-weight: 500; color: var(--muted); white-space: nowrap; }
 table.kv table, table.list { margin: 2px 0; }
+table.list td { white-space: nowrap; }
 details.config pre { font-size: 11px; max-height: 360px; overflow: auto; background: var(--head); padding: 8px; margin: 4px 0 0; }
 details.config summary { cursor: pointer; color: var(--muted); margin-top: 8px; }
 #tip { position: fixed; z-index: 10; pointer-events: none; white-space: pre; background: #1b1f24; color: #ffffff; padding: 4px 8px; border-radius: 4px; font-size: 12px; }
@@ -59,24 +62,20 @@ export function scriptSafeJson(value: unknown): string {
   return JSON.stringify(value).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
-/** Escapes text for HTML content. */
-function escapeHtml(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
-
 /** The report page of `data`: one HTML document, with no reference to anything outside it. */
 export function reportHtml(data: ReportData): string {
   const script = renderReport.toString();
   // The compiled function is our own code; a '</script' in it (a string, a
-  // comment) would end the element early, so it is refused here, not shipped.
-  if (/<\/script/i.test(script)) throw new Error('the report page script contains "</script": write it differently');
+  // comment) would end the element early, and '<!--' can change how the rest
+  // is read, so either is refused here, not shipped.
+  if (/<\/script|<!--/i.test(script)) throw new Error('the report page script contains "</script" or "<!--": write it differently');
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="generator" content="perennial">
-<title>${escapeHtml(data.title)}</title>
+<title>${escapeXml(data.title)}</title>
 <style>${STYLE}</style>
 </head>
 <body>

@@ -278,9 +278,13 @@ export function renderReport(data: ReportData): void {
     return `${run.name}\nafter training task ${t}, test on task ${j}: ${fixed(run.accuracy[t - 1]?.[j - 1])}`;
   }
 
-  /** Any JSON value of a report as HTML: objects as key-value tables, lists of objects as tables, lists of values inline. */
-  function valueView(value: unknown): Node {
-    if (isScalar(value)) return document.createTextNode(formatValue(value));
+  /**
+   * Any JSON value of a report as HTML: objects as key-value tables (two
+   * levels deep, inline text below that, which keeps a card narrow), lists of
+   * objects as tables, lists of values inline.
+   */
+  function valueView(value: unknown, depth = 0): Node {
+    if (isScalar(value) || (depth >= 2 && !Array.isArray(value))) return document.createTextNode(formatValue(value));
     if (Array.isArray(value)) {
       if (value.length > 0 && value.every((v) => v !== null && typeof v === 'object' && !Array.isArray(v))) {
         const columns = [...new Set(value.flatMap((v) => Object.keys(v as object)))];
@@ -290,7 +294,7 @@ export function renderReport(data: ReportData): void {
       }
       return document.createTextNode(formatValue(value));
     }
-    const rows = Object.entries(value as Record<string, unknown>).map(([k, v]) => el('tr', { 'data-key': k }, el('th', {}, k), el('td', {}, valueView(v))));
+    const rows = Object.entries(value as Record<string, unknown>).map(([k, v]) => el('tr', { 'data-key': k }, el('th', {}, k), el('td', {}, valueView(v, depth + 1))));
     return el('table', { class: 'kv' }, el('tbody', {}, ...rows));
   }
 
@@ -411,9 +415,9 @@ export function renderReport(data: ReportData): void {
       heatmapSlot(run),
     ];
     if (run.algorithms !== null) {
-      for (const [name, report] of Object.entries(run.algorithms)) parts.push(el('div', { class: 'algorithm', 'data-algorithm': name }, el('h4', {}, `${name}'s report`), valueView(report)));
+      for (const [name, report] of Object.entries(run.algorithms)) parts.push(el('div', { class: 'algorithm scroll', 'data-algorithm': name }, el('h4', {}, `${name}'s report`), valueView(report)));
     }
-    if (run.unlearning !== null) parts.push(el('div', { class: 'unlearning' }, el('h4', {}, 'Unlearning'), valueView(run.unlearning)));
+    if (run.unlearning !== null) parts.push(el('div', { class: 'unlearning scroll' }, el('h4', {}, 'Unlearning'), valueView(run.unlearning)));
     // Written when first opened: most configurations of a large sweep are never looked at.
     const config = el('pre', {});
     const details = el('details', { class: 'config' }, el('summary', {}, 'configuration'), config);

@@ -107,6 +107,17 @@ describe('perennial report', () => {
     assert.equal(scriptSafeJson({ s: '</script>&<!--\u2029' }), '{"s":"\\u003c/script\\u003e\\u0026\\u003c!--\\u2029"}');
   });
 
+  it("the algorithms' reports and the unlearning metrics are summary.json's", () => {
+    const dir = tempDir('report-extras-');
+    const run = writeRun(join(dir, 'run'), ['benchmark.numTasks=2'], [[0.9], [0.7, 0.95]]);
+    const path = join(run, 'summary.json');
+    const algorithms = { wsn: { capacityUsed: 0.42, capacityUsedAfterTask: [0.3, 0.42], tasks: [{ task: 1, kept: 10 }, { task: 2, kept: 12 }] } };
+    const unlearning = { requests: [{ afterTask: 2, tasks: [1] }], accuracyGain: 0.05, distance: { unlearned: { euclidean: 1.5, linearCka: null }, remaining: null } };
+    writeFileSync(path, JSON.stringify({ ...readJson<RunSummary>(path), algorithms, unlearning }));
+    const [shown] = collectReport([run], { base: dir, inputs: [] }).runs;
+    assert.deepEqual([shown!.algorithms, shown!.unlearning], [algorithms, unlearning]);
+  });
+
   it('a configuration and seed run twice are shown without groups, with the reason', () => {
     const dir = tempDir('report-twins-');
     const a = writeRun(join(dir, 'a'), ['benchmark.numTasks=2'], [[0.9], [0.7, 0.95]]);
