@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 process.chdir(root);
-const sourceDirs = ['src', 'test', 'bench'];
+const sourceDirs = ['src', 'test', 'bench', 'tools'];
 const outDir = 'dist';
 const stampFile = join(outDir, 'sources.sha256');
 

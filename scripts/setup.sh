@@ -4,9 +4,11 @@
 #   - Debian packages: libtorch-dev (unless LIBTORCH points at a libtorch
 #     download) and libopenblas0-pthread (the BLAS libtorch should use; the
 #     default reference BLAS is about 13x slower here);
-#   - with --test: dataset-fashion-mnist, the full-size data the tests read,
-#     and slurm-wlm with munge, the one-node Slurm cluster (scripts/slurm.sh,
-#     started last) that the Slurm executor's tests submit to;
+#   - with --test: dataset-fashion-mnist, the full-size data the tests read;
+#     slurm-wlm with munge, the one-node Slurm cluster (scripts/slurm.sh,
+#     started last) that the Slurm executor's tests submit to; and chromium,
+#     the browser the report's tests drive headless (playwright-core
+#     downloads no browser);
 #   - with --dev: those, and python3-torch for the fixture generators and the
 #     benchmarks (never needed at run time or by the tests);
 #   - npm dependencies, the native addon and the TypeScript build, each redone
@@ -17,8 +19,8 @@ cd "$(dirname "$0")/.."
 packages=(libopenblas0-pthread)
 [ -n "${LIBTORCH:-}" ] || packages+=(libtorch-dev)
 case "${1:-}" in
-  --test) packages+=(dataset-fashion-mnist slurm-wlm munge) ;;
-  --dev) packages+=(dataset-fashion-mnist slurm-wlm munge python3-torch) ;;
+  --test) packages+=(dataset-fashion-mnist slurm-wlm munge chromium) ;;
+  --dev) packages+=(dataset-fashion-mnist slurm-wlm munge chromium python3-torch) ;;
   "") ;;
   *) echo "perennial: unknown set-up option '$1' (use --test or --dev)" >&2; exit 2 ;;
 esac

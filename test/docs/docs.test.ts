@@ -1,14 +1,15 @@
 // Every `perennial` command in the README's and the docs' shell blocks runs
 // as typed, so the documentation cannot drift from the CLI. Long runs get
 // small overrides (one epoch, a few hundred samples, fewer tasks), each
-// command writes into a directory of its own, and placeholders such as
+// command writes into a directory of its own (--out of aggregate, report and
+// plasticity included), and placeholders such as
 // `<run directory>` are replaced by what an earlier command made.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { DEFAULT_EXPERIMENT_PATH, experimentSchemaRows, loadExperiment } from '../../src/config/index.js';
 import '../../src/continual/index.js';
 import { runExperiment } from '../../src/continual/experiment/run.js';
@@ -89,7 +90,7 @@ describe('documented commands', () => {
     const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { bin: Record<string, string> };
     assert.equal(pkg.bin['perennial'], 'dist/src/cli/main.js');
     const used = new Set(commands.map((c) => c.args[0]));
-    for (const command of ['run', 'list', 'plasticity', 'download', 'aggregate']) assert.ok(used.has(command), `no documented example of 'perennial ${command}'`);
+    for (const command of ['run', 'list', 'plasticity', 'download', 'aggregate', 'report']) assert.ok(used.has(command), `no documented example of 'perennial ${command}'`);
   });
 
   it('the default experiment in docs/configuration.md is the one the code runs', () => {
@@ -150,6 +151,10 @@ describe('documented commands', () => {
         const outIndex = args.indexOf('--out');
         if (outIndex >= 0) args.splice(outIndex, 2);
         args = [...args.map((a) => (a === lastSweepDocumented ? lastSweep! : a)), '--out', out];
+      } else if (subcommand === 'report') {
+        const outIndex = args.indexOf('--out');
+        if (outIndex >= 0) args.splice(outIndex, 2);
+        args = [...args.map((a) => (a === lastSweepDocumented ? lastSweep! : a)), '--out', join(out, 'report.html')];
       } else if (subcommand === 'sweep' && rest[0] === 'status') {
         assert.ok(lastSweep !== undefined, 'a status example needs a sweep before it');
         args = ['sweep', 'status', lastSweep];
@@ -178,6 +183,7 @@ describe('documented commands', () => {
       if (subcommand === 'plasticity') assert.ok(existsSync(join(out, 'online_accuracy.csv')), 'online_accuracy.csv written');
       if (subcommand === 'list') assert.match(result.stdout, /configuration keys:/);
       if (subcommand === 'aggregate') assert.match(result.stdout, /\| algorithms=finetuning \| (2 \(1, 2\)|3 \(1, 2, 3\)) \|/);
+      if (subcommand === 'report') assert.equal(result.stdout, `${pathToFileURL(join(out, 'report.html')).href}\n`, 'the report is written where --out says');
       if (subcommand === 'sweep') assert.match(result.stdout, rest[0] === 'status' ? /^sweep .*: (\d+) runs, \1 done/ : /runs done, 0 failed\nresults: /);
       if (subcommand === 'download') assert.match(result.stdout, new RegExp(`${args[1]} is in ${join(out, args[1]!)}`));
     });
