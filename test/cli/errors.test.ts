@@ -71,6 +71,7 @@ describe('perennial --help', () => {
       [['plasticity'], /^usage: perennial plasticity <config\.yaml>\.\.\. \[key\.path=value \.\.\.\] \[--out <dir>\]\n[\s\S]*--out <dir>/],
       [['download'], /^usage: perennial download <dataset> \[--dir <cache>\]\n[\s\S]*--dir <cache>/],
       [['aggregate'], /^usage: perennial aggregate <sweep or run directory>\.\.\. \[--out <dir>\][\s\S]*--allow-mixed/],
+      [['report'], /^usage: perennial report <run, sweep or directory>\.\.\. \[--out <file>\]\n[\s\S]*--out <file>/],
     ];
     for (const [command, usage] of usages) {
       for (const flag of ['--help', '-h']) {
