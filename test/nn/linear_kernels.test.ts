@@ -46,9 +46,9 @@ describe('linear layers through oneDNN', () => {
 
   for (const [name, shapes] of [
     ['2-D input with bias', [[64, 300], [130, 300], [130]]],
-    ['3-D input with bias', [[4, 9, 50], [20, 50], [20]]],
-    ['one example, no bias', [[1, 784], [256, 784]]],
-    ['one example with bias', [[1, 30], [4, 30], [4]]],
+    ['3-D input with bias', [[4, 9, 200], [600, 200], [600]]],
+    ['one example, no bias', [[1, 2048], [512, 2048]]],
+    ['one example with bias', [[1, 1024], [1024, 1024], [1024]]],
   ] as const) {
     test(`${name}: output and gradients of x, W and b agree with float64`, () => {
       tidy(() => {
@@ -92,14 +92,14 @@ describe('linear layers through oneDNN', () => {
   test('mm without gradients: every layout of the two operands (row-major, transposed, neither) agrees with float64', () => {
     tidy(() => {
       manualSeed(5);
-      const a = randn([30, 50]);
-      const b = randn([50, 20]);
+      const a = randn([128, 100]);
+      const b = randn([100, 90]);
       const cases: [string, Tensor, Tensor][] = [
         ['row-major', a, b],
         ['transposed first', a.t().contiguous().t(), b],
         ['transposed second', a, b.t().contiguous().t()],
         ['both transposed', a.t().contiguous().t(), b.t().contiguous().t()],
-        ['a strided slice', randn([30, 100]).narrow(1, 10, 50), b],
+        ['a strided slice', randn([128, 200]).narrow(1, 10, 100), b],
         ['one column', a, b.narrow(1, 0, 1).contiguous()],
       ];
       for (const [what, x, y] of cases) assertNearDouble(x.mm(y), x.to('float64').mm(y.to('float64')), what);
@@ -108,7 +108,7 @@ describe('linear layers through oneDNN', () => {
 
   test('a forward of one row leaves the bias unchanged', () => {
     tidy(() => {
-      const [x, w, b] = leaves('float32', [[1, 30], [4, 30], [4]]);
+      const [x, w, b] = leaves('float32', [[1, 1024], [1024, 1024], [1024]]);
       const before = b!.detach().clone();
       F.linear(x!, w!, b!);
       F.linear(x!.detach(), w!.detach(), b!.detach());
@@ -119,9 +119,10 @@ describe('linear layers through oneDNN', () => {
   test('a second derivative through the layer (create_graph) is recorded and right', () => {
     tidy(() => {
       const compute = (dtype: 'float32' | 'float64'): Tensor[] => {
-        const [x, w, b] = leaves(dtype, [[8, 16], [5, 16], [5]]);
+        const [x, w, b] = leaves(dtype, [[16, 256], [256, 256], [256]]);
         // d/dW of |dL/dx|² with L = sum(tanh(y)): needs the backward's products recorded.
-        const [dx] = grad(F.linear(x!, w!, b!).tanh().sum(), [x!], { createGraph: true });
+        // Inputs scaled so that tanh is not saturated (its second derivative would then be float32 noise).
+        const [dx] = grad(F.linear(x!.mul(0.1), w!, b!).tanh().sum(), [x!], { createGraph: true });
         return grad(dx!.square().sum(), [w!]).map((g) => g!);
       };
       assertNearDouble(compute('float32')[0]!, compute('float64')[0]!, 'second derivative');
@@ -137,9 +138,32 @@ describe('linear layers through oneDNN', () => {
     });
   });
 
+  test('products under 2^20 multiply-adds take libtorch\'s path (bit for bit), larger ones oneDNN\'s', () => {
+    tidy(() => {
+      const before = linearKernels();
+      const layer = (shapes: number[][]): Tensor[] => {
+        const [x, w, b] = leaves('float32', shapes);
+        return linearAndGrads(x!, w!, b!);
+      };
+      // A classification head (16 x 256 -> 10: 40,960 multiply-adds) and a hidden layer (64 x 784 -> 256: 12.8 million).
+      const small = [[16, 256], [10, 256], [10]];
+      const large = [[64, 784], [256, 784], [256]];
+      const chosen = [layer(small), layer(large)];
+      setLinearKernels('libtorch');
+      const plain = [layer(small), layer(large)];
+      setLinearKernels(before);
+      chosen[0]!.forEach((t, i) => assert.ok(t.equal(plain[0]![i]!), `small layer, ${['y', 'dx', 'dW', 'db'][i]}: libtorch's path, bit for bit`));
+      if (before === 'onednn') assert.ok(!chosen[1]!.every((t, i) => t.equal(plain[1]![i]!)), "large layer: oneDNN's products, which round differently");
+      chosen[1]!.forEach((t, i) => {
+        const scale = plain[1]![i]!.abs().max().item();
+        assert.ok(t.sub(plain[1]![i]!).abs().max().item() <= 1e-5 * scale, `large layer, ${['y', 'dx', 'dW', 'db'][i]}: the two paths agree to float32 rounding of its scale`);
+      });
+    });
+  });
+
   test("setLinearKernels('libtorch') and back: both paths give the layer within float32 rounding", () => {
     tidy(() => {
-      const [x, w, b] = leaves('float32', [[32, 100], [10, 100], [10]]);
+      const [x, w, b] = leaves('float32', [[64, 300], [130, 300], [130]]);
       const fast = F.linear(x!, w!, b!).detach();
       const before = linearKernels();
       setLinearKernels('libtorch');
