@@ -174,6 +174,7 @@ const experimentObject = object({
   }
 });
 
+/** The schema of a whole experiment: validates a parsed YAML document, fills the defaults and runs the cross-field checks (loadExperiment uses it). */
 export const experimentSchema: Schema<ExperimentConfig> = experimentObject;
 
 /** The keys an experiment file has at its top level. */

@@ -40,6 +40,7 @@ export interface SchedulerConfig {
   patience?: number;
 }
 
+/** The `training` section: how each task is trained. */
 export interface TrainingConfig {
   epochs: number;
   batchSize: number;
@@ -49,6 +50,7 @@ export interface TrainingConfig {
   validateEveryEpoch: boolean;
 }
 
+/** The `reference` section: extra runs made for the metrics that compare against them. */
 export interface ReferenceConfig {
   /** Also train one model on all tasks at once (upper bound; needed for the forgetting ratio). */
   joint: boolean;
@@ -78,6 +80,7 @@ export interface UnlearningConfig {
   unlearnableAge?: number;
 }
 
+/** The `output` section: where the run directory is made. */
 export interface OutputConfig {
   /** Runs are written under this directory. */
   dir: string;
@@ -92,6 +95,7 @@ export interface OutputConfig {
  */
 export type CilHeadsSetting = 'auto' | 'growing' | 'full';
 
+/** A validated experiment with every default filled: what loadExperiment returns and runExperiment takes (docs/configuration.md lists every key). */
 export interface ExperimentConfig {
   seed: number;
   paradigm: Paradigm;

@@ -15,6 +15,7 @@ export interface ConfigIssue {
   readonly location?: string;
 }
 
+/** One line of a ConfigError: where, which key, and what is wrong. */
 export function formatConfigIssue(issue: ConfigIssue): string {
   const where = issue.location === undefined ? '' : `${issue.location}: `;
   const key = issue.path === null ? '' : `${formatPath(issue.path)}: `;

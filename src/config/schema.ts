@@ -10,6 +10,7 @@
 
 /** One step of a key path: an object key or an array index. */
 export type PathSegment = string | number;
+/** A key path from the root of a value, e.g. `['training', 'optimizer', 'lr']`. */
 export type Path = readonly PathSegment[];
 
 /** One validation problem; `message` does not repeat the path. */
@@ -44,6 +45,7 @@ export function formatPath(path: Path): string {
   return out === '' ? '(root)' : out;
 }
 
+/** `path: message`, as the lines of a SchemaError. */
 export function formatIssue(issue: ValidationIssue): string {
   return `${formatPath(issue.path)}: ${issue.message}`;
 }
@@ -153,6 +155,7 @@ function suggestion(input: unknown, candidates: readonly string[]): string {
 
 /** Returned by a check that failed; its issues are already recorded. */
 export const INVALID: unique symbol = Symbol('invalid');
+/** What a check returns: the validated value, or INVALID once its problems are recorded. */
 export type Checked<T> = T | typeof INVALID;
 
 /** Reports a problem found by a refinement at a path relative to the refined value. */
@@ -177,8 +180,10 @@ interface Refinement<T> {
   run(value: T, report: Reporter): void;
 }
 
+/** The outcome of Schema.validate: the value, or every problem found. */
 export type ValidationResult<T> = { ok: true; value: T } | { ok: false; issues: ValidationIssue[] };
 
+/** A validator of plain values read from YAML, typed by what it produces; the constructors (`number`, `object`, `union`, ...) make them. */
 export abstract class Schema<T> {
   /** Documentation shown by describeRows. */
   doc: string | undefined;
@@ -250,6 +255,7 @@ export abstract class Schema<T> {
   }
 }
 
+/** The type a schema produces: `Infer<typeof options>` types an algorithm's validated options. */
 export type Infer<S> = S extends Schema<infer T> ? T : never;
 
 /** How an object field behaves when its key is absent. */
@@ -334,6 +340,7 @@ function renderDefault(value: unknown): string {
 
 // --- numbers ---------------------------------------------------------------
 
+/** Bounds of a `number()` or `integer()` schema. */
 export interface NumberOptions {
   /** Only whole numbers. */
   integer?: boolean;
@@ -345,6 +352,7 @@ export interface NumberOptions {
   maxExclusive?: boolean;
 }
 
+/** A number within bounds (see NumberOptions); made by `number()` and `integer()`. */
 export class NumberSchema extends Schema<number> {
   constructor(readonly options: NumberOptions = {}) {
     super();
@@ -381,6 +389,7 @@ export class NumberSchema extends Schema<number> {
 
 // --- strings, booleans, enums ----------------------------------------------
 
+/** Constraints of a `string()` schema. */
 export interface StringOptions {
   /** Rejects the empty string. */
   nonEmpty?: boolean;
@@ -392,6 +401,7 @@ export interface StringOptions {
   label?: string;
 }
 
+/** A string, possibly non-empty or matching a pattern; made by `string()`. */
 export class StringSchema extends Schema<string> {
   constructor(readonly options: StringOptions = {}) {
     super();
@@ -418,6 +428,7 @@ export class StringSchema extends Schema<string> {
   }
 }
 
+/** `true` or `false`; made by `boolean()`. */
 export class BooleanSchema extends Schema<boolean> {
   expected(): string {
     return 'true or false';
@@ -441,6 +452,7 @@ function quoteList(values: readonly string[]): string {
   return values.map((v) => `'${v}'`).join(', ');
 }
 
+/** One of a fixed list of strings, with a "did you mean" for near misses; made by `enumOf()`. */
 export class EnumSchema<V extends string> extends Schema<V> {
   constructor(readonly values: readonly V[]) {
     super();
@@ -466,11 +478,13 @@ export class EnumSchema<V extends string> extends Schema<V> {
 
 // --- lists -----------------------------------------------------------------
 
+/** Length bounds of an `array()` schema. */
 export interface ArrayOptions {
   minLength?: number;
   maxLength?: number;
 }
 
+/** A list whose items all pass one schema; made by `array()`. */
 export class ArraySchema<T> extends Schema<T[]> {
   constructor(
     readonly item: Schema<T>,
@@ -553,6 +567,7 @@ export class RecordSchema<T> extends Schema<Record<string, T>> {
 
 type TupleOutput<S extends readonly Schema<unknown>[]> = { -readonly [K in keyof S]: Infer<S[K]> };
 
+/** A list of fixed length, each position with its own schema; made by `tuple()`. */
 export class TupleSchema<S extends readonly Schema<unknown>[]> extends Schema<TupleOutput<S>> {
   constructor(readonly items: S) {
     super();
@@ -592,14 +607,17 @@ export class TupleSchema<S extends readonly Schema<unknown>[]> extends Schema<Tu
 
 // --- objects ---------------------------------------------------------------
 
+/** The fields of an `object()` schema, by key. */
 export type Fields = Readonly<Record<string, Schema<unknown>>>;
 
 type OptionalKeys<F extends Fields> = { [K in keyof F]: F[K] extends OptionalSchema<unknown> ? K : never }[keyof F];
 type Simplify<T> = { [K in keyof T]: T[K] } & {};
+/** The type an `object()` schema produces: optional fields become optional properties. */
 export type ObjectOutput<F extends Fields> = Simplify<
   { [K in Exclude<keyof F, OptionalKeys<F>>]: Infer<F[K]> } & { [K in OptionalKeys<F>]?: Infer<F[K]> }
 >;
 
+/** Settings of an `object()` schema. */
 export interface ObjectOptions {
   /** Keep keys the schema does not name (default false: they are errors). */
   allowUnknown?: boolean;
@@ -613,12 +631,14 @@ interface VariantContext {
   readonly label: string;
 }
 
+/** Whether `value` is a mapping as YAML and JSON produce them (not an array, null or class instance). */
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
   const proto: unknown = Object.getPrototypeOf(value);
   return proto === Object.prototype || proto === null;
 }
 
+/** A mapping with known keys, each checked by its own schema; unknown keys are errors with a "did you mean". Made by `object()`. */
 export class ObjectSchema<T extends object> extends Schema<T> {
   constructor(
     readonly fields: Fields,
@@ -699,10 +719,12 @@ export class ObjectSchema<T extends object> extends Schema<T> {
 // --- unions by discriminator -------------------------------------------------
 
 type VariantOutput<K extends string, N extends string, S> = S extends ObjectSchema<infer O> ? Simplify<{ [P in K]: N } & O> : never;
+/** The type a `union()` schema produces: one variant per discriminator value. */
 export type UnionOutput<K extends string, V extends Record<string, ObjectSchema<object>>> = {
   [N in keyof V & string]: VariantOutput<K, N, V[N]>;
 }[keyof V & string];
 
+/** Settings of a `union()` schema. */
 export interface UnionOptions {
   /** The variant used when the discriminator key is absent. */
   defaultVariant?: string;
@@ -803,42 +825,52 @@ export class UnionSchema<T extends object> extends Schema<T> {
 // ---------------------------------------------------------------------------
 // Constructors
 
+/** A number schema: `number({ min: 0, minExclusive: true })` accepts positive numbers. */
 export function number(options: NumberOptions = {}): NumberSchema {
   return new NumberSchema(options);
 }
 
+/** A whole-number schema with optional bounds. */
 export function integer(options: Omit<NumberOptions, 'integer'> = {}): NumberSchema {
   return new NumberSchema({ ...options, integer: true });
 }
 
+/** A string schema: `string({ nonEmpty: true })`, or one matching a pattern. */
 export function string(options: StringOptions = {}): StringSchema {
   return new StringSchema(options);
 }
 
+/** A schema accepting `true` or `false`. */
 export function boolean(): BooleanSchema {
   return new BooleanSchema();
 }
 
+/** A schema accepting one of `values`: `enumOf(['sgd', 'adam'])`. */
 export function enumOf<const V extends string>(values: readonly V[]): EnumSchema<V> {
   return new EnumSchema(values);
 }
 
+/** A list schema whose items pass `item`, with optional length bounds. */
 export function array<T>(item: Schema<T>, options: ArrayOptions = {}): ArraySchema<T> {
   return new ArraySchema(item, options);
 }
 
+/** A mapping schema with any keys, every value passing `value`. */
 export function record<T>(value: Schema<T>): RecordSchema<T> {
   return new RecordSchema(value);
 }
 
+/** A fixed-length list schema, one schema per position: `tuple([number(), number()])`. */
 export function tuple<const S extends readonly Schema<unknown>[]>(items: S): TupleSchema<S> {
   return new TupleSchema(items);
 }
 
+/** A mapping schema with the given fields; its output type is inferred from them (see Infer). */
 export function object<F extends Fields>(fields: F, options: ObjectOptions = {}): ObjectSchema<ObjectOutput<F>> {
   return new ObjectSchema<ObjectOutput<F>>(fields, options);
 }
 
+/** A mapping schema whose `key` (e.g. `name`) selects which fields it has: `union('name', { sgd: object(...), adam: object(...) })`. */
 export function union<K extends string, V extends Record<string, ObjectSchema<object>>>(
   key: K,
   variants: V,

@@ -134,6 +134,7 @@ function planFor(name: string): DownloadPlan {
   return plan;
 }
 
+/** Where downloadDataset puts a dataset, and how it reports and fetches. */
 export interface DownloadOptions {
   /** The cache root; the dataset goes to <cacheDir>/<name>. Default: defaultCacheDir(). */
   cacheDir?: string;

@@ -11,6 +11,7 @@ import { constants as bufferConstants } from 'node:buffer';
 import { constants as zlibConstants, gunzipSync } from 'node:zlib';
 import { DataFormatError, DatasetNotFoundError, type RawDataset, type Split, checkRawDataset } from './raw.js';
 
+/** The contents of an IDX file: its elements and its shape. */
 export interface IdxArray {
   /** The elements, row-major. */
   readonly data: Uint8Array;
@@ -163,6 +164,7 @@ export function readIdxFile(path: string, expectedDims?: number): IdxArray {
   return decodeIdx(bytes, path, expectedDims);
 }
 
+/** How loadIdxDataset finds the files of a dataset in a directory. */
 export interface IdxDatasetOptions {
   /** Prefix of the file names, e.g. 'emnist-balanced-' for EMNIST's files. */
   prefix?: string;

@@ -2,6 +2,7 @@
 // this form so that they stay independent of the tensor engine and can be
 // tested byte for byte; the benchmarks convert to normalised float tensors.
 
+/** A dataset's training or test part. */
 export type Split = 'train' | 'test';
 
 /** Images and labels in memory: `images` holds N x C x H x W unsigned bytes, row-major. */

@@ -17,6 +17,7 @@ import { loadEmbeddedMnist } from './embedded.js';
 import { loadIdxDataset, transposeImages } from './idx.js';
 import { DataFormatError, DatasetNotFoundError, type RawDataset, type Split, checkLabelRange } from './raw.js';
 
+/** A dataset the benchmarks can read by name (`benchmark.dataset`): its shape, classes, statistics, and how to read and obtain it. */
 export interface DatasetSpec {
   readonly name: string;
   readonly description: string;
@@ -36,6 +37,7 @@ export interface DatasetSpec {
   read(dir: string, split: Split): RawDataset;
 }
 
+/** The dataset of a benchmark that names none: the MNIST digits bundled with the package, so that nothing has to be downloaded. */
 export const DEFAULT_DATASET = 'mnist-embedded';
 
 const FASHION_DEBIAN_DIR = '/usr/share/datasets/fashion-mnist';
@@ -166,6 +168,7 @@ const BY_NAME = new Map(SPECS.map((s) => [s.name, s]));
 /** Every dataset name `datasetSpec` accepts. */
 export const DATASET_NAMES: readonly string[] = SPECS.map((s) => s.name);
 
+/** The dataset called `name`; an unknown name is an error listing the known ones. */
 export function datasetSpec(name: string): DatasetSpec {
   const spec = BY_NAME.get(name);
   if (spec === undefined) throw new Error(`unknown dataset '${name}'; known datasets: ${DATASET_NAMES.join(', ')}`);

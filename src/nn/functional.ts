@@ -10,6 +10,7 @@ import { cat } from '../tensor/functions.js';
 import { type Size2, pair } from './size.js';
 
 export type { Size2 } from './size.js';
+/** How a loss combines its per-element values: their mean, their sum, or none (one value per element). */
 export type Reduction = 'mean' | 'sum' | 'none';
 
 function checkReduction(fn: string, reduction: string): void {
@@ -38,6 +39,7 @@ export function linear(input: Tensor, weight: Tensor, bias?: Tensor | null): Ten
   return Tensor.wrap(native.linear(input.handle, weight.handle, bias?.handle));
 }
 
+/** Stride, padding, dilation and groups of conv2d (PyTorch's defaults). */
 export interface Conv2dOptions {
   stride?: Size2;
   /** Zero padding on each side, or 'valid' (none) or 'same' (output size = input size; stride 1 only). */
@@ -86,6 +88,7 @@ function convolve(input: Tensor, weight: Tensor, bias: Tensor | null | undefined
 
 // ---- pooling --------------------------------------------------------------------
 
+/** Settings of maxPool2d (PyTorch's defaults). */
 export interface MaxPool2dOptions {
   /** Defaults to the kernel size. */
   stride?: Size2 | null;
@@ -94,6 +97,7 @@ export interface MaxPool2dOptions {
   ceilMode?: boolean;
 }
 
+/** The maximum over each `kernelSize` window of [N, C, H, W] (or [C, H, W]). */
 export function maxPool2d(input: Tensor, kernelSize: Size2, options: MaxPool2dOptions = {}): Tensor {
   const kernel = pair('maxPool2d', 'kernelSize', kernelSize, 1);
   const stride = options.stride == null ? kernel : pair('maxPool2d', 'stride', options.stride, 1);
@@ -102,6 +106,7 @@ export function maxPool2d(input: Tensor, kernelSize: Size2, options: MaxPool2dOp
   return Tensor.wrap(native.maxPool2d(input.handle, kernel, stride, padding, dilation, options.ceilMode ?? false));
 }
 
+/** Settings of avgPool2d (PyTorch's defaults). */
 export interface AvgPool2dOptions {
   /** Defaults to the kernel size. */
   stride?: Size2 | null;
@@ -111,6 +116,7 @@ export interface AvgPool2dOptions {
   countIncludePad?: boolean;
 }
 
+/** The mean over each `kernelSize` window of [N, C, H, W] (or [C, H, W]). */
 export function avgPool2d(input: Tensor, kernelSize: Size2, options: AvgPool2dOptions = {}): Tensor {
   const kernel = pair('avgPool2d', 'kernelSize', kernelSize, 1);
   const stride = options.stride == null ? kernel : pair('avgPool2d', 'stride', options.stride, 1);
@@ -121,6 +127,7 @@ export function avgPool2d(input: Tensor, kernelSize: Size2, options: AvgPool2dOp
 /** An output size for adaptive pooling; null keeps the input's size in that dim. */
 export type AdaptiveSize2 = number | readonly [number | null, number | null];
 
+/** Average pooling to a fixed output size, whatever the input size (windows chosen as PyTorch does). */
 export function adaptiveAvgPool2d(input: Tensor, outputSize: AdaptiveSize2): Tensor {
   if (input.ndim !== 3 && input.ndim !== 4) throw new RangeError(`adaptiveAvgPool2d: expected a 3-d or 4-d input, got shape [${input.shape.join(', ')}]`);
   const [h, w] = typeof outputSize === 'number' ? [outputSize, outputSize] : outputSize;
@@ -128,6 +135,7 @@ export function adaptiveAvgPool2d(input: Tensor, outputSize: AdaptiveSize2): Ten
   return Tensor.wrap(native.adaptiveAvgPool2d(input.handle, size));
 }
 
+/** Settings of unfold (PyTorch's defaults). */
 export interface UnfoldOptions {
   dilation?: Size2;
   padding?: Size2;
@@ -145,6 +153,7 @@ export function unfold(input: Tensor, kernelSize: Size2, options: UnfoldOptions 
 
 // ---- normalisation and dropout --------------------------------------------------------
 
+/** Affine parameters, mode and settings of batchNorm. */
 export interface BatchNormOptions {
   weight?: Tensor | null;
   bias?: Tensor | null;
@@ -174,6 +183,7 @@ export function batchNorm(input: Tensor, runningMean: Tensor | null, runningVar:
   );
 }
 
+/** Probability and mode of dropout. */
 export interface DropoutOptions {
   /** Probability of zeroing an element (default 0.5). */
   p?: number;
@@ -190,18 +200,23 @@ export function dropout(input: Tensor, options: DropoutOptions = {}): Tensor {
 
 // ---- activations ----------------------------------------------------------------------
 
+/** max(x, 0), elementwise. */
 export function relu(input: Tensor): Tensor {
   return Tensor.wrap(native.relu(input.handle));
 }
+/** x where x > 0, else negativeSlope · x (default 0.01). */
 export function leakyRelu(input: Tensor, options: { negativeSlope?: number } = {}): Tensor {
   return Tensor.wrap(native.leakyRelu(input.handle, options.negativeSlope ?? 0.01));
 }
+/** 1 / (1 + e^−x), elementwise. */
 export function sigmoid(input: Tensor): Tensor {
   return Tensor.wrap(native.sigmoid(input.handle));
 }
+/** The hyperbolic tangent, elementwise. */
 export function tanh(input: Tensor): Tensor {
   return Tensor.wrap(native.tanh(input.handle));
 }
+/** GELU computed exactly ('none') or by its tanh approximation. */
 export type GeluApproximate = 'none' | 'tanh';
 /** Exact GELU (erf), or its tanh approximation. */
 export function gelu(input: Tensor, options: { approximate?: GeluApproximate } = {}): Tensor {
@@ -220,15 +235,18 @@ function withDType(input: Tensor, dtype: DType | undefined, op: (x: Tensor) => T
     cast.dispose();
   }
 }
+/** exp(x) normalised to sum to 1 along `dim`; `dtype` casts the input first. */
 export function softmax(input: Tensor, dim: number, options: { dtype?: DType } = {}): Tensor {
   return withDType(input, options.dtype, (x) => Tensor.wrap(native.softmax(x.handle, dim)));
 }
+/** The log of softmax along `dim`, computed stably; `dtype` casts the input first. */
 export function logSoftmax(input: Tensor, dim: number, options: { dtype?: DType } = {}): Tensor {
   return withDType(input, options.dtype, (x) => Tensor.wrap(native.logSoftmax(x.handle, dim)));
 }
 
 // ---- losses ---------------------------------------------------------------------------
 
+/** Class weights, reduction, ignored class and label smoothing of crossEntropy. */
 export interface CrossEntropyOptions {
   /** A weight per class. */
   weight?: Tensor | null;
@@ -252,6 +270,7 @@ export function crossEntropy(input: Tensor, target: Tensor, options: CrossEntrop
   return Tensor.wrap(native.crossEntropy(input.handle, target.handle, options.weight?.handle, reduction, options.ignoreIndex ?? -100, smoothing));
 }
 
+/** Class weights, reduction and ignored class of nllLoss. */
 export interface NllLossOptions {
   weight?: Tensor | null;
   reduction?: Reduction;
@@ -266,6 +285,7 @@ export function nllLoss(input: Tensor, target: Tensor, options: NllLossOptions =
   return Tensor.wrap(native.nllLoss(input.handle, target.handle, options.weight?.handle, reduction, options.ignoreIndex ?? -100));
 }
 
+/** The squared difference of input and target, reduced (mean by default). */
 export function mseLoss(input: Tensor, target: Tensor, options: { reduction?: Reduction } = {}): Tensor {
   const reduction = options.reduction ?? 'mean';
   checkReduction('mseLoss', reduction);

@@ -1,7 +1,9 @@
 // Neural-network building blocks, as torch.nn.
 export { Module, type StateDict, type LoadStateDictOptions } from './module.js';
 export { Parameter, Buffer } from './parameter.js';
+/** Stateless functions of tensors, as torch.nn.functional: activations, convolution, pooling, normalisation, dropout and losses. */
 export * as functional from './functional.js';
+/** Parameter initialisers, as torch.nn.init, drawing the same values as PyTorch after the same seed. */
 export * as init from './init.js';
 export { Linear, Identity, type LinearOptions } from './layers/linear.js';
 export { Conv2d, type Conv2dOptions } from './layers/conv.js';

@@ -6,6 +6,7 @@
 import { noGrad } from '../tensor/autograd.js';
 import type { Tensor } from '../tensor/tensor.js';
 
+/** The layers and activations calculateGain knows, with PyTorch's names camelCased. */
 export type Nonlinearity =
   | 'linear'
   | 'conv1d'
@@ -20,6 +21,7 @@ export type Nonlinearity =
   | 'leakyRelu'
   | 'selu';
 
+/** Whether an initialiser scales by the fan-in (forward pass) or the fan-out (backward pass). */
 export type FanMode = 'fanIn' | 'fanOut';
 
 const LINEAR_FNS: readonly string[] = ['linear', 'conv1d', 'conv2d', 'conv3d', 'convTranspose1d', 'convTranspose2d', 'convTranspose3d'];
@@ -79,16 +81,20 @@ export function normal_<T extends Tensor>(tensor: T, mean = 0, std = 1): T {
   return noGrad(() => tensor.normal_(mean, std));
 }
 
+/** Fills `tensor` with `value`, without recording gradients. */
 export function constant_<T extends Tensor>(tensor: T, value: number): T {
   return noGrad(() => tensor.fill_(value));
 }
+/** Fills `tensor` with zeros, without recording gradients. */
 export function zeros_<T extends Tensor>(tensor: T): T {
   return noGrad(() => tensor.zero_());
 }
+/** Fills `tensor` with ones, without recording gradients. */
 export function ones_<T extends Tensor>(tensor: T): T {
   return noGrad(() => tensor.fill_(1));
 }
 
+/** The rectifier, fan mode and nonlinearity the Kaiming initialisers scale for. */
 export interface KaimingOptions {
   /** The negative slope of the rectifier after this layer (leakyRelu only; default 0). */
   a?: number;

@@ -10,13 +10,16 @@ import type { DType } from '../tensor/dtype.js';
 import type { Device } from '../tensor/tensor.js';
 import { Buffer, Parameter } from './parameter.js';
 
+/** A module's parameters and buffers by dotted name, as stateDict() returns them. */
 export type StateDict = Record<string, Tensor>;
 
+/** How loadStateDict matches names. */
 export interface LoadStateDictOptions {
   /** Require the keys to match exactly (default true). */
   strict?: boolean;
 }
 
+/** The base class of layers and models, as torch.nn.Module: parameters, buffers and submodules assigned to its properties are found by name, in assignment order. */
 export abstract class Module {
   /** Training mode (dropout active, batch norm updating statistics). */
   training = true;

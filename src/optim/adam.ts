@@ -13,6 +13,7 @@ export interface AdamHyperparameters extends BaseHyperparameters {
   maximize: boolean;
 }
 
+/** Adam's and AdamW's hyperparameters; any left out take PyTorch's defaults. */
 export type AdamOptions = Partial<AdamHyperparameters>;
 
 /**

@@ -10,6 +10,7 @@ import { stack } from '../tensor/functions.js';
 import { tidy } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
 
+/** Scales the gradients of `params` together so that their joint 2-norm is at most `maxNorm`, and returns the norm before clipping (torch.nn.utils.clip_grad_norm_). */
 export function clipGradNorm_(params: readonly Tensor[], maxNorm: number): number {
   if (!(maxNorm > 0)) throw new RangeError(`clipGradNorm_: maxNorm must be > 0, got ${maxNorm}`);
   return tidy(() =>

@@ -11,6 +11,7 @@ export interface LrGroups {
 /** A scheduler's state as JSON-safe data. */
 export type SchedulerStateDict = Record<string, number | string | number[] | null>;
 
+/** The base of the learning-rate schedules: step() after each epoch sets every group's lr. */
 export abstract class LRScheduler {
   readonly optimizer: LrGroups;
   /** Each group's lr when the schedule started. */
@@ -214,6 +215,7 @@ function mod(a: number, b: number): number {
   return ((a % b) + b) % b;
 }
 
+/** When ReduceLROnPlateau reduces the learning rate, and by how much (PyTorch's defaults). */
 export interface ReduceLROnPlateauOptions {
   /** 'min': the metric should fall (a loss); 'max': it should rise (an accuracy). */
   mode?: 'min' | 'max';

@@ -51,6 +51,7 @@ export interface OptimizerStateDict<H extends BaseHyperparameters = BaseHyperpar
   paramGroups: SavedParamGroup<H>[];
 }
 
+/** The base of the optimizers, as torch.optim.Optimizer: parameter groups with their hyperparameters, and per-parameter state that can be read, reset, saved and loaded. */
 export abstract class Optimizer<H extends BaseHyperparameters = BaseHyperparameters> {
   readonly defaults: Readonly<H>;
   readonly paramGroups: ParamGroup<H>[] = [];

@@ -13,6 +13,7 @@ export interface SGDHyperparameters extends BaseHyperparameters {
   maximize: boolean;
 }
 
+/** SGD's hyperparameters: lr is required, the others take PyTorch's defaults. */
 export type SGDOptions = Partial<SGDHyperparameters> & { lr: number };
 
 /**

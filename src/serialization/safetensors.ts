@@ -17,6 +17,7 @@ import { native } from '../tensor/native.js';
 import { Tensor } from '../tensor/tensor.js';
 import { writeFileAtomic } from './atomic.js';
 
+/** Tensors by name, as a safetensors file holds them. */
 export type TensorMap = Record<string, Tensor>;
 
 const TO_FORMAT: Record<DType, string> = { float32: 'F32', float64: 'F64', int64: 'I64', int32: 'I32', uint8: 'U8', bool: 'BOOL' };
@@ -65,6 +66,7 @@ export function saveSafetensors(path: string, tensors: TensorMap, metadata: Reco
   writeFileAtomic(path, serializeSafetensors(tensors, metadata));
 }
 
+/** A safetensors file's tensors and its string metadata. */
 export interface SafetensorsContents {
   tensors: TensorMap;
   metadata: Record<string, string>;

@@ -10,6 +10,7 @@ export function noGrad<T>(fn: () => T): T {
 export function enableGrad<T>(fn: () => T): T {
   return withGradMode(true, fn);
 }
+/** Whether operations record gradients now (false inside noGrad). */
 export function isGradEnabled(): boolean {
   return native.isGradEnabled();
 }
@@ -29,6 +30,7 @@ function withGradMode<T>(enabled: boolean, fn: () => T): T {
   }
 }
 
+/** Settings of grad(), as torch.autograd.grad's. */
 export interface GradOptions {
   /** Weights for each output (required for outputs with more than one element). */
   gradOutputs?: readonly Tensor[];

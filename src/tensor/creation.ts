@@ -3,6 +3,7 @@ import { type DType, dtypeOfTypedArray, typedArrayOfValues } from './dtype.js';
 import { native } from './native.js';
 import { type Device, type Shape, Tensor } from './tensor.js';
 
+/** The dtype, device and requiresGrad of a new tensor (default float32, cpu, false). */
 export interface TensorOptions {
   dtype?: DType;
   device?: Device;
@@ -122,9 +123,11 @@ function finish(t: Tensor, own: DType, options: TensorOptions): Tensor {
   return out;
 }
 
+/** A tensor of `shape` filled with zeros. */
 export function zeros(shape: Shape, options: TensorOptions = {}): Tensor {
   return Tensor.wrap(native.zeros(shape, options.dtype, options.device, options.requiresGrad));
 }
+/** A tensor of `shape` filled with ones. */
 export function ones(shape: Shape, options: TensorOptions = {}): Tensor {
   return Tensor.wrap(native.ones(shape, options.dtype, options.device, options.requiresGrad));
 }
@@ -132,6 +135,7 @@ export function ones(shape: Shape, options: TensorOptions = {}): Tensor {
 export function empty(shape: Shape, options: TensorOptions = {}): Tensor {
   return Tensor.wrap(native.empty(shape, options.dtype, options.device, options.requiresGrad));
 }
+/** A tensor of `shape` filled with `value`. */
 export function full(shape: Shape, value: number | boolean, options: TensorOptions = {}): Tensor {
   return Tensor.wrap(native.full(shape, value, options.dtype, options.device, options.requiresGrad));
 }
@@ -149,9 +153,11 @@ export function arange(a: number, b?: number | TensorOptions, c?: number | Tenso
   if (step === 0) throw new RangeError('arange: step must be nonzero');
   return Tensor.wrap(native.arange(start, end, step, options.dtype, options.device, options.requiresGrad));
 }
+/** `steps` evenly spaced values from `start` to `end`, both included. */
 export function linspace(start: number, end: number, steps: number, options: TensorOptions = {}): Tensor {
   return Tensor.wrap(native.linspace(start, end, steps, options.dtype, options.device, options.requiresGrad));
 }
+/** An n × m matrix with ones on the diagonal (square by default). */
 export function eye(n: number, m: number = n, options: TensorOptions = {}): Tensor {
   return Tensor.wrap(native.eye(n, m, options.dtype, options.device, options.requiresGrad));
 }
@@ -184,12 +190,19 @@ export function multinomial(probs: Tensor, numSamples: number, replacement = fal
 function likeOptions(t: Tensor, options: TensorOptions): TensorOptions {
   return { dtype: options.dtype ?? t.dtype, device: options.device ?? t.device, requiresGrad: options.requiresGrad ?? false };
 }
+/** Zeros of `t`'s shape, dtype and device (options override). */
 export function zerosLike(t: Tensor, options: TensorOptions = {}): Tensor { return zeros(t.shape, likeOptions(t, options)); }
+/** Ones of `t`'s shape, dtype and device (options override). */
 export function onesLike(t: Tensor, options: TensorOptions = {}): Tensor { return ones(t.shape, likeOptions(t, options)); }
+/** Uninitialised memory of `t`'s shape, dtype and device (options override). */
 export function emptyLike(t: Tensor, options: TensorOptions = {}): Tensor { return empty(t.shape, likeOptions(t, options)); }
+/** `value` in `t`'s shape, dtype and device (options override). */
 export function fullLike(t: Tensor, value: number | boolean, options: TensorOptions = {}): Tensor { return full(t.shape, value, likeOptions(t, options)); }
+/** Uniform draws on [0, 1) in `t`'s shape, dtype and device (options override). */
 export function randLike(t: Tensor, options: TensorOptions = {}): Tensor { return rand(t.shape, likeOptions(t, options)); }
+/** Standard normal draws in `t`'s shape, dtype and device (options override). */
 export function randnLike(t: Tensor, options: TensorOptions = {}): Tensor { return randn(t.shape, likeOptions(t, options)); }
+/** Integers uniform on [low, high) in `t`'s shape, dtype and device (options override). */
 export function randintLike(t: Tensor, low: number, high: number, options: TensorOptions = {}): Tensor {
   return randint(low, high, t.shape, likeOptions(t, options));
 }

@@ -1,6 +1,8 @@
 // Element types and their JavaScript typed-array counterparts.
 
+/** The element types a tensor can have. */
 export type DType = 'float32' | 'float64' | 'int64' | 'int32' | 'uint8' | 'bool';
+/** Every DType, for validation and messages. */
 export const DTYPES: readonly DType[] = ['float32', 'float64', 'int64', 'int32', 'uint8', 'bool'];
 
 /** The typed array that holds a dtype's elements (bool is stored as bytes). */
@@ -12,6 +14,7 @@ export interface TypedArrayOf {
   uint8: Uint8Array;
   bool: Uint8Array;
 }
+/** The typed array of any dtype's elements, as toTypedArray() returns them. */
 export type AnyTypedArray = TypedArrayOf[DType];
 
 export const BYTES_PER_ELEMENT: Record<DType, number> = { float32: 4, float64: 8, int64: 8, int32: 4, uint8: 1, bool: 1 };
@@ -25,6 +28,7 @@ export function assertDType(value: string): DType {
   return value;
 }
 
+/** Whether `dtype` holds floating-point numbers (the ones gradients flow through). */
 export function isFloating(dtype: DType): boolean {
   return dtype === 'float32' || dtype === 'float64';
 }

@@ -21,16 +21,25 @@ export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
 export function where(condition: Tensor, a: TensorLike, b: TensorLike): Tensor {
   return Tensor.wrap(native.where(condition?.handle, operand(a), operand(b)));
 }
+/** a + alpha · b, broadcast; numbers act as scalars. */
 export function add(a: TensorLike, b: TensorLike, alpha = 1): Tensor { return Tensor.wrap(native.add(operand(a), operand(b), alpha)); }
+/** a − alpha · b, broadcast; numbers act as scalars. */
 export function sub(a: TensorLike, b: TensorLike, alpha = 1): Tensor { return Tensor.wrap(native.sub(operand(a), operand(b), alpha)); }
+/** a · b elementwise, broadcast; numbers act as scalars. */
 export function mul(a: TensorLike, b: TensorLike): Tensor { return Tensor.wrap(native.mul(operand(a), operand(b))); }
+/** a / b elementwise, broadcast; `roundingMode` truncates or floors the quotient. */
 export function div(a: TensorLike, b: TensorLike, roundingMode?: 'trunc' | 'floor'): Tensor {
   return Tensor.wrap(native.div(operand(a), operand(b), roundingMode));
 }
+/** base raised to exponent elementwise, broadcast. */
 export function pow(base: TensorLike, exponent: TensorLike): Tensor { return Tensor.wrap(native.pow(operand(base), operand(exponent))); }
+/** The smaller of a and b elementwise (NaN if either is NaN). */
 export function minimum(a: TensorLike, b: TensorLike): Tensor { return Tensor.wrap(native.minimum(operand(a), operand(b))); }
+/** The larger of a and b elementwise (NaN if either is NaN). */
 export function maximum(a: TensorLike, b: TensorLike): Tensor { return Tensor.wrap(native.maximum(operand(a), operand(b))); }
+/** The matrix product of a and b, batched and broadcast as torch.matmul. */
 export function matmul(a: Tensor, b: Tensor): Tensor { return a.matmul(b); }
+/** The outer product of two vectors. */
 export function outer(a: Tensor, b: Tensor): Tensor { return a.outer(b); }
 /** beta * input + alpha * (a @ b) */
 export function addmm(input: Tensor, a: Tensor, b: Tensor, options: { beta?: number; alpha?: number } = {}): Tensor {

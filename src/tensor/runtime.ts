@@ -8,10 +8,12 @@ import { native } from './native.js';
 export function setNumThreads(n: number): void {
   native.setNumThreads(n);
 }
+/** The number of threads libtorch uses inside one operation. */
 export function getNumThreads(): number {
   return native.getNumThreads();
 }
 
+/** Whether CUDA is usable (a libtorch built with CUDA and a GPU), how many GPUs there are, and waiting for queued GPU work. */
 export const cuda = {
   isAvailable: (): boolean => native.cudaIsAvailable(),
   deviceCount: (): number => native.cudaDeviceCount(),

@@ -13,13 +13,16 @@ import { type Scope, setTensorPredicate, track } from './scope.js';
 /** Put in place of a disposed tensor's handle; the addon reports its use clearly. */
 const DISPOSED_HANDLE = -1 as unknown as Handle;
 
+/** Where a tensor lives: the CPU, or a GPU (with a CUDA libtorch). */
 export type Device = 'cpu' | 'cuda' | `cuda:${number}`;
+/** The size of each dimension of a tensor. */
 export type Shape = readonly number[];
 /** A tensor or a plain number used as a scalar (broadcast like a Python scalar). */
 export type TensorLike = Tensor | number | boolean;
 /** Nested arrays of numbers or booleans, as returned by toArray(). */
 export type NestedArray = number | boolean | NestedArray[];
 
+/** What sort, topk, max along a dim and the like return: the values and where they were. */
 export interface ValuesIndices {
   values: Tensor;
   indices: Tensor;
@@ -47,6 +50,7 @@ function shapeArgs(args: readonly (number | Shape)[]): Shape {
   return args.length === 1 && Array.isArray(args[0]) ? (args[0] as Shape) : (args as readonly number[]);
 }
 
+/** A libtorch tensor: its operations are PyTorch's, camelCased. Its native memory is freed by dispose(), by the tidy() that created it, or at the latest by garbage collection. */
 export class Tensor implements Disposable {
   /** @internal The native tensor. */
   handle: Handle;

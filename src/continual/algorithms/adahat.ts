@@ -32,6 +32,7 @@ const adahatOptions = object({
     .default('gradient')
     .describe("adahat: scale the gradient by the rate (the paper), or the optimizer's update (w ← w_old + rate·(w_new − w_old): works under Adam and with weight decay)"),
 });
+/** The options of `adahat`, validated and defaulted: an `algorithms` entry `{name: adahat, ...}` without its name. */
 export type AdaHATOptions = Infer<typeof adahatOptions>;
 
 /** The adjustment rate r / (I + r) with r = α / (ε + R): `importance` a tensor or a number, R a 0-d tensor. */
@@ -40,6 +41,7 @@ export function adjustmentRate(importance: Tensor | number, sparsity: Tensor, al
   return r.div(r.add(importance));
 }
 
+/** The `adahat` algorithm. AdaHAT: HAT with an adaptive rate on the gradients of units earlier tasks use, from their summed masks and the mask sparsity (TIL only). */
 export class AdaHAT extends HAT {
   override readonly name: string = 'adahat';
   protected override readonly label: string = 'AdaHAT';
@@ -189,6 +191,7 @@ export class AdaHAT extends HAT {
   }
 }
 
+/** The definition of `adahat` (`algorithms: [{name: adahat}]`): AdaHAT: HAT with an adaptive rate on the gradients of units earlier tasks use, from their summed masks and the mask sparsity (TIL only). */
 export const adahatDefinition = defineAlgorithm({
   name: 'adahat',
   summary: 'AdaHAT: HAT with an adaptive rate on the gradients of units earlier tasks use, from their summed masks and the mask sparsity (TIL only)',

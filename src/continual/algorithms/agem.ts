@@ -53,6 +53,7 @@ const agemOptions = object({
     .describe("agem: how a finished task's examples enter the memory: 'reservoir' (a uniform sample of all past examples) or 'classBalanced' (a quota per class)"),
   seed: integer({ min: 0 }).default(0).describe("agem: seed of the memory's own generator (insertion order, reference draws)"),
 });
+/** The options of `agem`, validated and defaulted: an `algorithms` entry `{name: agem, ...}` without its name. */
 export type AGEMOptions = Infer<typeof agemOptions>;
 
 /** Examples offered to the memory per insertion call at task end (bounds the copies made). */
@@ -70,6 +71,7 @@ export function projectGradient(g: Tensor, gRef: Tensor): Tensor {
   });
 }
 
+/** The `agem` algorithm. Averaged gradient episodic memory: projects the step's gradient when it would increase the loss on a memory batch of earlier tasks. */
 export class AGEM extends Rehearsal {
   readonly name = 'agem';
   readonly batchSize: number;
@@ -148,6 +150,7 @@ function writeBack(params: readonly Parameter[], vector: Tensor): void {
   });
 }
 
+/** The definition of `agem` (`algorithms: [{name: agem}]`): averaged gradient episodic memory: projects the step's gradient when it would increase the loss on a memory batch of earlier tasks. */
 export const agemDefinition = defineAlgorithm({
   name: 'agem',
   summary: 'averaged gradient episodic memory: projects the step\'s gradient when it would increase the loss on a memory batch of earlier tasks',

@@ -41,6 +41,7 @@ import type { Optimizer } from '../../optim/optimizer.js';
 import type { BackboneOutput, ContinualBenchmark, Paradigm, TaskId, TensorDataset } from '../contracts/types.js';
 import type { ContinualModel, ModelOutput } from '../model/model.js';
 
+/** What the hooks of a task are given: the task, the model, its fresh optimizer and the task's data. */
 export interface TaskContext {
   readonly task: TaskId;
   readonly paradigm: Paradigm;
@@ -120,6 +121,7 @@ export interface AlgorithmState {
   values: Record<string, unknown>;
 }
 
+/** A continual-learning algorithm: an object whose optional hooks the trainer calls at fixed points of every task (the header of this file, and docs/configuration.md, list them in order). Define one with defineAlgorithm; pass instances to runExperiment as `plugins`. */
 export interface Algorithm {
   readonly name: string;
   /** Parameters outside the model that the optimizer of `task` trains alongside the model's. */

@@ -24,6 +24,7 @@ import type { TaskId } from '../contracts/types.js';
 
 type StateMap = Map<string, Tensor>;
 
+/** Each task's change of the whole model state, recorded while it trains, so that unlearning can subtract it. */
 export class TaskDeltas {
   /** The state when the task in training started, until it ends. */
   #start: { task: TaskId; state: StateMap } | null = null;
@@ -136,6 +137,7 @@ export class TaskDeltas {
 /** The option every Amnesiac algorithm has (CLArena's disable_unlearning). */
 export const disableUnlearning = boolean().default(false).describe('record nothing (no memory cost) and accept no unlearning requests');
 
+/** The option every Amnesiac algorithm has. */
 export interface AmnesiacOptions {
   /** Record nothing and refuse unlearning requests. */
   disableUnlearning: boolean;

@@ -27,10 +27,12 @@ const amnesiacEwcOptions = object({
     .default(false)
     .describe('on unlearning task u, also subtract its Δθ_u from the anchors of the tasks trained after u'),
 }).refine(checkFisherSettings);
+/** The options of `amnesiacEwc`, validated and defaulted: an `algorithms` entry `{name: amnesiacEwc, ...}` without its name. */
 export type AmnesiacEWCOptions = Infer<typeof amnesiacEwcOptions>;
 
 const savedValues = object({ tasks: array(integer({ min: 1 })), deltaTasks: array(integer({ min: 1 })) });
 
+/** The `amnesiacEwc` algorithm. EWC with Amnesiac unlearning: subtracts an unlearned task's change and drops its Fisher and anchor. */
 export class AmnesiacEWC extends EWC {
   override readonly name = 'amnesiacEwc';
   readonly bookkeeping: AmnesiacBookkeeping;
@@ -84,6 +86,7 @@ export class AmnesiacEWC extends EWC {
   }
 }
 
+/** The definition of `amnesiacEwc` (`algorithms: [{name: amnesiacEwc}]`): EWC with Amnesiac unlearning: subtracts an unlearned task's change and drops its Fisher and anchor. */
 export const amnesiacEwcDefinition = defineAlgorithm({
   name: 'amnesiacEwc',
   summary: "EWC with Amnesiac unlearning: subtracts an unlearned task's change and drops its Fisher and anchor",

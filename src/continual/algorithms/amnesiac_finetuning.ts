@@ -10,10 +10,12 @@ import { ALL_PARADIGMS, defineAlgorithm } from './definition.js';
 import { readStateValues } from './state.js';
 
 const amnesiacFinetuningOptions = object({ disableUnlearning });
+/** The options of `amnesiacFinetuning`, validated and defaulted: an `algorithms` entry `{name: amnesiacFinetuning, ...}` without its name. */
 export type AmnesiacFinetuningOptions = Infer<typeof amnesiacFinetuningOptions>;
 
 const savedValues = object({ deltaTasks: array(integer({ min: 1 })) });
 
+/** The `amnesiacFinetuning` algorithm. Finetuning that records each task's change of the whole model, so that unlearning requests can subtract it. */
 export class AmnesiacFinetuning implements Algorithm {
   readonly name = 'amnesiacFinetuning';
   readonly bookkeeping: AmnesiacBookkeeping;
@@ -48,6 +50,7 @@ export class AmnesiacFinetuning implements Algorithm {
   }
 }
 
+/** The definition of `amnesiacFinetuning` (`algorithms: [{name: amnesiacFinetuning}]`): finetuning that records each task's change of the whole model, so that unlearning requests can subtract it. */
 export const amnesiacFinetuningDefinition = defineAlgorithm({
   name: 'amnesiacFinetuning',
   summary: "Finetuning that records each task's change of the whole model, so that unlearning requests can subtract it",

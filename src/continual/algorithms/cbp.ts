@@ -51,7 +51,9 @@ const cbpOptions = object({
   utilityDecay: number({ min: 0, max: 1, maxExclusive: true }).default(0.99).describe('cbp: η, decay of the running utility and mean activation, in [0, 1)'),
   utility: enumOf(['contribution', 'adaptable']).default('contribution').describe("cbp: the utility measure: 'contribution' (mean |h| × Σ|outgoing w|) or the authors' 'adaptable' (mean |h − f̂| × Σ|outgoing w| / mean |incoming w|)"),
 });
+/** The options of `cbp`, validated and defaulted: an `algorithms` entry `{name: cbp, ...}` without its name. */
 export type CBPOptions = Infer<typeof cbpOptions>;
+/** CBP's measure of a unit's usefulness (the `utility` option). */
 export type CBPUtility = CBPOptions['utility'];
 
 /** The JSON part of the checkpointed state: per layer, the fractional replacements carried over and the units replaced so far. */
@@ -94,6 +96,7 @@ interface LayerStep {
   nonNegative: boolean;
 }
 
+/** The `cbp` algorithm. Continual backpropagation: after every step, replaces a small fraction of mature low-utility units with fresh ones (plasticity). */
 export class CBP implements Algorithm {
   readonly name = 'cbp';
   readonly replacementRate: number;
@@ -417,6 +420,7 @@ function resetOptimizerState(optimizer: Optimizer, param: Parameter, mask: Tenso
   if (optimizer.paramGroups.some((g) => g.params.includes(param))) optimizer.resetState(param, mask);
 }
 
+/** The definition of `cbp` (`algorithms: [{name: cbp}]`): continual backpropagation: after every step, replaces a small fraction of mature low-utility units with fresh ones (plasticity). */
 export const cbpDefinition = defineAlgorithm({
   name: 'cbp',
   summary: 'continual backpropagation: after every step, replaces a small fraction of mature low-utility units with fresh ones (plasticity)',

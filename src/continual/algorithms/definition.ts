@@ -16,6 +16,7 @@ import type { Algorithm } from './algorithm.js';
  */
 export type UnlearningRole = 'unlearns' | 'stateless' | 'retains';
 
+/** Every paradigm, for a definition's `paradigms` when the algorithm works in all of them. */
 export const ALL_PARADIGMS: readonly Paradigm[] = ['til', 'cil', 'dil'];
 
 /**
@@ -34,6 +35,7 @@ export interface CilHeadsNeed {
   readonly unless?: string;
 }
 
+/** What an algorithm declares about itself, given to defineAlgorithm. */
 export interface AlgorithmDefinition<Name extends string = string, Options extends object = object, Instance extends Algorithm = Algorithm> {
   /** The name written in `algorithms[].name`. */
   readonly name: Name;

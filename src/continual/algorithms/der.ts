@@ -61,6 +61,7 @@ export function derOptionFields(name: 'der' | 'derpp', alpha: number) {
 }
 
 const derOptions = object(derOptionFields('der', 0.3));
+/** The options of `der`, validated and defaulted: an `algorithms` entry `{name: der, ...}` without its name. */
 export type DEROptions = Infer<typeof derOptions>;
 
 /** What DER's CIL matching needs of the heads. */
@@ -84,6 +85,7 @@ export interface DERDraws {
   readonly beta: readonly number[] | null;
 }
 
+/** The `der` algorithm. Dark experience replay: matches the logits of a reservoir draw to those stored when each example was inserted. */
 export class DER extends Rehearsal {
   readonly name: 'der' | 'derpp';
   readonly batchSize: number;
@@ -190,6 +192,7 @@ function squaredError(h: Tensor, z: Tensor, widths: readonly number[]): Tensor {
   return hw.sub(zw).square().mul(mask).sum();
 }
 
+/** The definition of `der` (`algorithms: [{name: der}]`): dark experience replay: matches the logits of a reservoir draw to those stored when each example was inserted. */
 export const derDefinition = defineAlgorithm({
   name: 'der',
   summary: 'dark experience replay: matches the logits of a reservoir draw to those stored when each example was inserted',

@@ -17,8 +17,10 @@ const derppOptions = object({
   ...derOptionFields('derpp', 0.1),
   beta: number({ min: 0 }).default(0.5).describe('derpp: weight β of the cross-entropy on a second, independent draw from the memory'),
 });
+/** The options of `derpp`, validated and defaulted: an `algorithms` entry `{name: derpp, ...}` without its name. */
 export type DERppOptions = Infer<typeof derppOptions>;
 
+/** The definition of `derpp` (`algorithms: [{name: derpp}]`): DER++: dark experience replay plus the cross-entropy of the stored targets on a second draw from the memory. */
 export const derppDefinition = defineAlgorithm({
   name: 'derpp',
   summary: 'DER++: dark experience replay plus the cross-entropy of the stored targets on a second draw from the memory',

@@ -51,6 +51,7 @@ const erOptions = object({
   combine: enumOf(['concat', 'sum', 'weighted']).default('concat').describe("er: concat: CE mean over B ∪ B_M in one forward pass (Mammoth); sum: mean CE(B) + mean CE(B_M) (the replay plugin); weighted: (1/t)·CE(B) + (1 − 1/t)·CE(B_M) (van de Ven)"),
   seed: integer({ min: 0 }).default(0).describe("er: seed of the memory's own generator (insertion and draws)"),
 });
+/** The options of `er`, validated and defaulted: an `algorithms` entry `{name: er, ...}` without its name. */
 export type EROptions = Infer<typeof erOptions>;
 
 /** A concatenated forward pass waiting for its loss: the batch it was made for, the draw, and the draw's logits. */
@@ -60,6 +61,7 @@ interface PendingUnion {
   readonly groups: ReplayedGroup[];
 }
 
+/** The `er` algorithm. Experience replay: each step trains on the batch together with a minibatch drawn from a reservoir or class-balanced memory. */
 export class ER extends Rehearsal {
   readonly name = 'er';
   readonly options: EROptions;
@@ -132,6 +134,7 @@ export class ER extends Rehearsal {
   }
 }
 
+/** The definition of `er` (`algorithms: [{name: er}]`): experience replay: each step trains on the batch together with a minibatch drawn from a reservoir or class-balanced memory. */
 export const erDefinition = defineAlgorithm({
   name: 'er',
   summary: 'experience replay: each step trains on the batch together with a minibatch drawn from a reservoir or class-balanced memory',

@@ -42,6 +42,7 @@ const erAceOptions = object({
   batchSize: integer({ min: 1 }).default(32).describe('erAce: examples drawn from the memory per training step'),
   seed: integer({ min: 0 }).default(0).describe("erAce: seed of the memory's own generator (insertion and draws)"),
 });
+/** The options of `erAce`, validated and defaulted: an `algorithms` entry `{name: erAce, ...}` without its name. */
 export type ERACEOptions = Infer<typeof erAceOptions>;
 
 /** The JSON part of the checkpointed state, besides the memory's. */
@@ -64,6 +65,7 @@ export function aceMask(width: number, present: readonly number[], seen: readonl
 /** The logit a masked class gets (the authors'). */
 export const MASKED_LOGIT = -1e9;
 
+/** The `erAce` algorithm. ER-ACE: the incoming batch's cross-entropy masks old classes absent from it; the replayed minibatch's covers all classes. */
 export class ERACE extends Rehearsal {
   readonly name = 'erAce';
   readonly options: ERACEOptions;
@@ -137,6 +139,7 @@ function classesOf(targets: Tensor): number[] {
   return [...new Set(Array.from(targets.toTypedArray(), Number))].sort((a, b) => a - b);
 }
 
+/** The definition of `erAce` (`algorithms: [{name: erAce}]`): ER-ACE: the incoming batch's cross-entropy masks old classes absent from it; the replayed minibatch's covers all classes. */
 export const erAceDefinition = defineAlgorithm({
   name: 'erAce',
   summary: "ER-ACE: the incoming batch's cross-entropy masks old classes absent from it; the replayed minibatch's covers all classes",

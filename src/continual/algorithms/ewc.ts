@@ -27,11 +27,13 @@ export function checkFisherSettings(options: { fisherTiming: string; estimator: 
 }
 
 const ewcOptions = object({ lambda, fisherTiming, estimator }).refine(checkFisherSettings);
+/** The options of `ewc`, validated and defaulted: an `algorithms` entry `{name: ewc, ...}` without its name. */
 export type EWCOptions = Infer<typeof ewcOptions>;
 
 /** The tasks whose anchors the state holds. */
 export const anchorTasksState = object({ tasks: array(integer({ min: 1 })) }, { allowUnknown: true });
 
+/** The `ewc` algorithm. Elastic weight consolidation: a Fisher-weighted pull towards each earlier task's parameters. */
 export class EWC implements Algorithm {
   readonly name: string = 'ewc';
   readonly lambda: number;
@@ -73,6 +75,7 @@ export class EWC implements Algorithm {
   }
 }
 
+/** The definition of `ewc` (`algorithms: [{name: ewc}]`): elastic weight consolidation: a Fisher-weighted pull towards each earlier task's parameters. */
 export const ewcDefinition = defineAlgorithm({
   name: 'ewc',
   summary: "elastic weight consolidation: a Fisher-weighted pull towards each earlier task's parameters",

@@ -5,10 +5,12 @@ import { object } from '../../config/schema.js';
 import type { Algorithm } from './algorithm.js';
 import { ALL_PARADIGMS, defineAlgorithm } from './definition.js';
 
+/** The `finetuning` algorithm. Plain cross-entropy on the current task, a fresh optimizer per task (the baseline). */
 export class Finetuning implements Algorithm {
   readonly name = 'finetuning';
 }
 
+/** The definition of `finetuning` (`algorithms: [{name: finetuning}]`): plain cross-entropy on the current task, a fresh optimizer per task (the baseline). */
 export const finetuningDefinition = defineAlgorithm({
   name: 'finetuning',
   summary: 'plain cross-entropy on the current task, a fresh optimizer per task (the baseline)',

@@ -67,6 +67,7 @@ const gdumbOptions = object({
   clip: number({ min: 0, minExclusive: true }).default(10).describe("gdumb: the gradient's global 2-norm is clipped to this"),
   seed: integer({ min: 0 }).default(0).describe("gdumb: seed of the sampler's generator, the re-initialisations and the retraining's batch order"),
 });
+/** The options of `gdumb`, validated and defaulted: an `algorithms` entry `{name: gdumb, ...}` without its name. */
 export type GDumbOptions = Infer<typeof gdumbOptions>;
 
 /** Examples offered to the memory per insertion call (bounds the copies made). */
@@ -102,6 +103,7 @@ function setPassLr(optimizer: SGD, scheduler: CosineAnnealingWarmRestarts, pass:
   else scheduler.step();
 }
 
+/** The `gdumb` algorithm. Greedy class-balanced memory; after each task the model is re-initialised and trained from scratch on the memory alone. */
 export class GDumb extends Rehearsal {
   readonly name = 'gdumb';
   readonly options: GDumbOptions;
@@ -186,6 +188,7 @@ export class GDumb extends Rehearsal {
   }
 }
 
+/** The definition of `gdumb` (`algorithms: [{name: gdumb}]`): greedy class-balanced memory; after each task the model is re-initialised and trained from scratch on the memory alone. */
 export const gdumbDefinition = defineAlgorithm({
   name: 'gdumb',
   summary: 'greedy class-balanced memory; after each task the model is re-initialised and trained from scratch on the memory alone',

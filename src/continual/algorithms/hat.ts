@@ -56,6 +56,7 @@ const hatOptions = object({
     .default('exact')
     .describe("hat: 'exact' also puts back every weight an earlier task's binary mask uses after each step (bit-identical under any optimizer); 'gradient' is the paper's conditioning alone"),
 });
+/** The options of `hat`, validated and defaulted: an `algorithms` entry `{name: hat, ...}` without its name. */
 export type HATOptions = Infer<typeof hatOptions>;
 export type TestMask = HATOptions['testMask'];
 
@@ -103,6 +104,7 @@ const report = object({
   weightsProtected: number({ min: 0, max: 1 }),
   tasks: array(taskReport),
 });
+/** What HAT reports after every task (summary.json's `algorithms.hat`): the units used per layer, the share of weights protected, and each task's masks. */
 export type HATReport = Infer<typeof report>;
 
 const savedValues = object({
@@ -157,6 +159,7 @@ export function pairwise(entry: MaskedLayer, out: Tensor, previous: Tensor | nul
   return combine(column, inputs.reshape([1, inputs.shape[0]!, ...spatial]));
 }
 
+/** The `hat` algorithm. HAT: a learned attention mask over the units per task; gradients of units earlier tasks use are conditioned and their weights kept (TIL only). */
 export class HAT implements Algorithm {
   readonly name: string = 'hat';
   /** The name in messages. */
@@ -633,6 +636,7 @@ const named = (e: MaskedLayer): LayoutEntry => ({ name: e.layer, shape: e.weight
 export const HAT_PARADIGM_NOTE =
   'a task is tested with its own mask, chosen by the task id, and the shared head of DIL (or the growing CIL heads) would be trained by every task with nothing protecting it (CLArena allows DIL and leaves its head unprotected)';
 
+/** The definition of `hat` (`algorithms: [{name: hat}]`): HAT: a learned attention mask over the units per task; gradients of units earlier tasks use are conditioned and their weights kept (TIL only). */
 export const hatDefinition = defineAlgorithm({
   name: 'hat',
   summary: 'HAT: a learned attention mask over the units per task; gradients of units earlier tasks use are conditioned and their weights kept (TIL only)',

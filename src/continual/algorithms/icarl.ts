@@ -61,6 +61,7 @@ const icarlOptions = object({
     .default(500)
     .describe('K, the exemplars kept over all classes seen: m = floor(K / classes seen) per class (the paper: 2000 for CIFAR-100)'),
 });
+/** The options of `icarl`, validated and defaulted: an `algorithms` entry `{name: icarl, ...}` without its name. */
 export type ICaRLOptions = Infer<typeof icarlOptions>;
 
 /** The JSON part of the state: the global classes of each task trained, [task, first class, classes]. */
@@ -127,6 +128,7 @@ interface TaskClasses {
   readonly count: number;
 }
 
+/** The `icarl` algorithm. iCaRL: trains on the task's data plus herded exemplars with a sigmoid loss that distils the old classes, classifies by the nearest mean of exemplars. */
 export class ICaRL implements Algorithm {
   readonly name = 'icarl';
   readonly memory: MemoryBuffer;
@@ -380,6 +382,7 @@ function normalisedFeatures(model: ContinualModel, x: Tensor, batchSize: number)
   );
 }
 
+/** The definition of `icarl` (`algorithms: [{name: icarl}]`): iCaRL: trains on the task's data plus herded exemplars with a sigmoid loss that distils the old classes, classifies by the nearest mean of exemplars. */
 export const icarlDefinition = defineAlgorithm({
   name: 'icarl',
   summary: "iCaRL: trains on the task's data plus herded exemplars with a sigmoid loss that distils the old classes, classifies by the nearest mean of exemplars",

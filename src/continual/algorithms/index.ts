@@ -1,7 +1,7 @@
 // The algorithms: the lifecycle contract, each algorithm's definition and
 // class, and the registry that lists them.
 export type { Algorithm, AlgorithmState, AlgorithmSummary, BatchContext, BatchPosition, StepContext, TaskContext, TrainingSet, UnlearningContext } from './algorithm.js';
-export { type AlgorithmDefinition, type CilHeads, type CilHeadsNeed, type ConfigOf, type DefinedAlgorithm, type UnlearningRole, ALL_PARADIGMS, defineAlgorithm, instantiate } from './definition.js';
+export { type AlgorithmDefinition, type CilHeads, type CilHeadsNeed, type ConfigOf, type DefinedAlgorithm, type ParadigmIssue, type UnlearningRole, ALL_PARADIGMS, defineAlgorithm, instantiate } from './definition.js';
 export { ALGORITHM_DEFINITIONS, type AlgorithmConfig, type AlgorithmName, algorithmDefinition, createAlgorithm, createAlgorithms, unlearningRole } from './registry.js';
 export { readStateTensor, readStateValues } from './state.js';
 export { AmnesiacBookkeeping, type AmnesiacOptions, TaskDeltas } from './amnesiac.js';

@@ -25,8 +25,10 @@ const onlineEwcOptions = object({
   // During training the Fisher comes from the steps' batches, in shuffled order: there is no "first n samples".
   if (options.nMax !== undefined && options.fisherTiming === 'train') report(['nMax'], "needs fisherTiming 'train_end' (with 'train' the Fisher is accumulated over every training step)");
 });
+/** The options of `onlineEwc`, validated and defaulted: an `algorithms` entry `{name: onlineEwc, ...}` without its name. */
 export type OnlineEWCOptions = Infer<typeof onlineEwcOptions>;
 
+/** The `onlineEwc` algorithm. Online EWC: one running Fisher decayed by γ and one anchor. */
 export class OnlineEWC implements Algorithm {
   readonly name = 'onlineEwc';
   readonly lambda: number;
@@ -93,6 +95,7 @@ export class OnlineEWC implements Algorithm {
   }
 }
 
+/** The definition of `onlineEwc` (`algorithms: [{name: onlineEwc}]`): online EWC: one running Fisher decayed by γ and one anchor. */
 export const onlineEwcDefinition = defineAlgorithm({
   name: 'onlineEwc',
   summary: 'online EWC: one running Fisher decayed by γ and one anchor',

@@ -51,6 +51,7 @@ const packnetOptions = object({
     .default('firstTask')
     .describe("packnet: biases and batch-norm parameters: 'firstTask' trains them on task 1 and then freezes them (the authors' train_biases=False)"),
 });
+/** The options of `packnet`, validated and defaulted: an `algorithms` entry `{name: packnet, ...}` without its name. */
 export type PackNetOptions = Infer<typeof packnetOptions>;
 
 /** Owners are stored one byte per weight. */
@@ -101,6 +102,7 @@ interface LayerLayout {
   shape: readonly number[];
 }
 
+/** The `packnet` algorithm. PackNet: per task, train, prune the smallest weights by magnitude, retrain; each weight owned by one task and frozen after it (TIL only). */
 export class PackNet implements Algorithm {
   readonly name = 'packnet';
   readonly pruneFraction: number;
@@ -416,6 +418,7 @@ export function readPackNetReport(checkpointFile: string): PackNetReport | null 
   return readCheckpointedValues(checkpointFile, 'packnet', savedValues)?.report ?? null;
 }
 
+/** The definition of `packnet` (`algorithms: [{name: packnet}]`): PackNet: per task, train, prune the smallest weights by magnitude, retrain; each weight owned by one task and frozen after it (TIL only). */
 export const packnetDefinition = defineAlgorithm({
   name: 'packnet',
   summary: 'PackNet: per task, train, prune the smallest weights by magnitude, retrain; each weight owned by one task and frozen after it (TIL only)',

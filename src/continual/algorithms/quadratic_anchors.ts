@@ -19,6 +19,7 @@ export interface TaskTerm {
   anchor: ParameterMap;
 }
 
+/** Per-task quadratic penalties Σ_t F_t (θ − θ*_t)², kept as one quadratic so that a step's cost does not grow with the tasks (EWC and its kin). */
 export class QuadraticAnchors {
   readonly #terms = new Map<TaskId, TaskTerm>();
   #precision = new Map<string, Tensor>();

@@ -31,6 +31,7 @@ import { wsnDefinition } from './wsn.js';
 import { hatDefinition } from './hat.js';
 import { adahatDefinition } from './adahat.js';
 
+/** Every algorithm a configuration's `algorithms` list can name, in the order `perennial list` shows them. */
 export const ALGORITHM_DEFINITIONS = [
   finetuningDefinition,
   fixDefinition,

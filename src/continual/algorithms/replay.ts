@@ -25,8 +25,10 @@ const replayOptions = object({
   batchSize: integer({ min: 1 }).default(32).describe('replay: examples replayed per training step'),
   seed: integer({ min: 0 }).default(0).describe("replay: seed of the memory's own generator (insertion and draws)"),
 });
+/** The options of `replay`, validated and defaulted: an `algorithms` entry `{name: replay, ...}` without its name. */
 export type ReplayOptions = Infer<typeof replayOptions>;
 
+/** The `replay` algorithm. Reservoir replay: cross-entropy on a minibatch drawn from a uniform sample of past examples. */
 export class Replay extends Rehearsal {
   readonly name = 'replay';
   readonly batchSize: number;
@@ -62,6 +64,7 @@ export class Replay extends Rehearsal {
   }
 }
 
+/** The definition of `replay` (`algorithms: [{name: replay}]`): reservoir replay: cross-entropy on a minibatch drawn from a uniform sample of past examples. */
 export const replayDefinition = defineAlgorithm({
   name: 'replay',
   summary: 'reservoir replay: cross-entropy on a minibatch drawn from a uniform sample of past examples',

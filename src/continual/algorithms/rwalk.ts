@@ -30,6 +30,7 @@ const rwalkOptions = object({
   alpha: number({ min: 0, max: 1 }).default(0.9).describe('rwalk: EWC++ moving-average factor of the importance, in [0, 1]'),
   deltaT: integer({ min: 1 }).default(10).describe('rwalk: iterations between score updates (global clock)'),
 });
+/** The options of `rwalk`, validated and defaulted: an `algorithms` entry `{name: rwalk, ...}` without its name. */
 export type RWalkOptions = Infer<typeof rwalkOptions>;
 
 /** The JSON part of the checkpointed state (the options are saved for inspection only). */
@@ -54,6 +55,7 @@ export interface RWalkTaskState {
 const SAVED = ['importance', 'taskImportance', 'scores', 'penalties', 'params'] as const;
 type SavedKind = (typeof SAVED)[number];
 
+/** The `rwalk` algorithm. RWalk: EWC++ importance plus path-integral scores weight a pull towards the previous task's parameters. */
 export class RWalk implements Algorithm {
   readonly name = 'rwalk';
   readonly lambda: number;
@@ -286,6 +288,7 @@ function slot(map: Map<string, Tensor>, name: string, p: Parameter): Tensor {
   return t;
 }
 
+/** The definition of `rwalk` (`algorithms: [{name: rwalk}]`): RWalk: EWC++ importance plus path-integral scores weight a pull towards the previous task's parameters. */
 export const rwalkDefinition = defineAlgorithm({
   name: 'rwalk',
   summary: "RWalk: EWC++ importance plus path-integral scores weight a pull towards the previous task's parameters",

@@ -39,6 +39,7 @@ const wsnOptions = object({
   reinitializeScores: boolean().default(false).describe('wsn: draw fresh scores at every task (CLArena) instead of sharing one set (the paper)'),
   maskCompression: enumOf(['none', 'huffman']).default('none').describe("wsn: how checkpoints store the masks: 1 bit per weight ('none') or Huffman-coded"),
 });
+/** The options of `wsn`, validated and defaulted: an `algorithms` entry `{name: wsn, ...}` without its name. */
 export type WSNOptions = Infer<typeof wsnOptions>;
 export type ScoreInit = WSNOptions['scoreInit'];
 export type MaskCompression = WSNOptions['maskCompression'];
@@ -89,6 +90,7 @@ const savedValues = object({
 });
 type SavedValues = Infer<typeof savedValues>;
 
+/** The `wsn` algorithm. WSN: a learned top-c% subnetwork per task; weights used by earlier tasks are frozen (TIL only). */
 export class WSN implements Algorithm {
   readonly name = 'wsn';
   readonly maskPercentage: number;
@@ -463,6 +465,7 @@ export function readWSNReport(checkpointFile: string): WSNReport | null {
   return readCheckpointedValues(checkpointFile, 'wsn', savedValues)?.report ?? null;
 }
 
+/** The definition of `wsn` (`algorithms: [{name: wsn}]`): WSN: a learned top-c% subnetwork per task; weights used by earlier tasks are frozen (TIL only). */
 export const wsnDefinition = defineAlgorithm({
   name: 'wsn',
   summary: 'WSN: a learned top-c% subnetwork per task; weights used by earlier tasks are frozen (TIL only)',

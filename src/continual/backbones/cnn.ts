@@ -29,6 +29,7 @@ const cnnOptions = object({
   featureDim: integer({ min: 1 }).default(128).describe('size of the feature vector fed to the heads'),
   batchNorm: boolean().default(false).describe('batch normalisation after each convolution'),
 });
+/** The small CNN's options, validated and defaulted (`backbone: {name: cnn, ...}`). */
 export type CNNOptions = Infer<typeof cnnOptions>;
 
 export class CNN extends BackboneBase {
@@ -121,6 +122,7 @@ export class CNN extends BackboneBase {
   }
 }
 
+/** The small CNN backbone (`backbone.name: cnn`): two 3×3 convolutions with max-pooling and a fully connected layer. */
 export const cnnDefinition = defineBackbone({
   name: 'cnn',
   summary: 'Small CNN for 28x28 / 32x32 images: conv -> ReLU -> 2x2 max-pool per entry of channels, then fc1 -> ReLU.',

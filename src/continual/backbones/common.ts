@@ -35,7 +35,9 @@ export type ParameterOverrides = ReadonlyMap<string, LayerParameters>;
  */
 export type UnitGates = ReadonlyMap<string, Tensor>;
 
+/** The nonlinearities a backbone can use between its layers (`backbone.activation`). */
 export type ActivationName = 'relu' | 'tanh' | 'sigmoid';
+/** Every ActivationName, for validation and messages. */
 export const ACTIVATIONS: readonly ActivationName[] = ['relu', 'tanh', 'sigmoid'];
 
 export function activate(x: Tensor, activation: ActivationName): Tensor {

@@ -6,6 +6,7 @@
 import type { ObjectSchema } from '../../config/schema.js';
 import type { BackboneBase } from './common.js';
 
+/** What a backbone declares about itself: its name in `backbone.name`, a summary, the schema of its options and how to build one. */
 export interface BackboneDefinition<Name extends string = string, Options extends object = object, Instance extends BackboneBase = BackboneBase> {
   /** The name written in `backbone.name`. */
   readonly name: Name;

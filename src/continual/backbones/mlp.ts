@@ -33,6 +33,7 @@ const mlpOptions = object({
   dropout: number({ min: 0, max: 1, maxExclusive: true }).default(0).describe('dropout probability after each hidden layer'),
   activation: enumOf(ACTIVATIONS).default('relu').describe('nonlinearity after each layer'),
 });
+/** The MLP's options, validated and defaulted (`backbone: {name: mlp, ...}`). */
 export type MLPOptions = Infer<typeof mlpOptions>;
 
 export class MLP extends BackboneBase {
@@ -101,6 +102,7 @@ export class MLP extends BackboneBase {
   }
 }
 
+/** The MLP backbone (`backbone.name: mlp`, the default): fully connected layers of `hiddenSizes`. */
 export const mlpDefinition = defineBackbone({
   name: 'mlp',
   summary: 'Flattened input through fully connected layers fc1, fc2, ...; the feature is the last hidden layer.',

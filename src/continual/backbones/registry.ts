@@ -7,6 +7,7 @@ import type { BackboneConfigOf } from './definition.js';
 import { mlpDefinition } from './mlp.js';
 import { resnet18Definition } from './resnet.js';
 
+/** Every backbone a configuration's `backbone.name` can name. */
 export const BACKBONE_DEFINITIONS = [mlpDefinition, cnnDefinition, resnet18Definition] as const;
 
 type Definitions = (typeof BACKBONE_DEFINITIONS)[number];

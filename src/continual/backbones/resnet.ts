@@ -218,6 +218,7 @@ export class ResNet18 extends BackboneBase {
   }
 }
 
+/** The ResNet-18 backbone with a CIFAR stem (`backbone.name: resnet18`). */
 export const resnet18Definition = defineBackbone({
   name: 'resnet18',
   summary: 'ResNet-18 with the CIFAR stem (3x3 conv, no max-pool), torchvision naming and initialisation; 512-d feature.',

@@ -30,6 +30,7 @@ import type { InputNormalization } from './options.js';
 import { type ImageSource, type Selection, TaskDataset, selection } from './task_dataset.js';
 import type { ImageTransform } from './transforms.js';
 
+/** What every image benchmark is built from: the dataset, the number of tasks, the seed and the splits. */
 export interface ImageBenchmarkOptions {
   /** A name from the dataset registry (default 'mnist-embedded'). */
   dataset?: string;

@@ -13,6 +13,7 @@ export function tensorDataset(x: Tensor, y: Tensor): TensorDataset {
   return { x, y, size: n };
 }
 
+/** How `batches` orders and cuts a dataset. */
 export interface BatchOptions {
   /** Visit the examples in a random order (default false: dataset order). */
   shuffle?: boolean;
@@ -22,6 +23,7 @@ export interface BatchOptions {
   dropLast?: boolean;
 }
 
+/** Inputs and labels of one mini-batch. */
 export interface Batch {
   x: Tensor;
   y: Tensor;

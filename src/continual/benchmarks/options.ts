@@ -6,7 +6,9 @@ import { type Infer, array, boolean, enumOf, integer, number, object, string } f
 import { DEFAULT_DATASET } from '../../data/registry.js';
 import { benchmarkProblems } from './feasibility.js';
 
+/** How tasks are made from a dataset (`benchmark.name`). */
 export type BenchmarkKind = 'permuted' | 'split' | 'rotated';
+/** Every BenchmarkKind, for validation and messages. */
 export const BENCHMARK_KINDS: readonly BenchmarkKind[] = ['permuted', 'split', 'rotated'];
 
 /**
@@ -16,8 +18,10 @@ export const BENCHMARK_KINDS: readonly BenchmarkKind[] = ['permuted', 'split', '
  * torchvision's Normalize((0.5,), (0.5,))).
  */
 export type InputNormalization = 'dataset' | 'none' | 'symmetric';
+/** Every InputNormalization, for validation and messages. */
 export const INPUT_NORMALIZATIONS: readonly InputNormalization[] = ['dataset', 'none', 'symmetric'];
 
+/** The schema of the `benchmark` section: the only place its keys are validated and defaulted. */
 export const benchmarkSchema = object({
   name: enumOf(BENCHMARK_KINDS).default('permuted').describe('how tasks are made from the dataset'),
   dataset: string({ nonEmpty: true }).default(DEFAULT_DATASET).describe('the dataset the tasks are drawn from'),

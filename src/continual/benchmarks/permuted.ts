@@ -15,6 +15,7 @@ import type { TaskId } from '../contracts/types.js';
 import { ImageBenchmark, type ImageBenchmarkOptions } from './base.js';
 import { type ImageTransform, permutationTransform } from './transforms.js';
 
+/** Options of the permuted benchmark: each task applies its own seeded permutation to the pixels. */
 export interface PermutedOptions extends ImageBenchmarkOptions {
   /** Task 1 sees the original images (default false: every task is permuted). */
   keepFirstUnpermuted?: boolean;

@@ -55,6 +55,7 @@ export interface MutableArrayLike<T> {
   [index: number]: T;
 }
 
+/** A seeded generator (xoshiro128**) of its own, so that data order and task definitions never draw from, or disturb, libtorch's global generator. */
 export class Rng {
   #s0: number;
   #s1: number;

@@ -10,6 +10,7 @@ import { ImageBenchmark, type ImageBenchmarkOptions } from './base.js';
 import { formatBenchmarkProblems, rotatedProblems } from './feasibility.js';
 import { type ImageTransform, rotationTransform } from './transforms.js';
 
+/** Options of the rotated benchmark: each task rotates the images by its own angle. */
 export interface RotatedOptions extends ImageBenchmarkOptions {
   /** One angle in degrees per task (default: evenly spaced over [0, 180)). */
   angles?: readonly number[];

@@ -10,6 +10,7 @@ import type { TaskId } from '../contracts/types.js';
 import { ImageBenchmark, type ImageBenchmarkOptions } from './base.js';
 import { equalClassSplit, formatBenchmarkProblems, splitProblems } from './feasibility.js';
 
+/** Options of the split benchmark: each task holds some of the dataset's classes. */
 export interface SplitOptions extends ImageBenchmarkOptions {
   /** The dataset classes of each task, in local-label order (default: consecutive equal groups). */
   classSplit?: readonly (readonly number[])[];

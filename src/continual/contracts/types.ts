@@ -24,6 +24,7 @@ export interface TensorDataset {
   rows?(index: Tensor): { x: Tensor; y: Tensor };
 }
 
+/** A task's training, validation and test data. */
 export interface TaskSplits {
   train: TensorDataset;
   val: TensorDataset;
@@ -69,6 +70,7 @@ export interface WeightedLayer {
   readonly bias: Tensor | null;
 }
 
+/** The feature extractor shared by all tasks: a Module whose weighted layers have names, so that algorithms can act on them layer by layer. */
 export interface Backbone extends Module {
   /** Size of the feature vector. */
   readonly outputDim: number;
@@ -83,6 +85,7 @@ export interface Backbone extends Module {
   followingLayer(name: string): string | null;
 }
 
+/** The classifier heads on top of a backbone: a head per task (TIL), heads concatenated over the classes seen (CIL), or one shared head (DIL). */
 export interface Heads extends Module {
   readonly paradigm: Paradigm;
   /** Prepares the head(s) for a new task with `numClasses` classes (TIL/CIL create a head; DIL creates its one head on the first task). */

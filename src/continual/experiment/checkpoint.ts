@@ -30,10 +30,12 @@ export interface CheckpointProgress {
   beforeUnlearning?: TaskAccuracy[];
 }
 
+/** Where task `task`'s checkpoint is in `runDir`. */
 export function checkpointPath(runDir: string, task: TaskId): string {
   return join(runDir, 'checkpoints', `task_${task}.safetensors`);
 }
 
+/** Writes the checkpoint after a task (model, optimizer, every algorithm's state, the metrics so far and libtorch's generator state), atomically, as safetensors. */
 export function saveCheckpoint(runDir: string, model: ContinualModel, algorithms: readonly Algorithm[], optimizerState: OptimizerStateDict, progress: CheckpointProgress): void {
   tidy(() => {
     const tensors: Record<string, Tensor> = {};

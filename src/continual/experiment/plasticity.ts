@@ -27,6 +27,7 @@ import type { TaskId } from '../contracts/types.js';
 /** File names written by a plasticity run and by a comparison of runs. */
 export const PLASTICITY_FILES = Object.freeze({ config: 'config.json', csv: 'online_accuracy.csv', plot: 'online_accuracy.svg' });
 
+/** What runPlasticity runs and where it writes. */
 export interface PlasticityRunOptions {
   config: ExperimentConfig;
   /** This run's directory: config.json, online_accuracy.csv, online_accuracy.svg. */
@@ -40,6 +41,7 @@ export interface PlasticityRunOptions {
   log?(line: string): void;
 }
 
+/** A plasticity run's online accuracy and loss per task. */
 export interface PlasticityResult {
   label: string;
   runDir: string;

@@ -13,6 +13,7 @@ import type { StopSignal } from '../training/trainer.js';
 import type { ContinualBenchmark, Paradigm, TaskId } from '../contracts/types.js';
 import { buildModel, trainSequence } from './sequence.js';
 
+/** The results of the reference runs a configuration asked for, which FWT and the forgetting ratio compare against. */
 export interface ReferenceResults {
   /** ã_{t,t} of a fresh model trained on task t alone. */
   independent?: number[];
@@ -22,6 +23,7 @@ export interface ReferenceResults {
   joint?: number[];
 }
 
+/** Trains and tests the reference runs `config.reference` asks for (independent, random, joint) on `benchmark`. */
 export function runReferences(config: ExperimentConfig, benchmark: ContinualBenchmark, log: (line: string) => void, signal?: StopSignal): ReferenceResults {
   const out: ReferenceResults = {};
   const tasks = Array.from({ length: benchmark.numTasks }, (_, i) => i + 1);

@@ -23,6 +23,7 @@ import { openRunDirectory, resumePoint, whatResumeDoes } from './resume.js';
 import { runReportData } from '../../report/collect.js';
 import { writeReport } from '../../report/html.js';
 
+/** What runExperiment runs, where it writes, and the hooks into it (plugins, progress, logging, stopping). */
 export interface RunOptions {
   config: ExperimentConfig;
   runDir: string;
@@ -63,6 +64,7 @@ export class RunInterruptedError extends Error {
   }
 }
 
+/** A finished run's metrics, as also written into its directory. */
 export interface RunResult {
   runDir: string;
   accuracy: number[][];

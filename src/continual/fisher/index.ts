@@ -20,7 +20,9 @@ import { ContinualModel } from '../model/model.js';
 import { type CapturedLayer, capturableLayers, withCapture } from './capture.js';
 import { closedFormApplies, perSampleGradientSums } from './closed_form.js';
 
+/** How computeFisher estimates the Fisher: the empirical one (observed labels), the true one (labels sampled from the model), the expected one (exact over classes), or CLArena's mini-batch approximation. */
 export type FisherEstimator = 'empirical' | 'true' | 'expected' | 'minibatch';
+/** The likelihood computeFisher assumes: a softmax over classes, or a Gaussian for regression. */
 export type FisherTaskKind = 'classification' | 'regression';
 
 /** Inputs and targets. Samples run along dim 0, or along dim 1 ([S, N, ...]) with timeSeries. */
@@ -29,6 +31,7 @@ export interface FisherBatch {
   readonly y: Tensor;
 }
 
+/** What computeFisher estimates the diagonal Fisher of, on which data, and how. */
 export interface ComputeFisherOptions {
   model: Module;
   /** One dataset (split into batches of batchSize) or an iterable of batches (used as given; a batch it creates while being iterated is freed once used). */

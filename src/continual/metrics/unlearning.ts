@@ -88,6 +88,7 @@ export function linearCka(x: Tensor, y: Tensor): number | null {
   );
 }
 
+/** How far apart two models' features are on the same inputs (unlearning compares the unlearned model with the retrain reference). */
 export interface FeatureDistances {
   euclidean: number;
   cosine: number;
@@ -96,6 +97,7 @@ export interface FeatureDistances {
   linearCka: number | null;
 }
 
+/** Euclidean, cosine and manhattan distances and linear CKA between two feature matrices of the same inputs. */
 export function featureDistances(x: Tensor, y: Tensor): FeatureDistances {
   return { euclidean: euclideanDistance(x, y), cosine: cosineDistance(x, y), manhattan: manhattanDistance(x, y), linearCka: linearCka(x, y) };
 }
@@ -170,6 +172,7 @@ export interface UnlearningTaskRow {
   unlearnedDrop: number | null;
 }
 
+/** A run's continual-unlearning results, as summary.json holds them. */
 export interface UnlearningSummary {
   requests: UnlearningRequestRecord[];
   unlearnedTasks: TaskId[];

@@ -25,6 +25,7 @@ import { tidy } from '../../tensor/scope.js';
 import type { Device, Tensor } from '../../tensor/tensor.js';
 import type { Heads, Paradigm, TaskId } from '../contracts/types.js';
 
+/** Where and how createHeads makes new heads. */
 export interface HeadsOptions {
   /** Where new heads are created while none exists yet (default: cpu, or moved by to()). Later heads follow the first. */
   device?: Device;
@@ -278,6 +279,7 @@ function checkSameClasses(heads: HeadsBase, task: TaskId, numClasses: number, ex
   }
 }
 
+/** The heads of any paradigm, as createHeads returns them. */
 export type AnyHeads = HeadsTIL | HeadsCIL | HeadDIL;
 
 /** The heads of `paradigm` for features of size `featureDim`. */

@@ -11,6 +11,7 @@ export interface ModelOutput {
   logits: Tensor;
 }
 
+/** A backbone and its heads as one Module, so that parameters, state dicts and train/eval cover both. */
 export class ContinualModel extends Module {
   constructor(
     readonly backbone: Backbone,

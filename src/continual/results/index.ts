@@ -46,6 +46,7 @@ export const RESULT_FILES = Object.freeze({
   report: 'report.html',
 });
 
+/** What writeRunResults wrote. */
 export interface WrittenResults {
   summary: RunSummary;
   /** Paths of the files written, in the order written. */

@@ -5,6 +5,7 @@ import { appendFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { OutputError, outputError } from '../../serialization/write_errors.js';
 
+/** The level of a line of run.log. */
 export type LogLevel = 'info' | 'warn' | 'error';
 
 /**
@@ -20,6 +21,7 @@ export function formatLogLines(time: Date, level: LogLevel, message: string): st
     .concat('\n');
 }
 
+/** Appends timestamped lines to run.log, synchronously, so that what was logged before a crash is on disk. */
 export class RunLogger {
   /** `clock` is injectable for tests; the default is the wall clock. */
   constructor(

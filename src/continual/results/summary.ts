@@ -37,6 +37,7 @@ export interface RunResults {
   metadata?: Readonly<Record<string, unknown>>;
 }
 
+/** summary.json: a run's metrics after its last finished task. */
 export interface RunSummary {
   /** Tasks trained so far (rows of the matrices). */
   numTasks: number;
@@ -74,6 +75,7 @@ function referenceJson(reference: TaskReference): number[] | number[][] {
   return reference instanceof TaskMatrix ? reference.toRows() : [...reference];
 }
 
+/** The metrics of summary.json (AA, BWT, forgetting and, with references, FWT and the forgetting ratio) from a run's results. */
 export function buildSummary(results: RunResults): RunSummary {
   const { accuracy, loss, references = {} } = results;
   const aa = averageAccuracies(accuracy);

@@ -68,6 +68,7 @@ function textColour([r, g, b]: Rgb): string {
 
 // --- heatmap -----------------------------------------------------------------
 
+/** How an SVG heatmap is drawn. */
 export interface HeatmapOptions {
   title?: string;
   /** Values mapped to the ends of the colour scale (default [0, 1]). */
@@ -146,6 +147,7 @@ export function accuracyHeatmapSvg(acc: TaskMatrix, options: Omit<HeatmapOptions
 
 // --- line charts ---------------------------------------------------------------
 
+/** A point of a line chart. */
 export interface LinePoint {
   x: number;
   /** null leaves a gap (an undefined metric at that step). */
@@ -159,6 +161,7 @@ export interface BandPoint {
   high: number;
 }
 
+/** One line of a line chart. */
 export interface LineSeries {
   name: string;
   points: readonly LinePoint[];
@@ -166,6 +169,7 @@ export interface LineSeries {
   band?: readonly BandPoint[];
 }
 
+/** How an SVG line chart is drawn. */
 export interface LineChartOptions {
   title: string;
   xLabel: string;

@@ -8,6 +8,7 @@ import { batches } from '../benchmarks/data.js';
 import { type ContinualModel, forwardWith } from '../model/model.js';
 import type { TaskId, TensorDataset } from '../contracts/types.js';
 
+/** A model's accuracy and mean loss on one task's data. */
 export interface TaskScore {
   accuracy: number;
   loss: number;

@@ -72,6 +72,7 @@ export function throwIfStopped(signal: StopSignal | undefined, task: TaskId, ste
   if (signal?.aborted) throw new TrainingInterruptedError(signal.reason, task, step);
 }
 
+/** A task's fresh optimizer from the `training.optimizer` section. */
 export function createOptimizer(config: OptimizerConfig, params: Parameter[]): Optimizer {
   switch (config.name) {
     case 'sgd':
@@ -88,6 +89,7 @@ export interface EpochScheduler {
   step(validationLoss: number | null): void;
 }
 
+/** A task's learning-rate schedule from the `training.scheduler` section, stepped after every epoch. */
 export function createScheduler(config: SchedulerConfig, optimizer: Optimizer, epochs: number): EpochScheduler {
   switch (config.name) {
     case 'none':

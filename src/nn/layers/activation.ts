@@ -3,12 +3,14 @@ import type { Tensor } from '../../tensor/tensor.js';
 import * as F from '../functional.js';
 import { Module } from '../module.js';
 
+/** max(x, 0) as a layer. */
 export class ReLU extends Module {
   forward(x: Tensor): Tensor {
     return F.relu(x);
   }
 }
 
+/** x where x > 0, else negativeSlope · x, as a layer. */
 export class LeakyReLU extends Module {
   readonly negativeSlope: number;
   constructor(negativeSlope = 0.01) {
@@ -20,18 +22,21 @@ export class LeakyReLU extends Module {
   }
 }
 
+/** 1 / (1 + e^−x) as a layer. */
 export class Sigmoid extends Module {
   forward(x: Tensor): Tensor {
     return F.sigmoid(x);
   }
 }
 
+/** The hyperbolic tangent as a layer. */
 export class Tanh extends Module {
   forward(x: Tensor): Tensor {
     return F.tanh(x);
   }
 }
 
+/** The Gaussian error linear unit as a layer, exact or tanh-approximated. */
 export class GELU extends Module {
   readonly approximate: F.GeluApproximate;
   constructor(options: { approximate?: F.GeluApproximate } = {}) {
@@ -43,6 +48,7 @@ export class GELU extends Module {
   }
 }
 
+/** Softmax along a fixed dim as a layer. */
 export class Softmax extends Module {
   readonly dim: number;
   constructor(dim: number) {
@@ -54,6 +60,7 @@ export class Softmax extends Module {
   }
 }
 
+/** Log-softmax along a fixed dim as a layer. */
 export class LogSoftmax extends Module {
   readonly dim: number;
   constructor(dim: number) {

@@ -7,6 +7,7 @@ import * as init from '../init.js';
 import { Module } from '../module.js';
 import { type Buffer, type Parameter, bufferFrom, parameterFrom } from '../parameter.js';
 
+/** Settings of BatchNorm1d and BatchNorm2d (PyTorch's defaults). */
 export interface BatchNormOptions {
   /** Added to the variance for stability (default 1e-5). */
   eps?: number;

@@ -8,6 +8,7 @@ import { Module } from '../module.js';
 import { type Size2, pair } from '../size.js';
 import { type Parameter, parameterFrom } from '../parameter.js';
 
+/** Settings of a Conv2d layer (PyTorch's defaults). */
 export interface Conv2dOptions {
   stride?: Size2;
   /** Zero padding on each side, or 'valid' (none) or 'same' (output size = input size; stride 1 only). */

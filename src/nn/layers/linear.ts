@@ -7,6 +7,7 @@ import * as init from '../init.js';
 import { Module } from '../module.js';
 import { type Parameter, parameterFrom } from '../parameter.js';
 
+/** Bias, dtype and device of a Linear layer. */
 export interface LinearOptions {
   /** Learn an additive bias (default true). */
   bias?: boolean;

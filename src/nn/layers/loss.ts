@@ -4,6 +4,7 @@ import * as F from '../functional.js';
 import { Module } from '../module.js';
 import { type Buffer, bufferFrom } from '../parameter.js';
 
+/** Class weights, reduction and ignored class of a classification loss layer. */
 export interface WeightedLossOptions {
   /** A weight per class, kept as a buffer (so it is saved and moved with the module). */
   weight?: Tensor | null;
@@ -11,6 +12,7 @@ export interface WeightedLossOptions {
   ignoreIndex?: number;
 }
 
+/** Cross-entropy of logits against class indices or probabilities, as a layer. */
 export class CrossEntropyLoss extends Module {
   weight: Buffer | null;
   readonly reduction: F.Reduction;
@@ -28,6 +30,7 @@ export class CrossEntropyLoss extends Module {
   }
 }
 
+/** Negative log-likelihood of log-probabilities at class indices, as a layer. */
 export class NLLLoss extends Module {
   weight: Buffer | null;
   readonly reduction: F.Reduction;
@@ -43,6 +46,7 @@ export class NLLLoss extends Module {
   }
 }
 
+/** Mean squared error as a layer. */
 export class MSELoss extends Module {
   readonly reduction: F.Reduction;
   constructor(options: { reduction?: F.Reduction } = {}) {

@@ -4,6 +4,7 @@ import * as F from '../functional.js';
 import { Module } from '../module.js';
 import { type Size2, pair } from '../size.js';
 
+/** Max-pooling over 2-d windows as a layer. */
 export class MaxPool2d extends Module {
   readonly kernelSize: [number, number];
   readonly stride: [number, number];
@@ -24,6 +25,7 @@ export class MaxPool2d extends Module {
   }
 }
 
+/** Average pooling over 2-d windows as a layer. */
 export class AvgPool2d extends Module {
   readonly kernelSize: [number, number];
   readonly stride: [number, number];
