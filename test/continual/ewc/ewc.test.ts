@@ -155,10 +155,12 @@ describe('EWC on Permuted MNIST (bundled digits)', () => {
   it('forgets clearly less than Finetuning', () => {
     const common = ['benchmark.numTasks=4', 'backbone.hiddenSizes=[100,100]', 'training.epochs=3'];
     const fine = runExperiment({ config: loadExperiment(undefined, common), runDir: tmp() });
-    const ewc = runExperiment({ config: loadExperiment(undefined, [...common, 'algorithms=[{name: ewc, lambda: 100}]']), runDir: tmp() });
-    const online = runExperiment({ config: loadExperiment(undefined, [...common, 'algorithms=[{name: onlineEwc, lambda: 100, gamma: 1}]']), runDir: tmp() });
-    assert.ok(ewc.summary.bwt! > fine.summary.bwt! + 0.05, `EWC BWT ${ewc.summary.bwt} vs Finetuning ${fine.summary.bwt}`);
-    assert.ok(online.summary.bwt! > fine.summary.bwt! + 0.05, `online EWC BWT ${online.summary.bwt} vs Finetuning ${fine.summary.bwt}`);
+    const ewc = runExperiment({ config: loadExperiment(undefined, [...common, 'algorithms=[{name: ewc, lambda: 1000}]']), runDir: tmp() });
+    const online = runExperiment({ config: loadExperiment(undefined, [...common, 'algorithms=[{name: onlineEwc, lambda: 1000, gamma: 1}]']), runDir: tmp() });
+    // Finetuning's BWT is -0.07 to -0.09 depending on the CPU's kernels; EWC's about a fifth of it. Asked: at most half.
+    assert.ok(fine.summary.bwt! < -0.04, `Finetuning must forget for the comparison to mean anything: BWT ${fine.summary.bwt}`);
+    assert.ok(ewc.summary.bwt! > 0.5 * fine.summary.bwt!, `EWC BWT ${ewc.summary.bwt} vs Finetuning ${fine.summary.bwt}`);
+    assert.ok(online.summary.bwt! > 0.5 * fine.summary.bwt!, `online EWC BWT ${online.summary.bwt} vs Finetuning ${fine.summary.bwt}`);
   });
 });
 
