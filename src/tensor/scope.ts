@@ -152,6 +152,22 @@ export function tidy<T>(fn: () => T): T {
   return result;
 }
 
+/**
+ * Calls `fn` on each item of `items`, each drawn from the iterator inside
+ * the same tidy that uses it, so that an item the iterable builds on the fly
+ * (a batch of a task's rows) is freed as soon as it has been used.
+ */
+export function tidyEach<T>(items: Iterable<T>, fn: (item: T) => void): void {
+  const iterator = items[Symbol.iterator]();
+  for (let done = false; !done; ) {
+    done = tidy(() => {
+      const next = iterator.next();
+      if (next.done !== true) fn(next.value);
+      return next.done === true;
+    });
+  }
+}
+
 /** Number of scopes currently open (for diagnostics and tests). */
 export function scopeDepth(): number {
   return scopes.length;

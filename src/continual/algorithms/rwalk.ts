@@ -122,11 +122,12 @@ export class RWalk implements Algorithm {
       noGrad(() => {
         for (const [name, p] of named) {
           const gi = byName.get(name) ?? null;
-          // The gradient itself is kept (no copy); the one it replaces is freed.
-          const g = gi === null ? slot(this.iterGrad, name, p).zero_() : gi;
-          if (gi !== null) {
+          let g: Tensor;
+          if (gi === null) g = slot(this.iterGrad, name, p).zero_();
+          else {
+            // The gradient itself is kept (no copy); the one it replaces is freed.
             this.iterGrad.get(name)?.dispose();
-            this.iterGrad.set(name, keep(gi));
+            this.iterGrad.set(name, (g = keep(gi)));
           }
           // F ← α g² + (1 − α) F, in place.
           const f = this.importance.get(name);

@@ -10,7 +10,7 @@
 // take one grad() per sample on the batched graph, for them only.
 import { enableGrad, grad, noGrad } from '../../tensor/autograd.js';
 import { zerosLike } from '../../tensor/creation.js';
-import { keep, tidy } from '../../tensor/scope.js';
+import { keep, tidy, tidyEach } from '../../tensor/scope.js';
 import { Tensor } from '../../tensor/tensor.js';
 import type { Module } from '../../nn/module.js';
 import { type CapturedLayer, capturableLayers, withCapture } from './capture.js';
@@ -45,20 +45,12 @@ export function meanAbsoluteGradients(o: MeanAbsoluteGradientOptions): Map<strin
   const result = tidy(() => {
     const sums = new Map(o.parameters.map(([name, p]) => [name, noGrad(() => zerosLike(p))] as [string, Tensor]));
     const layers = o.estimator === 'perSample' ? coveredLayers(o.model, o.parameters) : new Map<CapturedLayer, LayerNames>();
-    const source = o.inputs instanceof Tensor ? slices(o.inputs, o.batchSize) : o.inputs;
-    const iterator = source[Symbol.iterator]();
     let n = 0;
-    for (;;) {
-      const done = tidy(() => {
-        const next = iterator.next();
-        if (next.done === true) return true;
-        const x = next.value;
-        n += x.shape[0] ?? 0;
-        if ((x.shape[0] ?? 0) > 0) enableGrad(() => (o.estimator === 'perSample' ? addPerSample(o, x, layers, sums) : addMinibatch(o, x, sums)));
-        return false;
-      });
-      if (done) break;
-    }
+    tidyEach(o.inputs instanceof Tensor ? slices(o.inputs, o.batchSize) : o.inputs, (x) => {
+      const size = x.shape[0] ?? 0;
+      n += size;
+      if (size > 0) enableGrad(() => (o.estimator === 'perSample' ? addPerSample(o, x, layers, sums) : addMinibatch(o, x, sums)));
+    });
     if (n === 0) throw new RangeError('meanAbsoluteGradients: there are no samples');
     return noGrad(() => new Map([...sums].map(([name, sum]) => [name, sum.div(n)] as [string, Tensor])));
   });

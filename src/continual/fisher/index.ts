@@ -12,7 +12,7 @@
 // batched graph, for those parameters only.
 import { multinomial, randnLike, scalar, tensor, zerosLike } from '../../tensor/creation.js';
 import { enableGrad, grad, noGrad } from '../../tensor/autograd.js';
-import { keep, tidy } from '../../tensor/scope.js';
+import { keep, tidy, tidyEach } from '../../tensor/scope.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { Linear } from '../../nn/layers/linear.js';
 import type { Module } from '../../nn/module.js';
@@ -420,15 +420,9 @@ export function computeFisher(options: ComputeFisherOptions): Map<string, Tensor
       let used = 0;
       // Each batch is drawn inside its own scope, so that one the iterable
       // builds on the fly (a task's rows) is freed as soon as it is used.
-      const source = batches(options, sampleDim);
-      for (;;) {
-        const samples = tidy(() => {
-          const next = source.next();
-          return next.done ? null : accumulateBatch(options, next.value, params, p, sums);
-        });
-        if (samples === null) break;
-        used += samples;
-      }
+      tidyEach(batches(options, sampleDim), (batch) => {
+        used += accumulateBatch(options, batch, params, p, sums);
+      });
       if (used === 0) fail('the data holds no samples');
       const datasetSize = options.datasetSize ?? (isBatch(options.data) ? options.data.x.shape[sampleDim]! : used);
       // properScaling: N times the per-sample mean (N = the dataset's size even when nMax subsamples it).
